@@ -1,0 +1,173 @@
+/* args.c: command-line parsing for sluice (see args.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+static const char usage[] =
+	"usage: sluice -r FILE|DIR [-r ...] [options]          (offline)\n"
+	"       sluice [EAL args] -- [options]                  (live, e.g. -l 0-1 --vdev ...)\n"
+	"options:\n"
+	"  -r, --read FILE|DIR   capture to read (pcap/pcapng; a directory is read in name\n"
+	"                        order); repeatable, all read as one stream. Offline only.\n"
+	"  -c, --config FILE     configuration file (see config/sluice.conf)\n"
+	"  -o, --set KEY=VALUE   override one configuration key (repeatable)\n"
+	"  -w, --workers N       offline: number of worker lcores (default: config 'workers')\n"
+	"  -e, --events FILE     JSON-lines event log (default: stdout offline, none live)\n"
+	"  -s, --summary FILE    write the end-of-run summary JSON to FILE\n"
+	"  -q, --quiet           no human-readable report on stderr\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         print the version\n";
+
+static const struct option longopts[] = {
+	{"read", required_argument, NULL, 'r'},
+	{"config", required_argument, NULL, 'c'},
+	{"set", required_argument, NULL, 'o'},
+	{"workers", required_argument, NULL, 'w'},
+	{"events", required_argument, NULL, 'e'},
+	{"summary", required_argument, NULL, 's'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+int
+sl_args_parse(int argc, char **argv, struct sl_args *a)
+{
+	int dd = -1, opt, own_argc;
+	char **own_argv;
+
+	memset(a, 0, sizeof(*a));
+	a->workers = -1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dd = i;
+			break;
+		}
+	if (dd >= 0) {
+		a->live = true;
+		a->eal_argc = dd;
+		a->eal_argv = argv;
+		own_argc = argc - dd;
+		own_argv = argv + dd; /* argv[dd] ("--") stands in for the program name */
+	} else {
+		own_argc = argc;
+		own_argv = argv;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(own_argc, own_argv, ":r:c:o:w:e:s:qhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			if (a->nread == SL_ARGS_MAX_READ) {
+				fprintf(stderr, "sluice: --read: more than %d paths\n", SL_ARGS_MAX_READ);
+				return -1;
+			}
+			a->read[a->nread++] = optarg;
+			break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'o':
+			if (a->nset == 64 || strchr(optarg, '=') == NULL) {
+				fprintf(stderr, "sluice: --set: expected KEY=VALUE, got '%s'\n", optarg);
+				return -1;
+			}
+			a->set[a->nset++] = optarg;
+			break;
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 64) {
+				fprintf(stderr, "sluice: --workers: '%s' is not a number in [1, 64]\n",
+					optarg);
+				return -1;
+			}
+			a->workers = (int)v;
+			break;
+		}
+		case 'e':
+			a->events = optarg;
+			break;
+		case 's':
+			a->summary = optarg;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case 'V':
+			puts("sluice 0.1.0");
+			return 1;
+		case ':':
+			fprintf(stderr, "sluice: option '%s' needs a value\n%s",
+				own_argv[optind - 1], usage);
+			return -1;
+		default:
+			fprintf(stderr, "sluice: unknown option '%s'\n%s", own_argv[optind - 1], usage);
+			return -1;
+		}
+	}
+	if (optind < own_argc) {
+		fprintf(stderr, "sluice: unexpected argument '%s'%s\n", own_argv[optind],
+			a->live ? "" : " (EAL arguments go before '--')");
+		return -1;
+	}
+	if (a->live && a->nread > 0) {
+		fprintf(stderr, "sluice: --read is the offline form and takes no EAL arguments; "
+				"live, give ports with EAL (e.g. --vdev net_pcap0,rx_pcap=FILE)\n");
+		return -1;
+	}
+	if (!a->live && a->nread == 0) {
+		fprintf(stderr, "sluice: nothing to read: give -r FILE (offline) or "
+				"EAL arguments and '--' (live)\n%s", usage);
+		return -1;
+	}
+	if (a->live && a->workers > 0) {
+		fprintf(stderr, "sluice: --workers is offline only; live, workers are the EAL "
+				"lcores (-l) other than the main one\n");
+		return -1;
+	}
+	if (a->summary != NULL && strcmp(a->summary, "-") == 0 &&
+	    (a->events == NULL ? !a->live : strcmp(a->events, "-") == 0)) {
+		fprintf(stderr, "sluice: --summary and --events would share stdout; give one a file\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sl_args_config(const struct sl_args *a, struct sl_cfg *cfg)
+{
+	char err[1024];
+
+	sl_cfg_defaults(cfg);
+	if (a->config != NULL && sl_cfg_load(cfg, a->config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return -1;
+	}
+	for (unsigned int i = 0; i < a->nset; i++) {
+		char kv[1024], *eq;
+
+		snprintf(kv, sizeof(kv), "%s", a->set[i]);
+		eq = strchr(kv, '=');
+		*eq = '\0';
+		if (sl_cfg_set(cfg, kv, eq + 1, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluice: --set %s: %s\n", a->set[i], err);
+			return -1;
+		}
+	}
+	if (a->workers > 0)
+		cfg->workers = (uint64_t)a->workers;
+	if (sl_cfg_validate(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,532 @@
+/* main.c: sluice's entry point. Parses arguments and config (exit 2 on error, before
+ * anything starts), builds the EAL arguments for offline runs, then wires the components:
+ * ports (lib/port), workers (lib/worker) on every worker lcore, the offline reader
+ * (lib/input) or live polling, the control core's channel drain and host table (lib/chan,
+ * lib/host) on the main lcore, and the end-of-run reports (lib/report). */
+#include <errno.h>
+#include <inttypes.h>
+#include <numa.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "args.h"
+#include "sl_cfg.h"
+#include "sl_chan.h"
+#include "sl_common.h"
+#include "sl_host.h"
+#include "sl_input.h"
+#include "sl_port.h"
+#include "sl_report.h"
+#include "sl_worker.h"
+
+#define MAX_PORTS 32
+#define MAX_PCAP_VDEVS 16
+
+static int sig_stop; /* set by SIGINT/SIGTERM (atomic store) */
+
+static void
+on_signal(int sig)
+{
+	RTE_SET_USED(sig);
+	__atomic_store_n(&sig_stop, 1, __ATOMIC_RELAXED);
+}
+
+struct app {
+	struct sl_args args;
+	struct sl_cfg cfg;
+	struct sl_run run;
+	struct sl_input *input;
+	struct rte_mempool *mp;
+	struct sl_chost_table *hosts;
+	unsigned int nworkers;
+	struct sl_worker *workers[SL_MAX_WORKERS];
+	unsigned int nports;
+	struct sl_report_port ports[MAX_PORTS];
+	struct rte_ring *rings[SL_MAX_WORKERS];
+	uint64_t msgs;
+	uint64_t last_age_us;
+	/* net_pcap vdevs named on the command line and their files' link type */
+	unsigned int npcap;
+	char pcap_name[MAX_PCAP_VDEVS][64];
+	int pcap_lt[MAX_PCAP_VDEVS];
+};
+
+static uint64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Control core: fold every worker's records into the host table. */
+static void
+control_drain(struct app *a)
+{
+	for (unsigned int i = 0; i < a->nworkers; i++)
+		a->msgs += sl_chan_drain(&a->workers[i]->chan, a->hosts, 4096);
+}
+
+static int
+offline_poll(void *arg)
+{
+	struct app *a = arg;
+
+	control_drain(a);
+	return __atomic_load_n(&sig_stop, __ATOMIC_RELAXED);
+}
+
+static struct sl_worker_conf
+worker_conf(const struct app *a)
+{
+	const struct sl_cfg *c = &a->cfg;
+	bool off = !a->args.live;
+	struct sl_worker_conf wc = {
+		.flow = {
+			.capacity = (uint32_t)(off ? c->offline_flow_capacity : c->flow_capacity),
+			.payload_buffers = (uint32_t)(off ? c->offline_payload_buffers : c->payload_buffers),
+			.payload_bytes = (uint32_t)c->payload_bytes,
+			.tcp_new_us = c->tcp_new_timeout * 1000000,
+			.tcp_est_us = c->tcp_established_timeout * 1000000,
+			.tcp_closed_us = c->tcp_closed_timeout * 1000000,
+			.udp_us = c->udp_timeout * 1000000,
+			.other_us = c->other_timeout * 1000000,
+			.long_us = c->long_flow_seconds * 1000000,
+		},
+		.host_capacity = (uint32_t)c->worker_host_capacity,
+		.ring_size = (uint32_t)c->report_ring_size,
+		.report_us = c->report_interval_ms * 1000,
+		.aging_batch = (uint32_t)c->aging_batch,
+		.idle_polls = (uint32_t)c->idle_polls,
+		.idle_sleep_us = (uint32_t)c->idle_sleep_us,
+		.offline = off,
+		.home = &c->home_nets,
+		.top_flows = (uint32_t)c->summary_top_flows,
+	};
+	return wc;
+}
+
+/* Offline: memory EAL must reserve for the tables the config asks for. */
+static unsigned int
+offline_memory_mb(const struct app *a, unsigned int mbufs)
+{
+	struct sl_worker_conf wc = worker_conf(a);
+	uint64_t b = 0;
+
+	b += a->cfg.workers * sl_worker_memsize(&wc);
+	b += sl_chost_memsize((uint32_t)a->cfg.offline_host_capacity);
+	b += (uint64_t)mbufs * (RTE_MBUF_DEFAULT_BUF_SIZE + 256);
+	b += 96ull << 20; /* EAL, rings, hash internals */
+	return (unsigned int)(b >> 20) + 1;
+}
+
+static unsigned int
+offline_mbufs(const struct app *a)
+{
+	if (a->cfg.mbufs != 0)
+		return (unsigned int)a->cfg.mbufs;
+	return (unsigned int)(a->cfg.workers * (a->cfg.rx_desc + 4 * SL_BURST) + 8192);
+}
+
+/* Offline EAL arguments: no hugepages, no PCI, a unique prefix, one lcore per worker plus
+ * the main one, mapped onto the CPUs there are. */
+static int
+offline_eal_args(const struct app *a, char **argv, char store[][128])
+{
+	unsigned int n = 0, ncpu = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	char *lc = store[10];
+	size_t off = 0;
+
+	if (ncpu == 0)
+		ncpu = 1;
+	argv[n++] = (char *)(uintptr_t)"sluice";
+	argv[n++] = (char *)(uintptr_t)"--no-huge";
+	argv[n++] = (char *)(uintptr_t)"--no-pci";
+	argv[n++] = (char *)(uintptr_t)"--no-shconf";
+	snprintf(store[0], 128, "-m%u", offline_memory_mb(a, offline_mbufs(a)));
+	argv[n++] = store[0];
+	snprintf(store[1], 128, "--file-prefix=sluice-%d-%" PRIu64, (int)getpid(), wall_us());
+	argv[n++] = store[1];
+	argv[n++] = (char *)(uintptr_t)"--log-level=lib.*:warning";
+	off += (size_t)snprintf(lc, 128, "--lcores=");
+	for (unsigned int i = 0; i <= a->cfg.workers && off < 120; i++)
+		off += (size_t)snprintf(lc + off, 128 - off, "%s%u@%u", i ? "," : "", i, i % ncpu);
+	argv[n++] = lc;
+	argv[n] = NULL;
+	return (int)n;
+}
+
+/* Live: remember which net_pcap vdevs read files, and those files' link type, so frames
+ * that net_pcap hands over as Ethernet are parsed as what they are. */
+static int
+scan_pcap_vdevs(struct app *a)
+{
+	for (int i = 1; i < a->args.eal_argc; i++) {
+		const char *v = NULL;
+		char buf[1024], *save = NULL, *tok, err[512];
+		int lt = -1;
+
+		if (strcmp(a->args.eal_argv[i], "--vdev") == 0 && i + 1 < a->args.eal_argc)
+			v = a->args.eal_argv[++i];
+		else if (strncmp(a->args.eal_argv[i], "--vdev=", 7) == 0)
+			v = a->args.eal_argv[i] + 7;
+		if (v == NULL || strncmp(v, "net_pcap", 8) != 0 || a->npcap == MAX_PCAP_VDEVS)
+			continue;
+		snprintf(buf, sizeof(buf), "%s", v);
+		tok = strtok_r(buf, ",", &save);
+		snprintf(a->pcap_name[a->npcap], sizeof(a->pcap_name[0]), "%s", tok);
+		while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+			int l;
+
+			if (strncmp(tok, "rx_pcap=", 8) != 0)
+				continue;
+			l = sl_input_pcap_linktype(tok + 8, err, sizeof(err));
+			if (l < 0) {
+				fprintf(stderr, "sluice: --vdev %s: %s\n", a->pcap_name[a->npcap], err);
+				return -1;
+			}
+			if (lt >= 0 && l != lt) {
+				fprintf(stderr, "sluice: --vdev %s: rx_pcap files mix link types %s and "
+						"%s; give each its own vdev\n", a->pcap_name[a->npcap],
+					sl_pkt_linktype_name(lt), sl_pkt_linktype_name(l));
+				return -1;
+			}
+			lt = l;
+		}
+		a->pcap_lt[a->npcap++] = lt < 0 ? SL_DLT_EN10MB : lt;
+	}
+	return 0;
+}
+
+static int
+setup_workers(struct app *a)
+{
+	struct sl_worker_conf wc = worker_conf(a);
+	unsigned int lcore, i = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		int socket = (int)rte_lcore_to_socket_id(lcore), rc;
+
+		if (i == a->nworkers)
+			break;
+		if (socket < 0 && numa_available() >= 0)
+			socket = numa_node_of_cpu((int)rte_lcore_to_cpu_id((int)lcore));
+		a->workers[i] = rte_zmalloc_socket("sl_worker", sizeof(struct sl_worker),
+			RTE_CACHE_LINE_SIZE, socket);
+		if (a->workers[i] == NULL)
+			rc = -ENOMEM;
+		else
+			rc = sl_worker_init(a->workers[i], i, &wc, &a->run, socket);
+		if (rc < 0) {
+			fprintf(stderr, "sluice: worker %u: %s (raise memory or lower capacities)\n",
+				i, rte_strerror(-rc));
+			return -1;
+		}
+		a->workers[i]->lcore = lcore;
+		i++;
+	}
+	return 0;
+}
+
+/* Give every (port, queue) to a worker, round robin. */
+static int
+assign_queues(struct app *a)
+{
+	unsigned int next = 0;
+
+	for (unsigned int p = 0; p < a->nports; p++) {
+		const struct sl_port_info *pi = &a->ports[p].info;
+
+		for (uint16_t q = 0; q < pi->nb_rxq; q++) {
+			struct sl_worker *w = a->workers[next++ % a->nworkers];
+
+			if (sl_worker_add_rxq(w, pi->port_id, q, pi->meta, pi->linktype) < 0) {
+				fprintf(stderr, "sluice: too many queues for %u workers\n", a->nworkers);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+setup_live_ports(struct app *a)
+{
+	uint16_t pid;
+	unsigned int mbufs = 0;
+
+	RTE_ETH_FOREACH_DEV(pid) {
+		struct rte_eth_dev_info di;
+
+		if (rte_eth_dev_info_get(pid, &di) == 0)
+			mbufs += (unsigned int)(SL_MAX(a->cfg.rx_queues ? a->cfg.rx_queues : a->nworkers,
+					       di.flow_type_rss_offloads ? 1u : di.max_rx_queues) *
+					       (a->cfg.rx_desc + 2 * SL_BURST));
+	}
+	if (rte_eth_dev_count_avail() == 0) {
+		fprintf(stderr, "sluice: no ports: bind a NIC (dpdk-devbind.py) or give --vdev\n");
+		return -1;
+	}
+	mbufs = a->cfg.mbufs ? (unsigned int)a->cfg.mbufs : mbufs + 4096;
+	a->mp = rte_pktmbuf_pool_create("sl_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		(int)rte_socket_id());
+	if (a->mp == NULL) {
+		fprintf(stderr, "sluice: mbuf pool of %u: %s\n", mbufs, rte_strerror(rte_errno));
+		return -1;
+	}
+	RTE_ETH_FOREACH_DEV(pid) {
+		struct sl_report_port *rp;
+		char err[512];
+		uint16_t nq = (uint16_t)(a->cfg.rx_queues ? a->cfg.rx_queues : a->nworkers);
+
+		if (a->nports == MAX_PORTS)
+			break;
+		rp = &a->ports[a->nports];
+		if (sl_port_setup(pid, nq, (uint16_t)a->cfg.rx_desc, a->mp, &rp->info, err,
+			    sizeof(err)) < 0) {
+			fprintf(stderr, "sluice: %s\n", err);
+			return -1;
+		}
+		for (unsigned int v = 0; v < a->npcap; v++)
+			if (strcmp(a->pcap_name[v], rp->info.name) == 0)
+				rp->info.linktype = a->pcap_lt[v];
+		a->nports++;
+	}
+	return 0;
+}
+
+static int
+setup_offline_port(struct app *a)
+{
+	unsigned int mbufs = offline_mbufs(a);
+	int rc;
+
+	a->mp = rte_pktmbuf_pool_create("sl_mbufs", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		(int)rte_socket_id());
+	if (a->mp == NULL) {
+		fprintf(stderr, "sluice: mbuf pool of %u: %s\n", mbufs, rte_strerror(rte_errno));
+		return -1;
+	}
+	rc = sl_port_offline_create(a->nworkers, (unsigned int)rte_align32pow2((uint32_t)a->cfg.rx_desc),
+		(int)rte_socket_id(), a->mp, &a->ports[0].info, a->rings);
+	if (rc < 0) {
+		fprintf(stderr, "sluice: offline port: %s\n", rte_strerror(-rc));
+		return -1;
+	}
+	a->nports = 1;
+	return 0;
+}
+
+static bool
+all_done(struct app *a)
+{
+	for (unsigned int i = 0; i < a->nworkers; i++)
+		if (!SL_LOAD_ACQUIRE(&a->run.done[i]))
+			return false;
+	return true;
+}
+
+static uint64_t
+total_rx(struct app *a)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < a->nworkers; i++)
+		n += SL_LOAD_RELAXED(&a->workers[i]->rx_pkts);
+	return n;
+}
+
+/* Live control loop: drain channels, age hosts, stop on a signal or when idle. */
+static void
+control_live(struct app *a)
+{
+	uint64_t last_rx = 0, last_change = wall_us();
+
+	while (!__atomic_load_n(&sig_stop, __ATOMIC_RELAXED)) {
+		uint64_t now = wall_us(), rx;
+
+		control_drain(a);
+		if (now - a->last_age_us > 100000) {
+			sl_chost_age(a->hosts, now, 4096);
+			a->last_age_us = now;
+		}
+		rx = total_rx(a);
+		if (rx != last_rx) {
+			last_rx = rx;
+			last_change = now;
+		} else if (a->cfg.exit_idle_ms && now - last_change > a->cfg.exit_idle_ms * 1000) {
+			break;
+		}
+		rte_delay_us_sleep(200);
+	}
+}
+
+static int
+write_outputs(struct app *a, double elapsed)
+{
+	struct sl_report_ctx rc = {
+		.offline = !a->args.live,
+		.cfg = &a->cfg,
+		.input = a->input,
+		.nports = a->nports,
+		.ports = a->ports,
+		.nworkers = a->nworkers,
+		.workers = a->workers,
+		.hosts = a->hosts,
+		.msgs_received = a->msgs,
+		.elapsed_s = elapsed,
+	};
+	int ret = 0;
+
+	for (unsigned int p = 0; p < a->nports; p++)
+		a->ports[p].stats_rc = rte_eth_stats_get(a->ports[p].info.port_id, &a->ports[p].st);
+	if (a->args.summary != NULL) {
+		bool out = strcmp(a->args.summary, "-") == 0;
+		FILE *f = out ? stdout : fopen(a->args.summary, "w");
+
+		if (f == NULL) {
+			fprintf(stderr, "sluice: --summary %s: %s\n", a->args.summary, strerror(errno));
+			ret = -1;
+		} else {
+			if (sl_report_summary(f, &rc) < 0)
+				ret = -1;
+			if (!out && fclose(f) != 0)
+				ret = -1;
+		}
+	}
+	if (!a->args.quiet)
+		sl_report_human(stderr, &rc);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct app app;
+	struct app *a = &app;
+	char *eal_argv[16], eal_store[16][128];
+	int eal_argc, rc, status = 0;
+	double t0;
+
+	rc = sl_args_parse(argc, argv, &a->args);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	if (sl_args_config(&a->args, &a->cfg) < 0)
+		return 2;
+	if (!a->args.live) {
+		char err[1024];
+
+		a->input = sl_input_open(a->args.read, a->args.nread, err, sizeof(err));
+		if (a->input == NULL) {
+			fprintf(stderr, "sluice: %s\n", err);
+			return 2;
+		}
+		if (a->cfg.idle_polls == 0)
+			a->cfg.idle_polls = 256; /* offline shares the machine: back off when idle */
+	} else if (scan_pcap_vdevs(a) < 0) {
+		return 2;
+	}
+	if (a->args.events != NULL && strcmp(a->args.events, "-") != 0) {
+		FILE *ev = fopen(a->args.events, "a");
+
+		if (ev == NULL) {
+			fprintf(stderr, "sluice: --events %s: %s\n", a->args.events, strerror(errno));
+			return 2;
+		}
+		fclose(ev); /* events arrive with the detection component */
+	}
+
+	if (a->args.live) {
+		eal_argc = a->args.eal_argc;
+		rc = rte_eal_init(eal_argc, a->args.eal_argv);
+	} else {
+		eal_argc = offline_eal_args(a, eal_argv, eal_store);
+		rc = rte_eal_init(eal_argc, eal_argv);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "sluice: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	t0 = mono_s();
+
+	a->nworkers = a->args.live ? rte_lcore_count() - 1 : (unsigned int)a->cfg.workers;
+	if (a->nworkers == 0) {
+		fprintf(stderr, "sluice: need a worker lcore besides the main one (e.g. -l 0-1)\n");
+		rte_eal_cleanup();
+		return 2;
+	}
+	if (a->nworkers > SL_MAX_WORKERS)
+		a->nworkers = SL_MAX_WORKERS;
+	if (sl_port_dyn_register() < 0) {
+		fprintf(stderr, "sluice: mbuf dynamic fields: %s\n", rte_strerror(rte_errno));
+		status = 1;
+		goto out;
+	}
+	a->hosts = sl_chost_create((uint32_t)(a->args.live ? a->cfg.host_capacity :
+							      a->cfg.offline_host_capacity),
+		a->cfg.host_timeout * 1000000, (int)rte_socket_id());
+	if (a->hosts == NULL) {
+		fprintf(stderr, "sluice: host table: %s\n", rte_strerror(rte_errno));
+		status = 1;
+		goto out;
+	}
+	if (setup_workers(a) < 0 ||
+	    (a->args.live ? setup_live_ports(a) : setup_offline_port(a)) < 0 ||
+	    assign_queues(a) < 0) {
+		status = 1;
+		goto out;
+	}
+	for (unsigned int i = 0; i < a->nworkers; i++)
+		rte_eal_remote_launch(sl_worker_main, a->workers[i], a->workers[i]->lcore);
+
+	if (a->args.live) {
+		control_live(a);
+		SL_STORE_RELEASE(&a->run.stop, 1);
+	} else {
+		rc = sl_input_run(a->input, a->mp, a->rings, a->nworkers, offline_poll, a);
+		for (unsigned int i = 0; i < sl_input_nerrors(a->input); i++)
+			fprintf(stderr, "sluice: %s\n", sl_input_error(a->input, i));
+		if (rc == -EIO)
+			status = 1;
+		SL_STORE_RELAXED(&a->run.end_us, sl_input_stats(a->input)->last_us);
+		SL_STORE_RELEASE(&a->run.input_done, 1); /* publishes end_us and the last enqueue */
+		while (!all_done(a)) {
+			control_drain(a);
+			rte_pause();
+		}
+	}
+	rte_eal_mp_wait_lcore();
+	control_drain(a);
+	if (write_outputs(a, mono_s() - t0) < 0)
+		status = 1;
+out:
+	for (unsigned int p = 0; p < a->nports; p++)
+		sl_port_close(a->ports[p].info.port_id);
+	rte_eal_cleanup();
+	return status;
+}

@@ -1,0 +1,112 @@
+/* sl_cfg.h: sluice configuration: the key table (one X-macro: name, default, range, help),
+ * the config-file parser with file:line errors, and CIDR sets (home_nets). Pure C, no EAL:
+ * it runs before anything is started, so a bad file stops sluice with nothing running. */
+#ifndef SL_CFG_H
+#define SL_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_CIDR_MAX 256 /**< most CIDRs in one set */
+
+/** One prefix; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) with prefix length + 96. */
+struct sl_cidr {
+	uint8_t addr[16]; /**< network address, host bits zeroed */
+	uint8_t plen;     /**< prefix length 0..128 in the 16-byte space */
+};
+
+/** A small set of prefixes, checked linearly (used at flow creation, not per packet). */
+struct sl_cidr_set {
+	uint32_t n;                          /**< entries in use */
+	struct sl_cidr cidr[SL_CIDR_MAX];    /**< entries */
+};
+
+/*
+ * Numeric keys: X(name, default, min, max, help). Times are in the unit the name says.
+ * config/sluice.conf documents every key with the same defaults; a unit test checks that
+ * the two agree.
+ */
+#define SL_CFG_NUM_KEYS(X)                                                                   \
+	X(workers, 1, 1, 64, "offline: worker lcores (live: every EAL lcore but the main one)")  \
+	X(rx_queues, 0, 0, 64, "live: RX queues per port, 0 = one per worker")                   \
+	X(rx_desc, 1024, 64, 16384, "live: RX descriptors per queue")                            \
+	X(mbufs, 0, 0, 16777216, "mbufs in the pool, 0 = sized from ports and queues")           \
+	X(flow_capacity, 1048576, 1024, 67108864, "live: flow table entries per worker")          \
+	X(offline_flow_capacity, 262144, 1024, 67108864, "offline: flow entries per worker")      \
+	X(payload_bytes, 2048, 0, 65536, "payload bytes kept per flow direction for matching")   \
+	X(payload_buffers, 65536, 0, 16777216, "live: payload buffers per worker")               \
+	X(offline_payload_buffers, 16384, 0, 16777216, "offline: payload buffers per worker")    \
+	X(tcp_new_timeout, 30, 1, 86400, "seconds a TCP flow without an answer stays")           \
+	X(tcp_established_timeout, 600, 1, 604800, "seconds an idle established TCP flow stays") \
+	X(tcp_closed_timeout, 10, 1, 86400, "seconds a TCP flow stays after FIN both ways/RST")   \
+	X(udp_timeout, 120, 1, 86400, "seconds an idle UDP flow stays")                          \
+	X(other_timeout, 30, 1, 86400, "seconds an idle ICMP or other flow stays")               \
+	X(long_flow_seconds, 120, 1, 86400, "age at which a flow counts as long-lived")          \
+	X(aging_batch, 256, 1, 65536, "flow slots a worker checks for expiry per poll pass")     \
+	X(idle_polls, 0, 0, 100000000, "empty polls before a worker sleeps, 0 = never sleep")    \
+	X(idle_sleep_us, 50, 1, 1000000, "microseconds a worker sleeps when idle")               \
+	X(report_interval_ms, 1000, 1, 3600000, "how often workers send host deltas")            \
+	X(report_ring_size, 4096, 64, 1048576, "host-delta records per worker ring (power of 2)") \
+	X(worker_host_capacity, 65536, 64, 16777216, "hosts a worker tracks between reports")     \
+	X(host_capacity, 1048576, 64, 67108864, "live: hosts in the control core's table")        \
+	X(offline_host_capacity, 262144, 64, 67108864, "offline: hosts in the control table")     \
+	X(host_timeout, 600, 1, 604800, "seconds without traffic before a host is aged out")     \
+	X(summary_top_hosts, 20, 0, 100000, "hosts listed in the summary, by bytes")             \
+	X(summary_top_flows, 10, 0, 32, "largest flows listed in the summary, by bytes")          \
+	X(exit_idle_ms, 0, 0, 86400000, "live: stop after this long with no packets, 0 = never")
+
+/** Parsed configuration. Plain data; copy freely. */
+struct sl_cfg {
+#define SL_CFG_FIELD(name, def, min, max, help) uint64_t name; /**< help */
+	SL_CFG_NUM_KEYS(SL_CFG_FIELD)
+#undef SL_CFG_FIELD
+	struct sl_cidr_set home_nets; /**< protected networks; empty = judge flow initiators */
+};
+
+/** Fill @p cfg with the documented defaults. */
+void sl_cfg_defaults(struct sl_cfg *cfg);
+
+/**
+ * Read a config file over the values already in @p cfg.
+ * @param cfg    configuration to update
+ * @param path   file to read
+ * @param err    on failure, receives "path:line: reason" (or "path: reason")
+ * @param errlen size of @p err
+ * @return 0, -ENOENT/-EIO when the file cannot be read, -EINVAL on a bad line.
+ */
+int sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen);
+
+/**
+ * Set one key from text (used by the file parser and by tests).
+ * @return 0, -ENOENT for an unknown key, -EINVAL/-ERANGE for a bad value; @p err says why.
+ */
+int sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err,
+	size_t errlen);
+
+/** Check cross-key constraints (e.g. report_ring_size a power of two). 0 or -EINVAL. */
+int sl_cfg_validate(const struct sl_cfg *cfg, char *err, size_t errlen);
+
+/** Number of numeric keys and their names/defaults, for docs and tests. */
+unsigned int sl_cfg_num_keys(void);
+const char *sl_cfg_key_name(unsigned int i);
+uint64_t sl_cfg_key_default(unsigned int i);
+
+/**
+ * Parse "a.b.c.d/n", "a.b.c.d", "x::y/n" into @p out. @return 0 or -EINVAL.
+ */
+int sl_cidr_parse(const char *text, struct sl_cidr *out);
+
+/**
+ * Parse a comma- or space-separated list of CIDRs, replacing @p set.
+ * @return 0, -EINVAL (bad item, named in @p err) or -ENOSPC (more than SL_CIDR_MAX).
+ */
+int sl_cidr_set_parse(struct sl_cidr_set *set, const char *text, char *err, size_t errlen);
+
+/** True when @p addr (16-byte form) falls in one of the set's prefixes. */
+bool sl_cidr_set_match(const struct sl_cidr_set *set, const uint8_t addr[16]);
+
+/** Render a 16-byte address as text (IPv4-mapped addresses print as dotted quads). */
+void sl_addr_format(const uint8_t addr[16], char *buf, size_t len);
+
+#endif /* SL_CFG_H */

@@ -1,0 +1,57 @@
+/* sl_chan.h: worker-to-control channels. One single-producer/single-consumer rte_ring per
+ * worker carrying fixed-size sl_msg records by value (no pool, no allocation). Live, a full
+ * ring is counted and the sender keeps its data for later; offline, senders wait so results
+ * are exact. */
+#ifndef SL_CHAN_H
+#define SL_CHAN_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ring.h>
+
+#include "sl_host.h"
+
+#define SL_MSG_HOST 1 /**< payload is a struct sl_host_delta */
+
+/** One record on a channel: 128 bytes. */
+struct sl_msg {
+	uint32_t type;   /**< SL_MSG_* */
+	uint32_t worker; /**< sending worker */
+	union {
+		struct sl_host_delta host; /**< SL_MSG_HOST */
+		uint8_t raw[120];          /**< room for later record kinds */
+	} u;
+};
+
+/** A worker's channel. The sent/full counters are the producer's; recv the consumer's. */
+struct sl_chan {
+	struct rte_ring *ring; /**< SP/SC ring of struct sl_msg */
+	uint64_t sent;         /**< records enqueued (producer) */
+	uint64_t full;         /**< records refused because the ring was full (producer) */
+	uint64_t recv __rte_cache_aligned; /**< records dequeued (consumer) */
+};
+
+/**
+ * Create the channel of worker @p worker with room for @p size records (power of two).
+ * @return 0, or -ENOMEM/-EINVAL/-EEXIST from rte_ring_create_elem.
+ */
+int sl_chan_init(struct sl_chan *c, unsigned int worker, unsigned int size, int socket);
+void sl_chan_fini(struct sl_chan *c);
+
+/** Enqueue up to @p n records; @return how many went (the rest were refused, counted). */
+unsigned int sl_chan_send(struct sl_chan *c, const struct sl_msg *m, unsigned int n);
+
+/** Dequeue up to @p n records. Consumer only. */
+unsigned int sl_chan_recv(struct sl_chan *c, struct sl_msg *m, unsigned int n);
+
+/** Adapter for sl_whost_report(): wraps deltas into SL_MSG_HOST records. */
+unsigned int sl_chan_send_host(void *chan, const struct sl_host_delta *d, unsigned int n);
+
+/**
+ * Control core: take up to @p max records from @p c and fold host deltas into @p hosts.
+ * @return records taken.
+ */
+unsigned int sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max);
+
+#endif /* SL_CHAN_H */

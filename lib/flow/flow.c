@@ -1,0 +1,479 @@
+/* flow.c: per-worker flow table (see sl_flow.h): creation, lazy and swept expiry, TCP state,
+ * inter-arrival summary and in-order payload capture into a bounded buffer pool. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "sl_common.h"
+#include "sl_flow.h"
+
+_Static_assert(sizeof(struct sl_flow) == 128, "flow entry must be two cache lines");
+_Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is 40 bytes");
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+struct sl_flow_table {
+	struct rte_hash *h;
+	struct sl_flow *flows;
+	struct sl_flow_params p;
+	uint32_t sweep_pos;
+	uint32_t pay_nfree;
+	uint8_t *pay_mem;
+	uint32_t *pay_free;
+	sl_flow_end_cb cb;
+	void *cb_arg;
+	struct sl_flow_stats st;
+};
+
+static const char *const counter_names[] = {
+#define SL_FLOW_NAME(name, help) #name,
+	SL_FLOW_COUNTERS(SL_FLOW_NAME)
+#undef SL_FLOW_NAME
+};
+
+unsigned int
+sl_flow_num_counters(void)
+{
+	return SL_ARRAY_SIZE(counter_names);
+}
+
+const char *
+sl_flow_counter_name(unsigned int i)
+{
+	return i < SL_ARRAY_SIZE(counter_names) ? counter_names[i] : NULL;
+}
+
+uint64_t
+sl_flow_table_memsize(const struct sl_flow_params *p)
+{
+	/* entry + rte_hash key slot (key + data + bucket share, measured ~100 B) */
+	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112) +
+	       (uint64_t)p->payload_buffers * (2ull * p->payload_bytes + sizeof(uint32_t));
+}
+
+struct sl_flow_table *
+sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socket,
+	sl_flow_end_cb cb, void *cb_arg)
+{
+	struct rte_hash_parameters hp = {0};
+	struct sl_flow_table *t;
+	char hname[RTE_HASH_NAMESIZE];
+
+	if (p->capacity == 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	t = rte_zmalloc_socket(name, sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
+	if (t == NULL)
+		goto err_nomem;
+	t->p = *p;
+	t->cb = cb;
+	t->cb_arg = cb_arg;
+	snprintf(hname, sizeof(hname), "%s", name);
+	hp.name = hname;
+	hp.entries = p->capacity;
+	hp.key_len = sizeof(struct sl_flow_key);
+	hp.hash_func = rte_hash_crc;
+	hp.hash_func_init_val = 0;
+	hp.socket_id = socket;
+	/* Single writer (the worker): no locks. The extendable table guarantees that every
+	 * one of `entries` keys fits, whatever the bucket collisions. */
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	t->h = rte_hash_create(&hp);
+	if (t->h == NULL)
+		goto err_free_t;
+	t->flows = rte_zmalloc_socket("sl_flows", (size_t)p->capacity * sizeof(struct sl_flow),
+		RTE_CACHE_LINE_SIZE, socket);
+	if (t->flows == NULL)
+		goto err_free_hash;
+	if (p->payload_buffers > 0 && p->payload_bytes > 0) {
+		t->pay_mem = rte_malloc_socket("sl_payload",
+			(size_t)p->payload_buffers * 2 * p->payload_bytes, RTE_CACHE_LINE_SIZE,
+			socket);
+		t->pay_free = rte_malloc_socket("sl_payfree",
+			(size_t)p->payload_buffers * sizeof(uint32_t), RTE_CACHE_LINE_SIZE, socket);
+		if (t->pay_mem == NULL || t->pay_free == NULL)
+			goto err_free_pay;
+		for (uint32_t i = 0; i < p->payload_buffers; i++)
+			t->pay_free[i] = p->payload_buffers - 1 - i;
+		t->pay_nfree = p->payload_buffers;
+	}
+	return t;
+
+err_free_pay:
+	rte_free(t->pay_mem);
+	rte_free(t->pay_free);
+	rte_free(t->flows);
+err_free_hash:
+	rte_hash_free(t->h);
+err_free_t:
+	rte_free(t);
+err_nomem:
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+sl_flow_table_free(struct sl_flow_table *t)
+{
+	if (t == NULL)
+		return;
+	rte_hash_free(t->h);
+	rte_free(t->flows);
+	rte_free(t->pay_mem);
+	rte_free(t->pay_free);
+	rte_free(t);
+}
+
+int
+sl_flow_key_make(const struct sl_pkt *pk, struct sl_flow_key *key)
+{
+	int c = memcmp(pk->src, pk->dst, 16);
+	int src_hi = c > 0 || (c == 0 && pk->sport > pk->dport);
+
+	if (src_hi) {
+		memcpy(key->lo, pk->dst, 16);
+		memcpy(key->hi, pk->src, 16);
+		key->port_lo = pk->dport;
+		key->port_hi = pk->sport;
+	} else {
+		memcpy(key->lo, pk->src, 16);
+		memcpy(key->hi, pk->dst, 16);
+		key->port_lo = pk->sport;
+		key->port_hi = pk->dport;
+	}
+	key->proto = pk->proto;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	return src_hi;
+}
+
+void
+sl_flow_lookup_bulk(struct sl_flow_table *t, const struct sl_flow_key **keys, unsigned int n,
+	int32_t *pos)
+{
+	rte_hash_lookup_bulk(t->h, (const void **)keys, n, pos);
+}
+
+static inline uint64_t
+flow_timeout(const struct sl_flow_table *t, const struct sl_flow *f)
+{
+	if (f->proto == 6) {
+		switch (f->state) {
+		case SL_TCP_SYN: case SL_TCP_SYNACK:
+			return t->p.tcp_new_us;
+		case SL_TCP_CLOSED:
+			return t->p.tcp_closed_us;
+		default:
+			return t->p.tcp_est_us;
+		}
+	}
+	return f->proto == 17 ? t->p.udp_us : t->p.other_us;
+}
+
+bool
+sl_flow_expired(const struct sl_flow_table *t, const struct sl_flow *f, uint64_t now_us)
+{
+	return now_us > f->last_us && now_us - f->last_us > flow_timeout(t, f);
+}
+
+static void
+flow_end(struct sl_flow_table *t, const struct sl_flow_key *key, struct sl_flow *f, int at_exit)
+{
+	if (t->cb != NULL)
+		t->cb(t->cb_arg, key, f, at_exit);
+	if (f->buf != SL_FLOW_NONE) {
+		t->pay_free[t->pay_nfree++] = f->buf;
+		f->buf = SL_FLOW_NONE;
+	}
+	if (!at_exit) {
+		t->st.expired++;
+		t->st.active--;
+	}
+}
+
+/* Decide who started the flow from its first packet. */
+static int
+initiator_is_hi(const struct sl_pkt *pk, int src_hi)
+{
+	int src_is_server = 0;
+
+	if (pk->proto == 6 && (pk->tcp_flags & TCP_SYN))
+		src_is_server = (pk->tcp_flags & TCP_ACK) != 0;
+	else if (pk->sport != pk->dport)
+		/* Picked up mid-flow: a well-known or registered port answering an ephemeral
+		 * one is the server. */
+		src_is_server = (pk->sport < 1024 && pk->dport >= 1024) ||
+				(pk->sport < 32768 && pk->dport >= 32768 && pk->sport != 0);
+	return src_is_server ? !src_hi : src_hi;
+}
+
+static void
+flow_init(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt *pk, int src_hi,
+	uint64_t now_us)
+{
+	memset(f, 0, sizeof(*f));
+	f->host[0] = f->host[1] = SL_FLOW_NONE;
+	f->buf = SL_FLOW_NONE;
+	f->first_us = f->last_us = now_us;
+	f->iat_min_us = UINT32_MAX;
+	f->proto = pk->proto;
+	f->flags = SL_FLOW_F_USED;
+	if (initiator_is_hi(pk, src_hi))
+		f->flags |= SL_FLOW_F_INIT_HI;
+	if (pk->proto == 6) {
+		if ((pk->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			f->state = SL_TCP_SYN;
+		else if ((pk->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+			f->state = SL_TCP_SYNACK;
+		else
+			f->state = SL_TCP_ESTABLISHED;
+	}
+	t->st.created++;
+	t->st.active++;
+}
+
+struct sl_flow *
+sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key, int32_t pos,
+	const struct sl_pkt *pk, int src_hi, uint64_t now_us, bool *is_new)
+{
+	struct sl_flow *f;
+
+	*is_new = false;
+	if (pos < 0) {
+		pos = rte_hash_add_key(t->h, key);
+		if (unlikely(pos < 0)) {
+			t->st.table_full++;
+			return NULL;
+		}
+		f = &t->flows[pos];
+		if (!(f->flags & SL_FLOW_F_USED)) {
+			flow_init(t, f, pk, src_hi, now_us);
+			*is_new = true;
+			return f;
+		}
+		/* created by an earlier packet of this burst: fall through as a hit */
+	}
+	f = &t->flows[pos];
+	if (unlikely(sl_flow_expired(t, f, now_us))) {
+		flow_end(t, key, f, 0);
+		flow_init(t, f, pk, src_hi, now_us);
+		*is_new = true;
+	} else if (unlikely(f->state == SL_TCP_CLOSED &&
+			    (pk->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)) {
+		flow_end(t, key, f, 0);
+		flow_init(t, f, pk, src_hi, now_us);
+		t->st.tcp_reused++;
+		*is_new = true;
+	}
+	return f;
+}
+
+static void
+capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struct sl_pkt *pk,
+	const struct rte_mbuf *m)
+{
+	uint8_t gap = dir ? SL_FLOW_F_GAP1 : SL_FLOW_F_GAP0;
+	uint8_t seqf = dir ? SL_FLOW_F_SEQ1 : SL_FLOW_F_SEQ0;
+	uint32_t skip = 0, room, n;
+	uint8_t *dst;
+	const void *src;
+
+	if (f->flags & gap)
+		return;
+	if (f->proto == 6) {
+		if (!(f->flags & seqf)) {
+			f->next_seq[dir] = pk->tcp_seq;
+			f->flags |= seqf;
+		}
+		int32_t d = (int32_t)(pk->tcp_seq - f->next_seq[dir]);
+
+		if (d > 0) { /* a hole: stop, the matcher must not see spliced bytes */
+			f->flags |= gap;
+			t->st.payload_gaps++;
+			return;
+		}
+		if ((uint32_t)-d >= pk->payload_len)
+			return; /* retransmission of bytes we have */
+		skip = (uint32_t)-d;
+	}
+	room = t->p.payload_bytes - f->buf_len[dir];
+	if (room == 0)
+		return;
+	if (f->buf == SL_FLOW_NONE) {
+		if (t->pay_nfree == 0) {
+			t->st.payload_pool_empty++;
+			f->flags |= SL_FLOW_F_GAP0 | SL_FLOW_F_GAP1;
+			return;
+		}
+		f->buf = t->pay_free[--t->pay_nfree];
+		t->st.payload_buffers_used++;
+	}
+	if (skip >= pk->payload_cap) {
+		f->flags |= gap; /* the capture (snaplen) cut the bytes we need */
+		t->st.payload_gaps++;
+		return;
+	}
+	n = SL_MIN(room, pk->payload_cap - skip);
+	dst = t->pay_mem + ((size_t)f->buf * 2 + (size_t)dir) * t->p.payload_bytes + f->buf_len[dir];
+	src = rte_pktmbuf_read(m, pk->payload_off + skip, n, dst);
+	if (src == NULL) {
+		f->flags |= gap;
+		t->st.payload_gaps++;
+		return;
+	}
+	if (src != dst)
+		memcpy(dst, src, n);
+	f->buf_len[dir] += n;
+	t->st.payload_bytes += n;
+	if (f->proto == 6) {
+		f->next_seq[dir] += skip + n;
+		if (pk->payload_cap < pk->payload_len && n == pk->payload_cap - skip &&
+		    f->buf_len[dir] < t->p.payload_bytes) {
+			f->flags |= gap; /* snaplen cut this segment short */
+			t->st.payload_gaps++;
+		}
+	}
+}
+
+int
+sl_flow_account(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt *pk,
+	int src_hi, const struct rte_mbuf *m, uint64_t now_us)
+{
+	int dir = src_hi ^ ((f->flags & SL_FLOW_F_INIT_HI) != 0);
+	int ret = dir;
+
+	if (f->pkts[0] + f->pkts[1] > 0) {
+		uint64_t gap = now_us > f->last_us ? now_us - f->last_us : 0;
+		uint32_t g32 = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
+
+		f->iat_sum_us += gap;
+		if (g32 < f->iat_min_us)
+			f->iat_min_us = g32;
+		if (g32 > f->iat_max_us)
+			f->iat_max_us = g32;
+	}
+	if (now_us > f->last_us)
+		f->last_us = now_us;
+	f->pkts[dir]++;
+	f->bytes[dir] += pk->wire_len;
+	f->payload[dir] += pk->payload_len;
+
+	if (f->proto == 6) {
+		uint8_t fl = pk->tcp_flags;
+
+		f->tcp_flags[dir] |= fl;
+		if ((fl & (TCP_ACK | TCP_PSH)) == (TCP_ACK | TCP_PSH))
+			f->push_pkts[dir]++;
+		if (fl & TCP_SYN) {
+			f->next_seq[dir] = pk->tcp_seq + 1;
+			f->flags |= dir ? SL_FLOW_F_SEQ1 : SL_FLOW_F_SEQ0;
+			if ((fl & TCP_ACK) && dir == 1 && f->state == SL_TCP_SYN)
+				f->state = SL_TCP_SYNACK;
+		} else if (f->state == SL_TCP_SYN || f->state == SL_TCP_SYNACK) {
+			if (f->pkts[0] > 0 && f->pkts[1] > 0)
+				f->state = SL_TCP_ESTABLISHED;
+		}
+		if (fl & TCP_RST) {
+			f->state = SL_TCP_CLOSED;
+		} else if (fl & TCP_FIN) {
+			if (dir == 0)
+				f->flags |= SL_FLOW_F_FIN0;
+			else
+				f->fin1 = 1;
+			f->state = ((f->flags & SL_FLOW_F_FIN0) && f->fin1) ? SL_TCP_CLOSED : SL_TCP_FIN;
+		}
+	}
+	if (pk->payload_cap > 0 && t->pay_mem != NULL && f->buf_len[dir] < t->p.payload_bytes)
+		capture_payload(t, f, dir, pk, m);
+	if (!(f->flags & SL_FLOW_F_LONG) && now_us - f->first_us >= t->p.long_us) {
+		f->flags |= SL_FLOW_F_LONG;
+		t->st.long_lived++;
+		ret |= 2;
+	}
+	return ret;
+}
+
+static void
+end_at(struct sl_flow_table *t, uint32_t pos, int at_exit)
+{
+	struct sl_flow *f = &t->flows[pos];
+	void *kp;
+
+	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &kp) < 0)
+		return;
+	flow_end(t, kp, f, at_exit);
+	f->flags = 0;
+	rte_hash_del_key(t->h, kp);
+}
+
+unsigned int
+sl_flow_sweep(struct sl_flow_table *t, uint64_t now_us, unsigned int budget)
+{
+	unsigned int ended = 0;
+	uint32_t pos = t->sweep_pos;
+
+	if (t->st.active == 0)
+		return 0;
+	for (unsigned int i = 0; i < budget; i++) {
+		struct sl_flow *f = &t->flows[pos];
+
+		if ((f->flags & SL_FLOW_F_USED) && sl_flow_expired(t, f, now_us)) {
+			end_at(t, pos, 0);
+			ended++;
+		}
+		if (++pos == t->p.capacity)
+			pos = 0;
+	}
+	t->sweep_pos = pos;
+	return ended;
+}
+
+void
+sl_flow_flush(struct sl_flow_table *t, uint64_t now_us)
+{
+	for (uint32_t pos = 0; pos < t->p.capacity; pos++) {
+		struct sl_flow *f = &t->flows[pos];
+
+		if (!(f->flags & SL_FLOW_F_USED))
+			continue;
+		end_at(t, pos, sl_flow_expired(t, f, now_us) ? 0 : 1);
+	}
+}
+
+const struct sl_flow_stats *
+sl_flow_stats(const struct sl_flow_table *t)
+{
+	return &t->st;
+}
+
+const uint8_t *
+sl_flow_payload(const struct sl_flow_table *t, const struct sl_flow *f, int dir, uint32_t *len)
+{
+	if (f->buf == SL_FLOW_NONE) {
+		*len = 0;
+		return NULL;
+	}
+	*len = f->buf_len[dir];
+	return t->pay_mem + ((size_t)f->buf * 2 + (size_t)dir) * t->p.payload_bytes;
+}
+
+uint32_t
+sl_flow_capacity(const struct sl_flow_table *t)
+{
+	return t->p.capacity;
+}
+
+struct sl_flow *
+sl_flow_at(struct sl_flow_table *t, uint32_t pos)
+{
+	return pos < t->p.capacity ? &t->flows[pos] : NULL;
+}

@@ -1,0 +1,179 @@
+/* sl_flow.h: the per-worker flow table. One rte_hash (direction-independent 40-byte key,
+ * preallocated on the worker's socket, single writer: its worker) whose positions index a
+ * flat array of 128-byte flow entries; a bounded pool of payload buffers (first bytes of
+ * each direction, in TCP sequence order) for the matcher; bounded aging. Expiry is also
+ * checked lazily on every hit, so flow boundaries depend only on packet times, never on
+ * when the sweep happens to run: offline results are exact and repeatable. */
+#ifndef SL_FLOW_H
+#define SL_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include "sl_pkt.h"
+
+#define SL_FLOW_NONE UINT32_MAX /**< "no entry" for host and buffer references */
+
+/** Direction-independent key: the lower (address, port) endpoint first. 40 bytes. */
+struct sl_flow_key {
+	uint8_t lo[16];   /**< lower endpoint address */
+	uint8_t hi[16];   /**< higher endpoint address */
+	uint16_t port_lo; /**< port of the lower endpoint */
+	uint16_t port_hi; /**< port of the higher endpoint */
+	uint8_t proto;    /**< IP protocol */
+	uint8_t pad[3];   /**< zero */
+};
+
+/* TCP states. */
+#define SL_TCP_NONE 0        /**< not TCP */
+#define SL_TCP_SYN 1         /**< SYN seen, no answer */
+#define SL_TCP_SYNACK 2      /**< SYN-ACK seen */
+#define SL_TCP_ESTABLISHED 3 /**< data or handshake done (or picked up mid-stream) */
+#define SL_TCP_FIN 4         /**< FIN from one side */
+#define SL_TCP_CLOSED 5      /**< FIN from both sides or RST */
+
+/* Flow flags. */
+#define SL_FLOW_F_USED 0x01     /**< slot holds a live flow */
+#define SL_FLOW_F_INIT_HI 0x02  /**< the initiator is the key's hi endpoint */
+#define SL_FLOW_F_LONG 0x04     /**< already counted as long-lived */
+#define SL_FLOW_F_SEQ0 0x08     /**< next_seq[0] is known */
+#define SL_FLOW_F_SEQ1 0x10     /**< next_seq[1] is known */
+#define SL_FLOW_F_GAP0 0x20     /**< a hole stopped payload capture, initiator side */
+#define SL_FLOW_F_GAP1 0x40     /**< same, responder side */
+#define SL_FLOW_F_FIN0 0x80     /**< initiator sent FIN */
+
+/** One flow. Direction 0 = initiator to responder. Exactly two cache lines. */
+struct sl_flow {
+	/* line 0: touched by every packet */
+	uint64_t first_us;     /**< first packet time */
+	uint64_t last_us;      /**< last packet time */
+	uint64_t bytes[2];     /**< wire bytes per direction */
+	uint64_t payload[2];   /**< L4 payload bytes per direction */
+	uint64_t pkts[2];      /**< packets per direction */
+	/* line 1 */
+	uint32_t host[2];      /**< worker host slot of initiator/responder, or SL_FLOW_NONE */
+	uint64_t iat_sum_us;   /**< sum of inter-arrival gaps (mean = sum / (pkts - 1)) */
+	uint32_t iat_min_us;   /**< smallest gap */
+	uint32_t iat_max_us;   /**< largest gap */
+	uint32_t next_seq[2];  /**< next expected TCP sequence per direction */
+	uint32_t buf;          /**< payload buffer index or SL_FLOW_NONE */
+	uint32_t buf_len[2];   /**< payload bytes captured per direction */
+	uint32_t push_pkts[2]; /**< TCP packets with ACK|PSH per direction */
+	uint8_t state;         /**< SL_TCP_* */
+	uint8_t flags;         /**< SL_FLOW_F_* */
+	uint8_t tcp_flags[2];  /**< TCP flags seen per direction (OR) */
+	uint8_t proto;         /**< IP protocol */
+	uint8_t fin1;          /**< responder sent FIN */
+	uint8_t pad[2];
+} __rte_cache_aligned;
+
+/* X(name, help): flow-table counters (single writer: the owning worker). */
+#define SL_FLOW_COUNTERS(X)                                                                  \
+	X(created, "flows created")                                                           \
+	X(expired, "flows ended by idle timeout or TCP close")                                \
+	X(active, "flows in the table")                                                       \
+	X(table_full, "packets whose flow could not be created (table full)")                 \
+	X(tcp_reused, "closed TCP flows restarted by a new SYN on the same 5-tuple")          \
+	X(payload_buffers_used, "payload buffers handed out")                                 \
+	X(payload_pool_empty, "flows that wanted a payload buffer and got none")             \
+	X(payload_bytes, "payload bytes copied into buffers")                                 \
+	X(payload_gaps, "flow directions whose capture stopped at a TCP sequence hole")       \
+	X(long_lived, "flows that became long-lived")
+
+struct sl_flow_stats {
+#define SL_FLOW_CNT(name, help) uint64_t name; /**< help */
+	SL_FLOW_COUNTERS(SL_FLOW_CNT)
+#undef SL_FLOW_CNT
+};
+
+/** Timeouts and sizes, in microseconds and entries. */
+struct sl_flow_params {
+	uint32_t capacity;          /**< flow entries */
+	uint32_t payload_buffers;   /**< payload buffers in the pool */
+	uint32_t payload_bytes;     /**< bytes per direction per buffer */
+	uint64_t tcp_new_us;        /**< idle timeout, TCP without answer */
+	uint64_t tcp_est_us;        /**< idle timeout, established TCP */
+	uint64_t tcp_closed_us;     /**< idle timeout, closed TCP */
+	uint64_t udp_us;            /**< idle timeout, UDP */
+	uint64_t other_us;          /**< idle timeout, other */
+	uint64_t long_us;           /**< age at which a flow is long-lived */
+};
+
+struct sl_flow_table;
+
+/** Called for each flow that ends (idle, closed, or at the final flush). */
+typedef void (*sl_flow_end_cb)(void *arg, const struct sl_flow_key *key, struct sl_flow *f,
+	int at_exit);
+
+/**
+ * Create a table on @p socket. Control thread, at init.
+ * @return the table, or NULL with rte_errno set (ENOMEM, EINVAL).
+ */
+struct sl_flow_table *sl_flow_table_create(const char *name, const struct sl_flow_params *p,
+	int socket, sl_flow_end_cb cb, void *cb_arg);
+
+/** Free a table (no flow callbacks). */
+void sl_flow_table_free(struct sl_flow_table *t);
+
+/** Bytes a table with these parameters asks for (to size offline EAL memory). */
+uint64_t sl_flow_table_memsize(const struct sl_flow_params *p);
+
+/** Build the canonical key; @return 1 when the packet's source is the key's hi endpoint. */
+int sl_flow_key_make(const struct sl_pkt *pk, struct sl_flow_key *key);
+
+/**
+ * Look up @p n keys (n <= 64). @p pos receives the slot or a negative value on a miss.
+ * Worker only.
+ */
+void sl_flow_lookup_bulk(struct sl_flow_table *t, const struct sl_flow_key **keys,
+	unsigned int n, int32_t *pos);
+
+/**
+ * Resolve the flow for a packet whose lookup gave @p pos: create it on a miss, end and
+ * restart it when it had expired (lazy expiry) or when a SYN reopens a closed flow.
+ * @param src_hi 1 when the packet's source is the key's hi endpoint
+ * @param is_new set to true when a new flow started
+ * @return the flow, or NULL when the table is full (counted). Worker only.
+ */
+struct sl_flow *sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key,
+	int32_t pos, const struct sl_pkt *pk, int src_hi, uint64_t now_us, bool *is_new);
+
+/**
+ * Account one packet to @p f: counters, inter-arrival, TCP state, payload capture (read
+ * from @p m at the parsed payload offset). @return the packet's direction (0 = from the
+ * initiator). Worker only, hot path.
+ */
+int sl_flow_account(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt *pk,
+	int src_hi, const struct rte_mbuf *m, uint64_t now_us);
+
+/** True when @p f has been idle past its timeout at @p now_us. */
+bool sl_flow_expired(const struct sl_flow_table *t, const struct sl_flow *f, uint64_t now_us);
+
+/** Check up to @p budget slots for expiry; @return flows ended. Worker only. */
+unsigned int sl_flow_sweep(struct sl_flow_table *t, uint64_t now_us, unsigned int budget);
+
+/**
+ * End every flow at exit: flows idle past their timeout at @p now_us count as expired,
+ * the others are reported with at_exit = 1 and stay counted as active. Worker only.
+ */
+void sl_flow_flush(struct sl_flow_table *t, uint64_t now_us);
+
+/** Counters (owner writes, others read relaxed). */
+const struct sl_flow_stats *sl_flow_stats(const struct sl_flow_table *t);
+
+/** Captured payload of direction @p dir of @p f, or NULL. */
+const uint8_t *sl_flow_payload(const struct sl_flow_table *t, const struct sl_flow *f,
+	int dir, uint32_t *len);
+
+/** Capacity and a slot's flow (for tests and the bench). */
+uint32_t sl_flow_capacity(const struct sl_flow_table *t);
+struct sl_flow *sl_flow_at(struct sl_flow_table *t, uint32_t pos);
+
+/** Names of the counters (X-macro order). */
+unsigned int sl_flow_num_counters(void);
+const char *sl_flow_counter_name(unsigned int i);
+
+#endif /* SL_FLOW_H */

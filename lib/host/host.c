@@ -1,0 +1,432 @@
+/* host.c: worker host slots with deltas and HyperLogLog sketches, the report walk, and the
+ * control core's global host table (see sl_host.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "sl_common.h"
+#include "sl_host.h"
+
+_Static_assert(sizeof(struct sl_whost) == 64, "worker host slot is one cache line");
+
+struct sl_whost_table {
+	struct rte_hash *h;
+	struct sl_whost *slots;
+	uint32_t *refs;
+	uint32_t *dirty;
+	uint32_t ndirty;
+	uint32_t capacity;
+	uint32_t in_use;
+	uint16_t worker;
+	struct sl_whost_stats st;
+};
+
+static const char *const whost_names[] = {
+#define SL_WHOST_NAME(name, help) #name,
+	SL_WHOST_COUNTERS(SL_WHOST_NAME)
+#undef SL_WHOST_NAME
+};
+
+unsigned int
+sl_whost_num_counters(void)
+{
+	return SL_ARRAY_SIZE(whost_names);
+}
+
+const char *
+sl_whost_counter_name(unsigned int i)
+{
+	return i < SL_ARRAY_SIZE(whost_names) ? whost_names[i] : NULL;
+}
+
+static struct rte_hash *
+addr_hash_create(const char *name, uint32_t capacity, int socket)
+{
+	struct rte_hash_parameters hp = {0};
+	char hname[RTE_HASH_NAMESIZE];
+
+	snprintf(hname, sizeof(hname), "%s", name);
+	hp.name = hname;
+	hp.entries = capacity;
+	hp.key_len = 16;
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = socket;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE; /* single writer, guaranteed capacity */
+	return rte_hash_create(&hp);
+}
+
+uint64_t
+sl_whost_memsize(uint32_t capacity)
+{
+	return (uint64_t)capacity * (sizeof(struct sl_whost) + 2 * sizeof(uint32_t) + 80);
+}
+
+struct sl_whost_table *
+sl_whost_create(const char *name, uint32_t capacity, uint16_t worker, int socket)
+{
+	struct sl_whost_table *t;
+
+	t = rte_zmalloc_socket(name, sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
+	if (t == NULL)
+		goto err_nomem;
+	t->capacity = capacity;
+	t->worker = worker;
+	t->h = addr_hash_create(name, capacity, socket);
+	if (t->h == NULL)
+		goto err_free_t;
+	t->slots = rte_zmalloc_socket("sl_whost", (size_t)capacity * sizeof(struct sl_whost),
+		RTE_CACHE_LINE_SIZE, socket);
+	t->refs = rte_zmalloc_socket("sl_whref", (size_t)capacity * sizeof(uint32_t), 0, socket);
+	t->dirty = rte_zmalloc_socket("sl_whdirty", (size_t)capacity * sizeof(uint32_t), 0,
+		socket);
+	if (t->slots == NULL || t->refs == NULL || t->dirty == NULL)
+		goto err_free_all;
+	return t;
+
+err_free_all:
+	rte_free(t->slots);
+	rte_free(t->refs);
+	rte_free(t->dirty);
+	rte_hash_free(t->h);
+err_free_t:
+	rte_free(t);
+err_nomem:
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+sl_whost_free(struct sl_whost_table *t)
+{
+	if (t == NULL)
+		return;
+	rte_hash_free(t->h);
+	rte_free(t->slots);
+	rte_free(t->refs);
+	rte_free(t->dirty);
+	rte_free(t);
+}
+
+uint32_t
+sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16])
+{
+	int32_t pos = rte_hash_lookup(t->h, addr);
+
+	if (pos < 0) {
+		pos = rte_hash_add_key(t->h, addr);
+		if (pos < 0) {
+			t->st.table_full++;
+			return SL_HOST_NONE;
+		}
+		memset(&t->slots[pos], 0, sizeof(t->slots[pos]));
+		t->refs[pos] = 0;
+		t->in_use++;
+		t->st.hosts_added++;
+	}
+	t->refs[pos]++;
+	return (uint32_t)pos;
+}
+
+static void
+evict(struct sl_whost_table *t, uint32_t idx)
+{
+	void *key;
+
+	if (rte_hash_get_key_with_position(t->h, (int32_t)idx, &key) == 0) {
+		rte_hash_del_key(t->h, key);
+		t->in_use--;
+		t->st.hosts_evicted++;
+	}
+}
+
+void
+sl_whost_release(struct sl_whost_table *t, uint32_t idx)
+{
+	if (idx == SL_HOST_NONE)
+		return;
+	if (--t->refs[idx] == 0 && !t->slots[idx].dirty)
+		evict(t, idx);
+}
+
+struct sl_whost *
+sl_whost_touch(struct sl_whost_table *t, uint32_t idx)
+{
+	struct sl_whost *s = &t->slots[idx];
+
+	if (!s->dirty) {
+		s->dirty = 1;
+		t->dirty[t->ndirty++] = idx;
+	}
+	return s;
+}
+
+void
+sl_hll_add(uint8_t hll[SL_HLL_BYTES], uint64_t hash, uint8_t *dirty)
+{
+	unsigned int idx = (unsigned int)(hash >> (64 - SL_HLL_P));
+	uint64_t w = (hash << SL_HLL_P) | (1ull << (SL_HLL_P - 1));
+	unsigned int rank = (unsigned int)__builtin_clzll(w) + 1;
+	unsigned int shift = (idx & 1) * 4;
+	unsigned int cur = (hll[idx / 2] >> shift) & 0x0f;
+
+	if (rank > 15)
+		rank = 15;
+	if (rank > cur) {
+		hll[idx / 2] = (uint8_t)((hll[idx / 2] & ~(0x0f << shift)) | (rank << shift));
+		*dirty = 1;
+	}
+}
+
+static void
+fill_delta(const struct sl_whost_table *t, uint32_t idx, uint64_t now_us,
+	struct sl_host_delta *d)
+{
+	const struct sl_whost *s = &t->slots[idx];
+	void *key = NULL;
+
+	rte_hash_get_key_with_position(t->h, (int32_t)idx, &key);
+	memcpy(d->addr, key, 16);
+	d->bytes_out = s->bytes_out;
+	d->bytes_in = s->bytes_in;
+	d->pkts_out = s->pkts_out;
+	d->pkts_in = s->pkts_in;
+	d->flows_opened = s->flows_opened;
+	d->long_lived = s->long_lived;
+	d->worker = t->worker;
+	d->ts_us = now_us;
+	memcpy(d->hll, s->hll, SL_HLL_BYTES);
+}
+
+static void
+clear_slot(struct sl_whost_table *t, uint32_t idx)
+{
+	struct sl_whost *s = &t->slots[idx];
+
+	s->bytes_out = s->bytes_in = 0;
+	s->pkts_out = s->pkts_in = 0;
+	s->flows_opened = 0;
+	s->long_lived = 0;
+	s->dirty = 0;
+	s->hll_dirty = 0;
+	if (t->refs[idx] == 0)
+		evict(t, idx);
+}
+
+unsigned int
+sl_whost_report(struct sl_whost_table *t, uint64_t now_us, sl_host_send_fn send, void *arg,
+	bool wait, void (*idle)(void))
+{
+	struct sl_host_delta batch[SL_BURST];
+	unsigned int sent_total = 0;
+	uint32_t i = 0, keep = 0;
+
+	while (i < t->ndirty) {
+		unsigned int n = SL_MIN(t->ndirty - i, (uint32_t)SL_BURST), sent;
+
+		for (unsigned int k = 0; k < n; k++)
+			fill_delta(t, t->dirty[i + k], now_us, &batch[k]);
+		sent = send(arg, batch, n);
+		for (unsigned int k = 0; k < sent; k++)
+			clear_slot(t, t->dirty[i + k]);
+		sent_total += sent;
+		i += sent;
+		if (sent < n) {
+			if (wait) {
+				if (idle != NULL)
+					idle();
+				continue;
+			}
+			t->st.report_ring_full += n - sent;
+			/* keep the rest dirty, in order, for the next report */
+			while (i < t->ndirty)
+				t->dirty[keep++] = t->dirty[i++];
+			break;
+		}
+	}
+	t->ndirty = keep;
+	t->st.reports += sent_total;
+	return sent_total;
+}
+
+const struct sl_whost_stats *
+sl_whost_stats(const struct sl_whost_table *t)
+{
+	return &t->st;
+}
+
+uint32_t
+sl_whost_in_use(const struct sl_whost_table *t)
+{
+	return t->in_use;
+}
+
+/* ---- control core table ---- */
+
+struct sl_chost_table {
+	struct rte_hash *h;
+	struct sl_chost *hosts;
+	uint8_t *used;
+	uint32_t capacity;
+	uint32_t sweep;
+	uint64_t timeout_us;
+	struct sl_chost_totals tot;
+};
+
+uint64_t
+sl_chost_memsize(uint32_t capacity)
+{
+	return (uint64_t)capacity * (sizeof(struct sl_chost) + 1 + 80);
+}
+
+struct sl_chost_table *
+sl_chost_create(uint32_t capacity, uint64_t timeout_us, int socket)
+{
+	struct sl_chost_table *t;
+
+	t = rte_zmalloc_socket("sl_chost", sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
+	if (t == NULL)
+		goto err_nomem;
+	t->capacity = capacity;
+	t->timeout_us = timeout_us;
+	t->h = addr_hash_create("sl_chost", capacity, socket);
+	if (t->h == NULL)
+		goto err_free_t;
+	t->hosts = rte_zmalloc_socket("sl_chosts", (size_t)capacity * sizeof(struct sl_chost),
+		RTE_CACHE_LINE_SIZE, socket);
+	t->used = rte_zmalloc_socket("sl_chused", capacity, 0, socket);
+	if (t->hosts == NULL || t->used == NULL)
+		goto err_free_all;
+	return t;
+
+err_free_all:
+	rte_free(t->hosts);
+	rte_free(t->used);
+	rte_hash_free(t->h);
+err_free_t:
+	rte_free(t);
+err_nomem:
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+sl_chost_free(struct sl_chost_table *t)
+{
+	if (t == NULL)
+		return;
+	rte_hash_free(t->h);
+	rte_free(t->hosts);
+	rte_free(t->used);
+	rte_free(t);
+}
+
+static void
+chost_reset(struct sl_chost *h, const uint8_t addr[16], uint64_t ts)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->addr, addr, 16);
+	h->first_us = ts;
+	h->last_us = ts;
+}
+
+int
+sl_chost_apply(struct sl_chost_table *t, const struct sl_host_delta *d)
+{
+	int32_t pos = rte_hash_lookup(t->h, d->addr);
+	struct sl_chost *h;
+
+	if (pos < 0) {
+		pos = rte_hash_add_key(t->h, d->addr);
+		if (pos < 0) {
+			t->tot.table_full++;
+			return -ENOSPC;
+		}
+		chost_reset(&t->hosts[pos], d->addr, d->ts_us);
+		t->used[pos] = 1;
+		t->tot.hosts++;
+		t->tot.hosts_seen++;
+	} else if (d->ts_us > t->hosts[pos].last_us &&
+		   d->ts_us - t->hosts[pos].last_us > t->timeout_us) {
+		chost_reset(&t->hosts[pos], d->addr, d->ts_us);
+		t->tot.hosts_aged++;
+		t->tot.hosts_seen++;
+	}
+	h = &t->hosts[pos];
+	h->bytes_out += d->bytes_out;
+	h->bytes_in += d->bytes_in;
+	h->pkts_out += d->pkts_out;
+	h->pkts_in += d->pkts_in;
+	h->flows_opened += d->flows_opened;
+	h->long_lived += d->long_lived;
+	if (d->ts_us > h->last_us)
+		h->last_us = d->ts_us;
+	if (d->ts_us < h->first_us)
+		h->first_us = d->ts_us;
+	for (unsigned int i = 0; i < SL_HLL_M; i++) {
+		uint8_t r = (d->hll[i / 2] >> ((i & 1) * 4)) & 0x0f;
+
+		if (r > h->hll[i])
+			h->hll[i] = r;
+	}
+	t->tot.deltas++;
+	return 0;
+}
+
+unsigned int
+sl_chost_age(struct sl_chost_table *t, uint64_t now_us, unsigned int budget)
+{
+	unsigned int aged = 0;
+
+	for (unsigned int i = 0; i < budget && t->tot.hosts > 0; i++) {
+		uint32_t pos = t->sweep;
+
+		if (t->used[pos] && now_us > t->hosts[pos].last_us &&
+		    now_us - t->hosts[pos].last_us > t->timeout_us) {
+			rte_hash_del_key(t->h, t->hosts[pos].addr);
+			t->used[pos] = 0;
+			t->tot.hosts--;
+			t->tot.hosts_aged++;
+			aged++;
+		}
+		if (++t->sweep == t->capacity)
+			t->sweep = 0;
+	}
+	return aged;
+}
+
+double
+sl_chost_peers(const struct sl_chost *h)
+{
+	double sum = 0, m = SL_HLL_M, est;
+	unsigned int zeros = 0;
+
+	for (unsigned int i = 0; i < SL_HLL_M; i++) {
+		sum += ldexp(1.0, -(int)h->hll[i]);
+		zeros += h->hll[i] == 0;
+	}
+	est = 0.709 * m * m / sum;
+	if (est <= 2.5 * m && zeros > 0)
+		est = m * log(m / zeros);
+	return est;
+}
+
+void
+sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl_chost *h),
+	void *arg)
+{
+	for (uint32_t i = 0; i < t->capacity; i++)
+		if (t->used[i])
+			fn(arg, &t->hosts[i]);
+}
+
+void
+sl_chost_totals(const struct sl_chost_table *t, struct sl_chost_totals *out)
+{
+	*out = t->tot;
+}

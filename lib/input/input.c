@@ -1,0 +1,401 @@
+/* input.c: the offline capture reader (see sl_input.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+
+#include "sl_common.h"
+#include "sl_input.h"
+#include "sl_pkt.h"
+#include "sl_port.h"
+
+struct pending {
+	struct rte_mbuf *m[SL_BURST];
+	unsigned int n;
+};
+
+struct sl_input {
+	struct pending *pend;           /* during run: per-queue batches not yet enqueued */
+	struct rte_ring *const *rings;
+	unsigned int nq;
+	int (*poll)(void *arg);
+	void *arg;
+	int aborted;
+	unsigned int nfiles;
+	char *files[SL_INPUT_MAX_FILES];
+	int linktype[SL_INPUT_MAX_FILES];
+	unsigned int nerr;
+	char errors[SL_INPUT_MAX_ERRORS][512];
+	struct sl_input_stats st;
+};
+
+static const char *const counter_names[] = {
+#define SL_INPUT_NAME(name, help) #name,
+	SL_INPUT_COUNTERS(SL_INPUT_NAME)
+#undef SL_INPUT_NAME
+};
+
+unsigned int
+sl_input_num_counters(void)
+{
+	return SL_ARRAY_SIZE(counter_names);
+}
+
+const char *
+sl_input_counter_name(unsigned int i)
+{
+	return i < SL_ARRAY_SIZE(counter_names) ? counter_names[i] : NULL;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+is_capture_name(const char *n)
+{
+	const char *dot = strrchr(n, '.');
+
+	return n[0] != '.' && dot != NULL &&
+	       (strcmp(dot, ".pcap") == 0 || strcmp(dot, ".pcapng") == 0 ||
+		strcmp(dot, ".cap") == 0);
+}
+
+static int
+add_file(struct sl_input *in, const char *path, char *err, size_t errlen)
+{
+	if (in->nfiles == SL_INPUT_MAX_FILES) {
+		snprintf(err, errlen, "%s: more than %d capture files", path, SL_INPUT_MAX_FILES);
+		return -E2BIG;
+	}
+	in->files[in->nfiles] = strdup(path);
+	if (in->files[in->nfiles] == NULL)
+		return -ENOMEM;
+	in->nfiles++;
+	return 0;
+}
+
+static int
+add_dir(struct sl_input *in, const char *path, char *err, size_t errlen)
+{
+	char *names[SL_INPUT_MAX_FILES];
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir(path);
+	int rc = 0;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL && n < SL_INPUT_MAX_FILES)
+		if (is_capture_name(de->d_name))
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (unsigned int i = 0; i < n; i++) {
+		char full[4096];
+
+		snprintf(full, sizeof(full), "%s/%s", path, names[i]);
+		if (rc == 0)
+			rc = add_file(in, full, err, errlen);
+		free(names[i]);
+	}
+	if (rc == 0 && n == 0) {
+		snprintf(err, errlen, "%s: no .pcap, .pcapng or .cap files in directory", path);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+struct sl_input *
+sl_input_open(char *const *paths, unsigned int n, char *err, size_t errlen)
+{
+	struct sl_input *in = calloc(1, sizeof(*in));
+	char ebuf[PCAP_ERRBUF_SIZE];
+
+	if (in == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct stat sb;
+		int rc;
+
+		if (stat(paths[i], &sb) < 0) {
+			snprintf(err, errlen, "%s: %s", paths[i], strerror(errno));
+			goto err_free;
+		}
+		rc = S_ISDIR(sb.st_mode) ? add_dir(in, paths[i], err, errlen) :
+					   add_file(in, paths[i], err, errlen);
+		if (rc < 0)
+			goto err_free;
+	}
+	for (unsigned int i = 0; i < in->nfiles; i++) {
+		pcap_t *pc = pcap_open_offline_with_tstamp_precision(in->files[i],
+			PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+		int lt;
+
+		if (pc == NULL) {
+			snprintf(err, errlen, "%s: not a readable pcap/pcapng capture: %s",
+				in->files[i], ebuf);
+			goto err_free;
+		}
+		lt = pcap_datalink(pc);
+		pcap_close(pc);
+		if (!sl_pkt_linktype_supported(lt)) {
+			const char *nm = pcap_datalink_val_to_name(lt);
+
+			snprintf(err, errlen,
+				"%s: link type %d (%s) is not supported (Ethernet, Linux SLL/SLL2, raw "
+				"IP, BSD loopback are)", in->files[i], lt, nm ? nm : "unknown");
+			goto err_free;
+		}
+		in->linktype[i] = lt;
+	}
+	return in;
+
+err_free:
+	sl_input_close(in);
+	return NULL;
+}
+
+void
+sl_input_close(struct sl_input *in)
+{
+	if (in == NULL)
+		return;
+	for (unsigned int i = 0; i < in->nfiles; i++)
+		free(in->files[i]);
+	free(in);
+}
+
+unsigned int
+sl_input_nfiles(const struct sl_input *in)
+{
+	return in->nfiles;
+}
+
+const char *
+sl_input_file(const struct sl_input *in, unsigned int i)
+{
+	return i < in->nfiles ? in->files[i] : NULL;
+}
+
+int
+sl_input_file_linktype(const struct sl_input *in, unsigned int i)
+{
+	return i < in->nfiles ? in->linktype[i] : -1;
+}
+
+const struct sl_input_stats *
+sl_input_stats(const struct sl_input *in)
+{
+	return &in->st;
+}
+
+unsigned int
+sl_input_nerrors(const struct sl_input *in)
+{
+	return in->nerr;
+}
+
+const char *
+sl_input_error(const struct sl_input *in, unsigned int i)
+{
+	return i < in->nerr ? in->errors[i] : NULL;
+}
+
+unsigned int
+sl_input_queue_of(int linktype, const uint8_t *p, uint32_t caplen, uint32_t len,
+	unsigned int nq)
+{
+	struct sl_pkt pk;
+	uint64_t h;
+
+	if (nq <= 1)
+		return 0;
+	if (sl_pkt_parse(linktype, p, caplen, caplen, len, &pk) != SL_PKT_handled)
+		return 0; /* counted by the worker; which one does not matter */
+	/* Sum of per-endpoint hashes: the same value whichever way the packet goes. */
+	h = sl_addr_hash(pk.src, sl_mix64(pk.sport + 1)) + sl_addr_hash(pk.dst, sl_mix64(pk.dport + 1));
+	h = sl_mix64(h ^ pk.proto);
+	return (unsigned int)(h % nq);
+}
+
+static void
+do_poll(struct sl_input *in)
+{
+	if (in->poll(in->arg) != 0)
+		in->aborted = 1;
+}
+
+/* Enqueue a queue's batch, waiting for room (never dropping). */
+static void
+flush_queue(struct sl_input *in, unsigned int qi)
+{
+	struct pending *q = &in->pend[qi];
+	unsigned int done = 0;
+
+	while (done < q->n) {
+		done += rte_ring_sp_enqueue_burst(in->rings[qi], (void *const *)&q->m[done],
+			q->n - done, NULL);
+		if (done < q->n) {
+			in->st.waits_ring_full++;
+			do_poll(in);
+			rte_pause();
+		}
+	}
+	q->n = 0;
+}
+
+static struct rte_mbuf *
+alloc_wait(struct sl_input *in, struct rte_mempool *mp)
+{
+	struct rte_mbuf *m;
+
+	while ((m = rte_pktmbuf_alloc(mp)) == NULL) {
+		/* Our own batches may hold the mbufs the workers need to finish a burst. */
+		for (unsigned int q = 0; q < in->nq; q++)
+			flush_queue(in, q);
+		in->st.waits_no_mbuf++;
+		do_poll(in);
+		rte_pause();
+	}
+	return m;
+}
+
+/* Copy one frame into a (possibly chained) mbuf. */
+static struct rte_mbuf *
+build_mbuf(struct sl_input *in, struct rte_mempool *mp, const struct pcap_pkthdr *hdr,
+	const uint8_t *data, int linktype)
+{
+	struct rte_mbuf *head = alloc_wait(in, mp), *seg = head;
+	uint32_t left = hdr->caplen, off = 0;
+	struct sl_mbuf_meta *meta;
+
+	for (;;) {
+		uint16_t room = rte_pktmbuf_tailroom(seg);
+		uint16_t n = (uint16_t)SL_MIN((uint32_t)room, left);
+
+		memcpy(rte_pktmbuf_mtod(seg, uint8_t *), data + off, n);
+		seg->data_len = n;
+		off += n;
+		left -= n;
+		if (left == 0)
+			break;
+		struct rte_mbuf *next = alloc_wait(in, mp);
+
+		seg->next = next;
+		head->nb_segs++;
+		seg = next;
+	}
+	head->pkt_len = hdr->caplen;
+	if (head->nb_segs > 1)
+		in->st.multi_segment++;
+	sl_mbuf_set_ts_us(head, (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec);
+	meta = sl_mbuf_meta(head);
+	meta->wire_len = hdr->len > hdr->caplen ? hdr->len : hdr->caplen;
+	meta->linktype = (uint16_t)linktype;
+	return head;
+}
+
+int
+sl_input_run(struct sl_input *in, struct rte_mempool *mp, struct rte_ring *const *rings,
+	unsigned int nq, int (*poll)(void *arg), void *arg)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	int ret = 0;
+
+	in->pend = calloc(nq, sizeof(*in->pend));
+	if (in->pend == NULL)
+		return -ENOMEM;
+	in->rings = rings;
+	in->nq = nq;
+	in->poll = poll;
+	in->arg = arg;
+	in->st.first_us = UINT64_MAX;
+	for (unsigned int f = 0; f < in->nfiles && !in->aborted; f++) {
+		pcap_t *pc = pcap_open_offline_with_tstamp_precision(in->files[f],
+			PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+		struct pcap_pkthdr *hdr;
+		const u_char *data;
+		uint64_t n_in_file = 0;
+		int rc = 0;
+
+		if (pc == NULL) {
+			if (in->nerr < SL_INPUT_MAX_ERRORS)
+				snprintf(in->errors[in->nerr++], sizeof(in->errors[0]), "%s: %s",
+					in->files[f], ebuf);
+			in->st.read_errors++;
+			ret = -EIO;
+			continue;
+		}
+		in->st.files++;
+		while (!in->aborted && (rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
+			unsigned int q = sl_input_queue_of(in->linktype[f], data, hdr->caplen, hdr->len, nq);
+			struct rte_mbuf *m = build_mbuf(in, mp, hdr, data, in->linktype[f]);
+			uint64_t ts = sl_mbuf_ts_us(m);
+
+			if (ts > in->st.last_us)
+				in->st.last_us = ts;
+			if (ts < in->st.first_us)
+				in->st.first_us = ts;
+			in->st.packets++;
+			in->st.bytes += sl_mbuf_meta(m)->wire_len;
+			if (hdr->caplen < hdr->len)
+				in->st.snapped++;
+			n_in_file++;
+			in->pend[q].m[in->pend[q].n++] = m;
+			if (in->pend[q].n == SL_BURST)
+				flush_queue(in, q);
+			if ((in->st.packets & 1023) == 0)
+				do_poll(in);
+		}
+		if (rc == -1) {
+			if (in->nerr < SL_INPUT_MAX_ERRORS)
+				snprintf(in->errors[in->nerr++], sizeof(in->errors[0]),
+					"%s: stopped after %" PRIu64 " packets: %s", in->files[f],
+					n_in_file, pcap_geterr(pc));
+			in->st.read_errors++;
+			ret = -EIO;
+		}
+		pcap_close(pc);
+	}
+	for (unsigned int q = 0; q < nq; q++)
+		flush_queue(in, q);
+	if (in->st.first_us == UINT64_MAX)
+		in->st.first_us = 0;
+	free(in->pend);
+	in->pend = NULL;
+	return in->aborted ? -EINTR : ret;
+}
+
+int
+sl_input_pcap_linktype(const char *path, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, ebuf);
+	int lt;
+
+	if (pc == NULL) {
+		snprintf(err, errlen, "%s: %s", path, ebuf);
+		return -EINVAL;
+	}
+	lt = pcap_datalink(pc);
+	pcap_close(pc);
+	if (!sl_pkt_linktype_supported(lt)) {
+		snprintf(err, errlen, "%s: link type %d is not supported", path, lt);
+		return -ENOTSUP;
+	}
+	return lt;
+}

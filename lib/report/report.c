@@ -1,0 +1,741 @@
+/* report.c: the summary JSON, the human report and the JSON writer (see sl_report.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sl_common.h"
+#include "sl_report.h"
+
+/* ---- JSON writer ---- */
+
+void
+sl_json_init(struct sl_json *j, FILE *f, bool compact)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->compact = compact;
+	j->first[0] = true;
+}
+
+static void
+member(struct sl_json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = false;
+	if (!j->compact && j->depth > 0) {
+		fputc('\n', j->f);
+		for (int i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	if (key != NULL) {
+		sl_json_str(j, NULL, key);
+		fputs(j->compact ? ":" : ": ", j->f);
+	}
+}
+
+static void
+open_(struct sl_json *j, const char *key, char c)
+{
+	if (j->depth > 0 || !j->first[0])
+		member(j, key);
+	else
+		j->first[0] = false;
+	fputc(c, j->f);
+	if (j->depth < 31)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void
+close_(struct sl_json *j, char c)
+{
+	bool empty = j->first[j->depth];
+
+	j->depth--;
+	if (!j->compact && !empty) {
+		fputc('\n', j->f);
+		for (int i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	fputc(c, j->f);
+	if (j->depth == 0 && !j->compact)
+		fputc('\n', j->f);
+}
+
+void
+sl_json_obj_open(struct sl_json *j, const char *key)
+{
+	open_(j, key, '{');
+}
+
+void
+sl_json_obj_close(struct sl_json *j)
+{
+	close_(j, '}');
+}
+
+void
+sl_json_arr_open(struct sl_json *j, const char *key)
+{
+	open_(j, key, '[');
+}
+
+void
+sl_json_arr_close(struct sl_json *j)
+{
+	close_(j, ']');
+}
+
+void
+sl_json_u64(struct sl_json *j, const char *key, uint64_t v)
+{
+	member(j, key);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void
+sl_json_i64(struct sl_json *j, const char *key, int64_t v)
+{
+	member(j, key);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void
+sl_json_bool(struct sl_json *j, const char *key, bool v)
+{
+	member(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void
+sl_json_dbl(struct sl_json *j, const char *key, double v, int decimals)
+{
+	member(j, key);
+	if (!isfinite(v))
+		fputs("null", j->f);
+	else
+		fprintf(j->f, "%.*f", decimals, v);
+}
+
+void
+sl_json_str(struct sl_json *j, const char *key, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (key != NULL)
+		member(j, key);
+	fputc('"', j->f);
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", j->f); break;
+		case '\\': fputs("\\\\", j->f); break;
+		case '\n': fputs("\\n", j->f); break;
+		case '\r': fputs("\\r", j->f); break;
+		case '\t': fputs("\\t", j->f); break;
+		default:
+			/* control bytes and anything outside ASCII are escaped, so packet-derived
+			 * strings can never produce invalid UTF-8 */
+			if (*p < 0x20 || *p >= 0x7f)
+				fprintf(j->f, "\\u%04x", *p);
+			else
+				fputc(*p, j->f);
+		}
+	}
+	fputc('"', j->f);
+}
+
+void
+sl_json_time(struct sl_json *j, const char *key, uint64_t us)
+{
+	char buf[64];
+	time_t s = (time_t)(us / 1000000u);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%06uZ",
+		(unsigned int)(us % 1000000u));
+	sl_json_str(j, key, buf);
+}
+
+/* ---- sums ---- */
+
+struct class_sums {
+	uint64_t cls[4];
+};
+
+static void
+worker_sums(const struct sl_worker *w, struct class_sums *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++)
+		s->cls[sl_pkt_outcome_class(o)] += SL_LOAD_RELAXED(&w->outcome[o]);
+}
+
+static uint64_t
+port_polled(const struct sl_report_ctx *c, uint16_t port, int queue)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		const struct sl_worker *w = c->workers[i];
+
+		for (unsigned int q = 0; q < w->nrxq; q++)
+			if (w->rxq[q].port == port && (queue < 0 || w->rxq[q].queue == queue))
+				n += SL_LOAD_RELAXED(&w->rxq[q].rx);
+	}
+	return n;
+}
+
+static uint64_t
+nic_dropped(const struct rte_eth_stats *st)
+{
+	return st->imissed + st->ierrors + st->rx_nombuf;
+}
+
+bool
+sl_report_port_conserved(const struct sl_report_ctx *c, unsigned int p)
+{
+	const struct sl_report_port *rp = &c->ports[p];
+
+	return rp->stats_rc == 0 && rp->st.ipackets == port_polled(c, rp->info.port_id, -1);
+}
+
+bool
+sl_report_worker_conserved(const struct sl_report_ctx *c, unsigned int i)
+{
+	const struct sl_worker *w = c->workers[i];
+	struct class_sums s;
+	uint64_t rx = 0;
+
+	worker_sums(w, &s);
+	for (unsigned int q = 0; q < w->nrxq; q++)
+		rx += w->rxq[q].rx;
+	return rx == w->rx_pkts && rx == s.cls[0] + s.cls[1] + s.cls[2] + s.cls[3];
+}
+
+/* ---- hosts ---- */
+
+struct host_list {
+	struct sl_chost *h;
+	size_t n, cap;
+};
+
+static void
+collect_host(void *arg, const struct sl_chost *h)
+{
+	struct host_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 1024;
+		struct sl_chost *nh = realloc(l->h, ncap * sizeof(*nh));
+
+		if (nh == NULL)
+			return;
+		l->h = nh;
+		l->cap = ncap;
+	}
+	l->h[l->n++] = *h;
+}
+
+static int
+host_cmp(const void *a, const void *b)
+{
+	const struct sl_chost *x = a, *y = b;
+	uint64_t bx = x->bytes_in + x->bytes_out, by = y->bytes_in + y->bytes_out;
+
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+static void
+host_json(struct sl_json *j, const struct sl_chost *h)
+{
+	char ip[64];
+
+	sl_addr_format(h->addr, ip, sizeof(ip));
+	sl_json_obj_open(j, NULL);
+	sl_json_str(j, "ip", ip);
+	sl_json_u64(j, "pkts_out", h->pkts_out);
+	sl_json_u64(j, "pkts_in", h->pkts_in);
+	sl_json_u64(j, "bytes_out", h->bytes_out);
+	sl_json_u64(j, "bytes_in", h->bytes_in);
+	sl_json_u64(j, "flows_opened", h->flows_opened);
+	sl_json_u64(j, "long_lived_flows", h->long_lived);
+	sl_json_u64(j, "external_peers", (uint64_t)llround(sl_chost_peers(h)));
+	sl_json_time(j, "first_seen", h->first_us);
+	sl_json_time(j, "last_seen", h->last_us);
+	sl_json_obj_close(j);
+}
+
+/* ---- flows ---- */
+
+static int
+rec_cmp_q(const void *a, const void *b)
+{
+	const struct sl_flow_rec *x = a, *y = b;
+	uint64_t bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
+
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	if (x->first_us != y->first_us)
+		return x->first_us < y->first_us ? -1 : 1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static const char *
+proto_name(uint8_t p)
+{
+	switch (p) {
+	case 1: return "ICMP";
+	case 6: return "TCP";
+	case 17: return "UDP";
+	case 58: return "IPv6-ICMP";
+	default: return NULL;
+	}
+}
+
+static const char *
+tcp_state_name(uint8_t s)
+{
+	static const char *const n[] = {"none", "syn", "syn_ack", "established", "fin", "closed"};
+
+	return s < SL_ARRAY_SIZE(n) ? n[s] : "unknown";
+}
+
+static size_t
+collect_flows(const struct sl_report_ctx *c, struct sl_flow_rec **out)
+{
+	size_t n = 0;
+	struct sl_flow_rec *r = calloc((size_t)c->nworkers * SL_TOP_FLOWS + 1, sizeof(*r));
+
+	if (r == NULL)
+		return 0;
+	for (unsigned int i = 0; i < c->nworkers; i++)
+		for (unsigned int k = 0; k < c->workers[i]->ntop; k++)
+			r[n++] = c->workers[i]->top[k];
+	qsort(r, n, sizeof(*r), rec_cmp_q);
+	if (n > c->cfg->summary_top_flows)
+		n = c->cfg->summary_top_flows;
+	*out = r;
+	return n;
+}
+
+static void
+flow_json(struct sl_json *j, const struct sl_flow_rec *r)
+{
+	const uint8_t *src = r->init_hi ? r->key.hi : r->key.lo;
+	const uint8_t *dst = r->init_hi ? r->key.lo : r->key.hi;
+	uint16_t sp = r->init_hi ? r->key.port_hi : r->key.port_lo;
+	uint16_t dp = r->init_hi ? r->key.port_lo : r->key.port_hi;
+	char a[64], b[64], pn[8];
+	const char *pname = proto_name(r->key.proto);
+
+	sl_addr_format(src, a, sizeof(a));
+	sl_addr_format(dst, b, sizeof(b));
+	if (pname == NULL) {
+		snprintf(pn, sizeof(pn), "%u", r->key.proto);
+		pname = pn;
+	}
+	sl_json_obj_open(j, NULL);
+	sl_json_str(j, "src_ip", a);
+	sl_json_u64(j, "src_port", sp);
+	sl_json_str(j, "dest_ip", b);
+	sl_json_u64(j, "dest_port", dp);
+	sl_json_str(j, "proto", pname);
+	sl_json_u64(j, "pkts_toserver", r->pkts[0]);
+	sl_json_u64(j, "pkts_toclient", r->pkts[1]);
+	sl_json_u64(j, "bytes_toserver", r->bytes[0]);
+	sl_json_u64(j, "bytes_toclient", r->bytes[1]);
+	sl_json_time(j, "start", r->first_us);
+	sl_json_time(j, "end", r->last_us);
+	if (r->key.proto == 6)
+		sl_json_str(j, "tcp_state", tcp_state_name(r->state));
+	sl_json_str(j, "ended", r->at_exit ? "still_open" : "timeout_or_close");
+	sl_json_obj_close(j);
+}
+
+/* ---- summary ---- */
+
+static void
+outcomes_json(struct sl_json *j, const uint64_t *oc)
+{
+	sl_json_obj_open(j, "outcomes");
+	for (int cls = SL_CLASS_HANDLED; cls <= SL_CLASS_DROPPED; cls++) {
+		if (cls == SL_CLASS_HANDLED) {
+			sl_json_u64(j, "handled", oc[SL_PKT_handled]);
+			continue;
+		}
+		sl_json_obj_open(j, sl_pkt_class_name(cls));
+		for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++)
+			if (sl_pkt_outcome_class(o) == cls)
+				sl_json_u64(j, sl_pkt_outcome_name(o), oc[o]);
+		sl_json_obj_close(j);
+	}
+	sl_json_obj_close(j);
+}
+
+int
+sl_report_summary(FILE *f, const struct sl_report_ctx *c)
+{
+	struct sl_json js, *j = &js;
+	uint64_t tot_oc[SL_PKT_OUTCOME_MAX] = {0}, rx = 0, rxb = 0, nic = 0, recv = 0;
+	struct sl_flow_stats fs;
+	struct class_sums all = {{0}};
+	struct sl_chost_totals ht;
+	struct host_list hl = {0};
+	struct sl_flow_rec *fr = NULL;
+	size_t nf;
+	bool ok = true;
+
+	memset(&fs, 0, sizeof(fs));
+	sl_json_init(j, f, false);
+	sl_json_obj_open(j, NULL);
+	sl_json_obj_open(j, "sluice");
+	sl_json_str(j, "version", "0.1.0");
+	sl_json_str(j, "mode", c->offline ? "offline" : "live");
+	sl_json_u64(j, "workers", c->nworkers);
+	sl_json_obj_close(j);
+
+	if (c->input != NULL) {
+		const struct sl_input_stats *is = sl_input_stats(c->input);
+
+		sl_json_obj_open(j, "input");
+		sl_json_arr_open(j, "files");
+		for (unsigned int i = 0; i < sl_input_nfiles(c->input); i++) {
+			sl_json_obj_open(j, NULL);
+			sl_json_str(j, "path", sl_input_file(c->input, i));
+			sl_json_str(j, "linktype",
+				sl_pkt_linktype_name(sl_input_file_linktype(c->input, i)));
+			sl_json_obj_close(j);
+		}
+		sl_json_arr_close(j);
+		/* waits_* depend on timing between cores; they are in the human report only */
+		sl_json_u64(j, "files_read", is->files);
+		sl_json_u64(j, "packets", is->packets);
+		sl_json_u64(j, "bytes", is->bytes);
+		sl_json_u64(j, "snapped", is->snapped);
+		sl_json_u64(j, "multi_segment", is->multi_segment);
+		sl_json_u64(j, "read_errors", is->read_errors);
+		if (is->packets > 0) {
+			sl_json_time(j, "first_packet", is->first_us);
+			sl_json_time(j, "last_packet", is->last_us);
+		}
+		sl_json_arr_open(j, "errors");
+		for (unsigned int i = 0; i < sl_input_nerrors(c->input); i++)
+			sl_json_str(j, NULL, sl_input_error(c->input, i));
+		sl_json_arr_close(j);
+		sl_json_obj_close(j);
+	}
+
+	sl_json_arr_open(j, "ports");
+	for (unsigned int p = 0; p < c->nports; p++) {
+		const struct sl_report_port *rp = &c->ports[p];
+		uint64_t polled = port_polled(c, rp->info.port_id, -1);
+		bool pok = sl_report_port_conserved(c, p);
+
+		ok &= pok;
+		nic += nic_dropped(&rp->st);
+		recv += rp->st.ipackets + nic_dropped(&rp->st);
+		sl_json_obj_open(j, NULL);
+		sl_json_u64(j, "port", rp->info.port_id);
+		sl_json_str(j, "name", rp->info.name);
+		sl_json_str(j, "driver", rp->info.driver);
+		sl_json_u64(j, "rx_queues", rp->info.nb_rxq);
+		sl_json_bool(j, "rss", rp->info.rss);
+		sl_json_u64(j, "ipackets", rp->st.ipackets);
+		sl_json_u64(j, "ibytes", rp->st.ibytes);
+		sl_json_u64(j, "imissed", rp->st.imissed);
+		sl_json_u64(j, "ierrors", rp->st.ierrors);
+		sl_json_u64(j, "rx_nombuf", rp->st.rx_nombuf);
+		sl_json_arr_open(j, "queues");
+		for (unsigned int q = 0; q < rp->info.nb_rxq; q++) {
+			sl_json_obj_open(j, NULL);
+			sl_json_u64(j, "queue", q);
+			if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS)
+				sl_json_u64(j, "ipackets", rp->st.q_ipackets[q]);
+			sl_json_u64(j, "polled", port_polled(c, rp->info.port_id, (int)q));
+			sl_json_obj_close(j);
+		}
+		sl_json_arr_close(j);
+		sl_json_obj_open(j, "conservation");
+		sl_json_str(j, "equation",
+			"ipackets + imissed + ierrors + rx_nombuf = polled_by_workers + nic_dropped");
+		sl_json_u64(j, "received", rp->st.ipackets + nic_dropped(&rp->st));
+		sl_json_u64(j, "polled_by_workers", polled);
+		sl_json_u64(j, "nic_dropped", nic_dropped(&rp->st));
+		sl_json_bool(j, "ok", pok);
+		sl_json_obj_close(j);
+		sl_json_obj_close(j);
+	}
+	sl_json_arr_close(j);
+
+	sl_json_arr_open(j, "workers");
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		const struct sl_worker *w = c->workers[i];
+		const struct sl_flow_stats *wf = sl_flow_stats(w->flows);
+		const struct sl_whost_stats *wh = sl_whost_stats(w->hosts);
+		struct class_sums s;
+		bool wok = sl_report_worker_conserved(c, i);
+
+		ok &= wok;
+		worker_sums(w, &s);
+		for (int k = 0; k < 4; k++)
+			all.cls[k] += s.cls[k];
+		for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++)
+			tot_oc[o] += w->outcome[o];
+		rx += w->rx_pkts;
+		rxb += w->rx_bytes;
+		sl_json_obj_open(j, NULL);
+		sl_json_u64(j, "worker", w->id);
+		sl_json_arr_open(j, "rx_queues");
+		for (unsigned int q = 0; q < w->nrxq; q++) {
+			sl_json_obj_open(j, NULL);
+			sl_json_u64(j, "port", w->rxq[q].port);
+			sl_json_u64(j, "queue", w->rxq[q].queue);
+			sl_json_u64(j, "packets", w->rxq[q].rx);
+			sl_json_obj_close(j);
+		}
+		sl_json_arr_close(j);
+		sl_json_u64(j, "rx_packets", w->rx_pkts);
+		sl_json_u64(j, "rx_bytes", w->rx_bytes);
+		outcomes_json(j, w->outcome);
+		sl_json_obj_open(j, "conservation");
+		sl_json_str(j, "equation", "rx_packets = handled + skipped + malformed + dropped");
+		sl_json_u64(j, "rx_packets", w->rx_pkts);
+		for (int k = 0; k < 4; k++)
+			sl_json_u64(j, sl_pkt_class_name(k), s.cls[k]);
+		sl_json_bool(j, "ok", wok);
+		sl_json_obj_close(j);
+		sl_json_obj_open(j, "flows");
+		for (unsigned int k = 0; k < sl_flow_num_counters(); k++) {
+			uint64_t v = ((const uint64_t *)wf)[k];
+
+			sl_json_u64(j, sl_flow_counter_name(k), v);
+			((uint64_t *)&fs)[k] += v;
+		}
+		sl_json_u64(j, "capacity", sl_flow_capacity(w->flows));
+		sl_json_obj_close(j);
+		sl_json_obj_open(j, "hosts");
+		for (unsigned int k = 0; k < sl_whost_num_counters(); k++) {
+			const char *nm = sl_whost_counter_name(k);
+
+			/* ring-full counts depend on timing; offline never loses a record */
+			if (c->offline && strncmp(nm, "report_ring_full", 16) == 0)
+				continue;
+			sl_json_u64(j, nm, ((const uint64_t *)wh)[k]);
+		}
+		sl_json_u64(j, "untracked_flows", w->host_untracked);
+		sl_json_obj_close(j);
+		if (!c->offline) {
+			sl_json_obj_open(j, "channel");
+			sl_json_u64(j, "sent", w->chan.sent);
+			sl_json_u64(j, "ring_full", w->chan.full);
+			sl_json_obj_close(j);
+		}
+		sl_json_obj_close(j);
+	}
+	sl_json_arr_close(j);
+
+	sl_json_obj_open(j, "totals");
+	sl_json_u64(j, "rx_packets", rx);
+	sl_json_u64(j, "rx_bytes", rxb);
+	outcomes_json(j, tot_oc);
+	sl_json_obj_open(j, "flows");
+	for (unsigned int k = 0; k < sl_flow_num_counters(); k++)
+		sl_json_u64(j, sl_flow_counter_name(k), ((uint64_t *)&fs)[k]);
+	sl_json_obj_close(j);
+	sl_json_obj_close(j);
+
+	sl_json_obj_open(j, "conservation");
+	sl_json_str(j, "equation",
+		"received = handled + skipped + malformed + dropped + nic_dropped");
+	sl_json_u64(j, "received", recv);
+	for (int k = 0; k < 4; k++)
+		sl_json_u64(j, sl_pkt_class_name(k), all.cls[k]);
+	sl_json_u64(j, "nic_dropped", nic);
+	ok &= recv == all.cls[0] + all.cls[1] + all.cls[2] + all.cls[3] + nic;
+	if (c->input != NULL) {
+		sl_json_u64(j, "read_from_files", sl_input_stats(c->input)->packets);
+		ok &= sl_input_stats(c->input)->packets == recv;
+	}
+	sl_json_bool(j, "ok", ok);
+	sl_json_obj_close(j);
+
+	sl_chost_totals(c->hosts, &ht);
+	sl_chost_foreach(c->hosts, collect_host, &hl);
+	qsort(hl.h, hl.n, sizeof(*hl.h), host_cmp);
+	sl_json_obj_open(j, "hosts");
+	sl_json_str(j, "judged", c->cfg->home_nets.n ? "home_nets" : "flow initiators");
+	sl_json_u64(j, "tracked", ht.hosts);
+	sl_json_u64(j, "seen", ht.hosts_seen);
+	sl_json_u64(j, "aged", ht.hosts_aged);
+	sl_json_u64(j, "table_full", ht.table_full);
+	sl_json_u64(j, "deltas", ht.deltas);
+	{
+		uint64_t po = 0, pi = 0, bo = 0, bi = 0, fo = 0, ll = 0;
+
+		for (size_t i = 0; i < hl.n; i++) {
+			po += hl.h[i].pkts_out;
+			pi += hl.h[i].pkts_in;
+			bo += hl.h[i].bytes_out;
+			bi += hl.h[i].bytes_in;
+			fo += hl.h[i].flows_opened;
+			ll += hl.h[i].long_lived;
+		}
+		sl_json_obj_open(j, "sum");
+		sl_json_u64(j, "pkts_out", po);
+		sl_json_u64(j, "pkts_in", pi);
+		sl_json_u64(j, "bytes_out", bo);
+		sl_json_u64(j, "bytes_in", bi);
+		sl_json_u64(j, "flows_opened", fo);
+		sl_json_u64(j, "long_lived_flows", ll);
+		sl_json_obj_close(j);
+	}
+	sl_json_arr_open(j, "top");
+	for (size_t i = 0; i < hl.n && i < c->cfg->summary_top_hosts; i++)
+		host_json(j, &hl.h[i]);
+	sl_json_arr_close(j);
+	sl_json_obj_close(j);
+	free(hl.h);
+
+	nf = collect_flows(c, &fr);
+	sl_json_arr_open(j, "top_flows");
+	for (size_t i = 0; i < nf; i++)
+		flow_json(j, &fr[i]);
+	sl_json_arr_close(j);
+	free(fr);
+
+	sl_json_obj_close(j);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* ---- human report ---- */
+
+static const char *
+human_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "kB", "MB", "GB", "TB"};
+	double v = (double)b;
+	unsigned int u = 0;
+
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
+static void
+reasons(FILE *f, const uint64_t *oc, int cls)
+{
+	const char *sep = " (";
+	bool any = false;
+
+	for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++) {
+		if (sl_pkt_outcome_class(o) != cls || oc[o] == 0)
+			continue;
+		fprintf(f, "%s%s %" PRIu64, sep, sl_pkt_outcome_name(o), oc[o]);
+		sep = ", ";
+		any = true;
+	}
+	if (any)
+		fputc(')', f);
+}
+
+void
+sl_report_human(FILE *f, const struct sl_report_ctx *c)
+{
+	uint64_t oc[SL_PKT_OUTCOME_MAX] = {0}, rx = 0, rxb = 0, cls[4] = {0}, nic = 0;
+	uint64_t created = 0, expired = 0, active = 0;
+	struct sl_chost_totals ht;
+	struct host_list hl = {0};
+	struct sl_flow_rec *fr = NULL;
+	size_t nf;
+	char b1[32], b2[32];
+	bool ok = true;
+
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		const struct sl_worker *w = c->workers[i];
+		const struct sl_flow_stats *fs = sl_flow_stats(w->flows);
+
+		for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++) {
+			oc[o] += w->outcome[o];
+			cls[sl_pkt_outcome_class(o)] += w->outcome[o];
+		}
+		rx += w->rx_pkts;
+		rxb += w->rx_bytes;
+		created += fs->created;
+		expired += fs->expired;
+		active += fs->active;
+		ok &= sl_report_worker_conserved(c, i);
+	}
+	for (unsigned int p = 0; p < c->nports; p++) {
+		nic += nic_dropped(&c->ports[p].st);
+		ok &= sl_report_port_conserved(c, p);
+	}
+	fprintf(f, "sluice %s: %" PRIu64 " packets, %s in %.2f s (%.2f Mpps), %u worker%s\n",
+		c->offline ? "offline" : "live", rx, human_bytes(rxb, b1, sizeof(b1)), c->elapsed_s,
+		c->elapsed_s > 0 ? (double)rx / c->elapsed_s / 1e6 : 0.0, c->nworkers,
+		c->nworkers == 1 ? "" : "s");
+	if (c->input != NULL) {
+		const struct sl_input_stats *is = sl_input_stats(c->input);
+
+		fprintf(f, "  input: %" PRIu64 " file%s, %" PRIu64 " packets", is->files,
+			is->files == 1 ? "" : "s", is->packets);
+		if (is->snapped)
+			fprintf(f, ", %" PRIu64 " cut by snaplen", is->snapped);
+		if (is->read_errors)
+			fprintf(f, ", %" PRIu64 " read error%s", is->read_errors,
+				is->read_errors == 1 ? "" : "s");
+		fputc('\n', f);
+	}
+	fprintf(f, "  packets: %" PRIu64 " handled, %" PRIu64 " skipped", cls[0], cls[1]);
+	reasons(f, oc, SL_CLASS_SKIPPED);
+	fprintf(f, ", %" PRIu64 " malformed", cls[2]);
+	reasons(f, oc, SL_CLASS_MALFORMED);
+	fprintf(f, ", %" PRIu64 " dropped", cls[3]);
+	reasons(f, oc, SL_CLASS_DROPPED);
+	fputc('\n', f);
+	fprintf(f, "  conservation: received %" PRIu64 " = %" PRIu64 " handled + %" PRIu64
+		   " skipped + %" PRIu64 " malformed + %" PRIu64 " dropped + %" PRIu64 " NIC: %s\n",
+		rx + nic, cls[0], cls[1], cls[2], cls[3], nic, ok ? "ok" : "MISMATCH");
+	fprintf(f, "  flows: %" PRIu64 " created, %" PRIu64 " ended, %" PRIu64 " open at end\n",
+		created, expired, active);
+	nf = collect_flows(c, &fr);
+	for (size_t i = 0; i < nf && i < 5; i++) {
+		const struct sl_flow_rec *r = &fr[i];
+		char a[64], b[64];
+		const char *pn = proto_name(r->key.proto);
+
+		sl_addr_format(r->init_hi ? r->key.hi : r->key.lo, a, sizeof(a));
+		sl_addr_format(r->init_hi ? r->key.lo : r->key.hi, b, sizeof(b));
+		fprintf(f, "    %-4s %s:%u -> %s:%u  %s out, %s in, %.1f s\n", pn ? pn : "IP", a,
+			r->init_hi ? r->key.port_hi : r->key.port_lo, b,
+			r->init_hi ? r->key.port_lo : r->key.port_hi,
+			human_bytes(r->bytes[0], b1, sizeof(b1)), human_bytes(r->bytes[1], b2, sizeof(b2)),
+			(double)(r->last_us - r->first_us) / 1e6);
+	}
+	free(fr);
+	sl_chost_totals(c->hosts, &ht);
+	sl_chost_foreach(c->hosts, collect_host, &hl);
+	qsort(hl.h, hl.n, sizeof(*hl.h), host_cmp);
+	fprintf(f, "  hosts: %" PRIu64 " tracked (%s)\n", ht.hosts,
+		c->cfg->home_nets.n ? "inside home_nets" : "flow initiators");
+	for (size_t i = 0; i < hl.n && i < 5; i++) {
+		char ip[64];
+
+		sl_addr_format(hl.h[i].addr, ip, sizeof(ip));
+		fprintf(f, "    %-15s %s out, %s in, %" PRIu64 " flows, ~%.0f peers, %" PRIu64
+			   " long-lived\n", ip, human_bytes(hl.h[i].bytes_out, b1, sizeof(b1)),
+			human_bytes(hl.h[i].bytes_in, b2, sizeof(b2)), hl.h[i].flows_opened,
+			sl_chost_peers(&hl.h[i]), hl.h[i].long_lived);
+	}
+	free(hl.h);
+}

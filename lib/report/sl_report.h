@@ -1,0 +1,75 @@
+/* sl_report.h: what sluice tells its user at the end of a run: the summary JSON
+ * (--summary FILE: per-worker counters, packet outcomes by reason, port statistics, the
+ * conservation equations, flow and host table totals, top hosts and flows) and the short
+ * human report on stderr. Also the small streaming JSON writer both use. Output is
+ * deterministic: the same input gives byte-identical summaries. Control core only. */
+#ifndef SL_REPORT_H
+#define SL_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_ethdev.h>
+
+#include "sl_cfg.h"
+#include "sl_host.h"
+#include "sl_input.h"
+#include "sl_port.h"
+#include "sl_worker.h"
+
+/** Streaming JSON writer with two-space indentation. */
+struct sl_json {
+	FILE *f;           /**< output */
+	int depth;         /**< nesting */
+	bool first[32];    /**< no member written yet at this depth */
+	bool compact;      /**< one line, no spaces */
+};
+
+void sl_json_init(struct sl_json *j, FILE *f, bool compact);
+void sl_json_obj_open(struct sl_json *j, const char *key);
+void sl_json_obj_close(struct sl_json *j);
+void sl_json_arr_open(struct sl_json *j, const char *key);
+void sl_json_arr_close(struct sl_json *j);
+void sl_json_u64(struct sl_json *j, const char *key, uint64_t v);
+void sl_json_i64(struct sl_json *j, const char *key, int64_t v);
+void sl_json_bool(struct sl_json *j, const char *key, bool v);
+void sl_json_dbl(struct sl_json *j, const char *key, double v, int decimals);
+/** String value, JSON-escaped (control characters, quotes, backslash, non-UTF-8 bytes). */
+void sl_json_str(struct sl_json *j, const char *key, const char *s);
+/** Writes @p us (epoch microseconds) as ISO-8601 UTC with microseconds. */
+void sl_json_time(struct sl_json *j, const char *key, uint64_t us);
+
+/** One port as the report sees it. */
+struct sl_report_port {
+	struct sl_port_info info;  /**< setup result */
+	struct rte_eth_stats st;   /**< statistics at the end */
+	int stats_rc;              /**< rte_eth_stats_get() result */
+};
+
+/** Everything the end-of-run reports read. */
+struct sl_report_ctx {
+	bool offline;                       /**< offline run */
+	const struct sl_cfg *cfg;           /**< configuration in force */
+	const struct sl_input *input;       /**< offline reader, else NULL */
+	unsigned int nports;                /**< ports */
+	struct sl_report_port *ports;       /**< ports[] */
+	unsigned int nworkers;              /**< workers */
+	struct sl_worker *const *workers;   /**< workers[] */
+	struct sl_chost_table *hosts;       /**< control host table */
+	uint64_t msgs_received;             /**< channel records the control core took */
+	double elapsed_s;                   /**< wall time (human report only) */
+};
+
+/** Conservation check for one port: true when every received packet is accounted for. */
+bool sl_report_port_conserved(const struct sl_report_ctx *c, unsigned int p);
+/** Conservation check for one worker. */
+bool sl_report_worker_conserved(const struct sl_report_ctx *c, unsigned int w);
+
+/** Write the summary JSON. @return 0 or -EIO. */
+int sl_report_summary(FILE *f, const struct sl_report_ctx *c);
+
+/** Write the human report. */
+void sl_report_human(FILE *f, const struct sl_report_ctx *c);
+
+#endif /* SL_REPORT_H */

@@ -1,0 +1,132 @@
+/* sl_worker.h: the worker lcore: polls its (port, queue) pairs in bursts of SL_BURST,
+ * parses, resolves flows with one bulk hash lookup per burst, accounts packets to flows and
+ * per-host slots, ages flows in bounded steps, and reports host deltas to the control core
+ * every report interval. No locks, no allocation, no syscalls on the packet path; counters
+ * are summed in locals and stored once per burst. Offline (packet time), each queue is
+ * processed in full bursts only, so a run is the same whatever the timing between cores. */
+#ifndef SL_WORKER_H
+#define SL_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include "sl_cfg.h"
+#include "sl_chan.h"
+#include "sl_flow.h"
+#include "sl_host.h"
+#include "sl_pkt.h"
+#include "sl_port.h"
+
+#define SL_WORKER_MAX_RXQ 64
+#define SL_MAX_WORKERS 64
+#define SL_TOP_FLOWS 32 /**< most flows a worker keeps for the summary's top list */
+
+/** A finished flow, kept for the summary's top-flows list. */
+struct sl_flow_rec {
+	struct sl_flow_key key; /**< endpoints */
+	uint64_t first_us, last_us;
+	uint64_t pkts[2], bytes[2];
+	uint8_t init_hi;        /**< initiator is key.hi */
+	uint8_t state;          /**< final TCP state */
+	uint8_t at_exit;        /**< still open at the end of the run */
+};
+
+/** State shared by the control core and all workers. */
+struct sl_run {
+	int stop;        /**< set (release) to make workers finish */
+	int input_done;  /**< offline: the reader enqueued its last packet (release) */
+	uint64_t end_us; /**< offline: latest packet time, valid once input_done is set */
+	int done[SL_MAX_WORKERS]; /**< a worker finished its final flush (release) */
+};
+
+/** One (port, queue) a worker polls. */
+struct sl_rxq {
+	uint16_t port;      /**< port id */
+	uint16_t queue;     /**< queue id */
+	uint16_t nstash;    /**< offline: packets held until a full burst */
+	uint8_t meta;       /**< frames carry sl_mbuf_meta */
+	int linktype;       /**< link type when !meta */
+	uint64_t rx;        /**< packets received from this queue (worker writes) */
+	struct rte_mbuf *stash[SL_BURST]; /**< offline: partial burst */
+};
+
+/** Worker settings derived from the config. */
+struct sl_worker_conf {
+	struct sl_flow_params flow;  /**< flow table sizes and timeouts */
+	uint32_t host_capacity;      /**< worker host slots */
+	uint32_t ring_size;          /**< channel records */
+	uint64_t report_us;          /**< report interval */
+	uint32_t aging_batch;        /**< slots checked per pass */
+	uint32_t idle_polls;         /**< empty polls before sleeping (0 = never) */
+	uint32_t idle_sleep_us;      /**< sleep when idle */
+	bool offline;                /**< packet time, full bursts, waiting sends */
+	const struct sl_cidr_set *home; /**< home_nets (may be empty) */
+	uint32_t top_flows;          /**< flows kept for the summary (<= SL_TOP_FLOWS) */
+};
+
+/** A worker. Hot fields first; counters below are written only by the worker. */
+struct sl_worker {
+	struct sl_flow_table *flows;
+	struct sl_whost_table *hosts;
+	uint64_t now_us;            /**< worker clock (packet time offline, TSC live) */
+	uint64_t next_report_us;
+	uint64_t tsc0;
+	uint64_t tsc_per_us;
+	struct sl_worker_conf conf;
+	struct sl_run *run;
+	unsigned int id;
+	unsigned int lcore;
+	unsigned int nrxq;
+	struct sl_rxq rxq[SL_WORKER_MAX_RXQ];
+	struct sl_chan chan;
+
+	/* counters, flushed once per burst */
+	uint64_t outcome[SL_PKT_OUTCOME_MAX] __rte_cache_aligned; /**< packets per outcome */
+	uint64_t rx_pkts;           /**< packets received */
+	uint64_t rx_bytes;          /**< wire bytes received */
+	uint64_t bursts;            /**< non-empty bursts */
+	uint64_t idle_sleeps;       /**< times the worker slept while idle */
+	uint64_t host_untracked;    /**< flows whose host got no slot */
+	uint64_t wall0_us;          /**< live: wall clock at init, so times are epoch-based */
+	unsigned int ntop;          /**< entries in top[] */
+	unsigned int top_want;      /**< size of the top list (summary_top_flows) */
+	struct sl_flow_rec top[SL_TOP_FLOWS]; /**< largest finished flows by bytes */
+} __rte_cache_aligned;
+
+/**
+ * Set up worker @p id: flow and host tables and channel on @p socket.
+ * @return 0 or -errno. Control thread, before launch.
+ */
+int sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf *c,
+	struct sl_run *run, int socket);
+
+/** Add a (port, queue) to poll. @return 0 or -ENOSPC. */
+int sl_worker_add_rxq(struct sl_worker *w, uint16_t port, uint16_t queue, bool meta,
+	int linktype);
+
+/** Release everything sl_worker_init() took. */
+void sl_worker_fini(struct sl_worker *w);
+
+/** lcore entry point (rte_eal_remote_launch): loop until stop/end of input, then flush. */
+int sl_worker_main(void *arg);
+
+/**
+ * Process one burst from rxq @p q: parse, flows, hosts; frees the mbufs. Used by the main
+ * loop and by the in-memory bench. Worker only, hot path.
+ */
+void sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m,
+	unsigned int n);
+
+/** Sweep and report as the main loop does between bursts (for the bench and tests). */
+void sl_worker_housekeeping(struct sl_worker *w);
+
+/** Final flush: end every flow at @p end_us and send the last host deltas. */
+void sl_worker_finish(struct sl_worker *w, uint64_t end_us);
+
+/** Estimate of the memory one worker asks for. */
+uint64_t sl_worker_memsize(const struct sl_worker_conf *c);
+
+#endif /* SL_WORKER_H */

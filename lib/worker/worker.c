@@ -1,0 +1,409 @@
+/* worker.c: the worker lcore's packet path and loop (see sl_worker.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+
+#include "sl_common.h"
+#include "sl_worker.h"
+
+#define SL_PREFETCH 4 /**< packets ahead whose headers are prefetched */
+
+/* Order for the top-flows list: more bytes first, then the key, so ties are stable. */
+static int
+rec_cmp(const struct sl_flow_rec *a, const struct sl_flow_rec *b)
+{
+	uint64_t ba = a->bytes[0] + a->bytes[1], bb = b->bytes[0] + b->bytes[1];
+
+	if (ba != bb)
+		return ba > bb ? -1 : 1;
+	if (a->first_us != b->first_us)
+		return a->first_us < b->first_us ? -1 : 1;
+	return memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+static void
+top_insert(struct sl_worker *w, const struct sl_flow_key *key, const struct sl_flow *f,
+	int at_exit)
+{
+	struct sl_flow_rec r;
+	unsigned int i;
+
+	if (w->top_want == 0)
+		return;
+	if (w->ntop == w->top_want &&
+	    f->bytes[0] + f->bytes[1] < w->top[w->ntop - 1].bytes[0] + w->top[w->ntop - 1].bytes[1])
+		return;
+	memset(&r, 0, sizeof(r));
+	r.key = *key;
+	r.first_us = f->first_us;
+	r.last_us = f->last_us;
+	r.pkts[0] = f->pkts[0];
+	r.pkts[1] = f->pkts[1];
+	r.bytes[0] = f->bytes[0];
+	r.bytes[1] = f->bytes[1];
+	r.init_hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
+	r.state = f->state;
+	r.at_exit = (uint8_t)at_exit;
+	if (w->ntop == w->top_want && rec_cmp(&r, &w->top[w->ntop - 1]) >= 0)
+		return;
+	if (w->ntop < w->top_want)
+		w->ntop++;
+	for (i = w->ntop - 1; i > 0 && rec_cmp(&r, &w->top[i - 1]) < 0; i--)
+		w->top[i] = w->top[i - 1];
+	w->top[i] = r;
+}
+
+static void
+on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_exit)
+{
+	struct sl_worker *w = arg;
+
+	top_insert(w, key, f, at_exit);
+	sl_whost_release(w->hosts, f->host[0]);
+	sl_whost_release(w->hosts, f->host[1]);
+	f->host[0] = f->host[1] = SL_FLOW_NONE;
+}
+
+uint64_t
+sl_worker_memsize(const struct sl_worker_conf *c)
+{
+	return sl_flow_table_memsize(&c->flow) + sl_whost_memsize(c->host_capacity) +
+	       (uint64_t)c->ring_size * sizeof(struct sl_msg) + sizeof(struct sl_worker);
+}
+
+int
+sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf *c,
+	struct sl_run *run, int socket)
+{
+	char name[32];
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->conf = *c;
+	w->run = run;
+	snprintf(name, sizeof(name), "sl_flows%u", id);
+	w->flows = sl_flow_table_create(name, &c->flow, socket, on_flow_end, w);
+	if (w->flows == NULL)
+		return -rte_errno;
+	snprintf(name, sizeof(name), "sl_hosts%u", id);
+	w->hosts = sl_whost_create(name, c->host_capacity, (uint16_t)id, socket);
+	if (w->hosts == NULL) {
+		rc = -rte_errno;
+		goto err_free_flows;
+	}
+	rc = sl_chan_init(&w->chan, id, c->ring_size, socket);
+	if (rc < 0)
+		goto err_free_hosts;
+	w->top_want = SL_MIN(c->top_flows, (uint32_t)SL_TOP_FLOWS);
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		w->wall0_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
+	w->tsc0 = rte_rdtsc();
+	w->tsc_per_us = rte_get_tsc_hz() / 1000000;
+	if (w->tsc_per_us == 0)
+		w->tsc_per_us = 1;
+	return 0;
+
+err_free_hosts:
+	sl_whost_free(w->hosts);
+err_free_flows:
+	sl_flow_table_free(w->flows);
+	return rc;
+}
+
+void
+sl_worker_fini(struct sl_worker *w)
+{
+	sl_chan_fini(&w->chan);
+	sl_whost_free(w->hosts);
+	sl_flow_table_free(w->flows);
+}
+
+int
+sl_worker_add_rxq(struct sl_worker *w, uint16_t port, uint16_t queue, bool meta, int linktype)
+{
+	struct sl_rxq *q;
+
+	if (w->nrxq == SL_WORKER_MAX_RXQ)
+		return -ENOSPC;
+	q = &w->rxq[w->nrxq++];
+	memset(q, 0, sizeof(*q));
+	q->port = port;
+	q->queue = queue;
+	q->meta = meta;
+	q->linktype = linktype;
+	return 0;
+}
+
+/* A new flow: give its local host(s) a slot, count the open and the external peer. */
+static void
+flow_opened(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key)
+{
+	const uint8_t *side[2];
+	const struct sl_cidr_set *home = w->conf.home;
+	bool inside[2];
+
+	side[0] = (f->flags & SL_FLOW_F_INIT_HI) ? key->hi : key->lo;
+	side[1] = (f->flags & SL_FLOW_F_INIT_HI) ? key->lo : key->hi;
+	if (home->n == 0) {
+		inside[0] = true;  /* every initiator is judged ... */
+		inside[1] = false; /* ... and every peer is external */
+	} else {
+		inside[0] = sl_cidr_set_match(home, side[0]);
+		inside[1] = sl_cidr_set_match(home, side[1]);
+	}
+	for (int s = 0; s < 2; s++) {
+		struct sl_whost *h;
+
+		if (!inside[s])
+			continue;
+		f->host[s] = sl_whost_acquire(w->hosts, side[s]);
+		if (f->host[s] == SL_HOST_NONE) {
+			w->host_untracked++;
+			continue;
+		}
+		h = sl_whost_touch(w->hosts, f->host[s]);
+		if (s == 0)
+			h->flows_opened++;
+		if (!inside[!s])
+			sl_hll_add(h->hll, sl_addr_hash(side[!s], 0x51ce), &h->hll_dirty);
+	}
+}
+
+static inline uint64_t
+live_now_us(const struct sl_worker *w)
+{
+	return w->wall0_us + (rte_rdtsc() - w->tsc0) / w->tsc_per_us;
+}
+
+void
+sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, unsigned int n)
+{
+	struct sl_pkt pk[SL_BURST];
+	struct sl_flow_key keys[SL_BURST];
+	const struct sl_flow_key *kp[SL_BURST];
+	int32_t pos[SL_BURST];
+	uint8_t src_hi[SL_BURST], which[SL_BURST];
+	uint32_t oc[SL_PKT_OUTCOME_MAX] = {0};
+	uint8_t hdr[SL_PKT_HDR_MAX];
+	uint64_t bytes = 0, now = w->now_us;
+	const bool pkt_time = w->conf.offline;
+	unsigned int k = 0, handled = 0;
+
+	if (!pkt_time)
+		now = w->now_us = live_now_us(w);
+	for (unsigned int i = 0; i < n && i < SL_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *mb = m[i];
+		const uint8_t *p;
+		uint32_t wire, avail, want;
+		int lt;
+		enum sl_pkt_outcome o;
+
+		if (i + SL_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(m[i + SL_PREFETCH], void *));
+		if (q->meta) {
+			const struct sl_mbuf_meta *md = sl_mbuf_meta(mb);
+
+			lt = md->linktype;
+			wire = md->wire_len;
+		} else {
+			lt = q->linktype;
+			wire = mb->pkt_len;
+		}
+		bytes += wire;
+		p = rte_pktmbuf_mtod(mb, const uint8_t *);
+		avail = mb->data_len;
+		want = SL_MIN(mb->pkt_len, (uint32_t)SL_PKT_HDR_MAX);
+		if (unlikely(avail < want)) { /* headers straddle segments: linearise them */
+			p = rte_pktmbuf_read(mb, 0, want, hdr);
+			avail = want;
+		}
+		o = sl_pkt_parse(lt, p, avail, mb->pkt_len, wire, &pk[k]);
+		if (unlikely(o != SL_PKT_handled)) {
+			oc[o]++;
+			continue;
+		}
+		src_hi[k] = (uint8_t)sl_flow_key_make(&pk[k], &keys[k]);
+		kp[k] = &keys[k];
+		which[k] = (uint8_t)i;
+		k++;
+	}
+	if (k > 0)
+		sl_flow_lookup_bulk(w->flows, kp, k, pos);
+	for (unsigned int j = 0; j < k; j++) {
+		struct sl_flow *f;
+		bool is_new;
+		int r, dir;
+
+		if (j + 2 < k && pos[j + 2] >= 0) {
+			struct sl_flow *nf = sl_flow_at(w->flows, (uint32_t)pos[j + 2]);
+
+			rte_prefetch0(nf);
+			rte_prefetch0((const uint8_t *)nf + RTE_CACHE_LINE_SIZE);
+		}
+		if (pkt_time) {
+			uint64_t ts = sl_mbuf_ts_us(m[which[j]]);
+
+			if (ts > now)
+				now = ts;
+		}
+		f = sl_flow_get(w->flows, &keys[j], pos[j], &pk[j], src_hi[j], now, &is_new);
+		if (unlikely(f == NULL)) {
+			oc[SL_PKT_flow_table_full]++;
+			continue;
+		}
+		if (is_new)
+			flow_opened(w, f, &keys[j]);
+		r = sl_flow_account(w->flows, f, &pk[j], src_hi[j], m[which[j]], now);
+		dir = r & 1;
+		if (f->host[dir] != SL_FLOW_NONE) {
+			struct sl_whost *h = sl_whost_touch(w->hosts, f->host[dir]);
+
+			h->pkts_out++;
+			h->bytes_out += pk[j].wire_len;
+			if (unlikely(r & 2) && h->long_lived < UINT16_MAX)
+				h->long_lived++;
+		}
+		if (f->host[!dir] != SL_FLOW_NONE) {
+			struct sl_whost *h = sl_whost_touch(w->hosts, f->host[!dir]);
+
+			h->pkts_in++;
+			h->bytes_in += pk[j].wire_len;
+			if (unlikely(r & 2) && h->long_lived < UINT16_MAX)
+				h->long_lived++;
+		}
+		handled++;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+
+	/* one store per counter per burst */
+	w->now_us = now;
+	oc[SL_PKT_handled] += handled;
+	for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++)
+		if (oc[o] != 0)
+			SL_STORE_RELAXED(&w->outcome[o], w->outcome[o] + oc[o]);
+	SL_STORE_RELAXED(&q->rx, q->rx + n);
+	SL_STORE_RELAXED(&w->rx_pkts, w->rx_pkts + n);
+	SL_STORE_RELAXED(&w->rx_bytes, w->rx_bytes + bytes);
+	SL_STORE_RELAXED(&w->bursts, w->bursts + 1);
+}
+
+static void
+wait_pause(void)
+{
+	rte_pause();
+}
+
+static void
+report(struct sl_worker *w, bool final)
+{
+	/* Offline (and the final flush) waits for ring space: exact. Live counts and
+	 * keeps the deltas for the next interval. */
+	bool wait = w->conf.offline || final;
+
+	sl_whost_report(w->hosts, w->now_us, sl_chan_send_host, &w->chan, wait, wait_pause);
+}
+
+void
+sl_worker_housekeeping(struct sl_worker *w)
+{
+	if (!w->conf.offline)
+		w->now_us = live_now_us(w);
+	sl_flow_sweep(w->flows, w->now_us, w->conf.aging_batch);
+	if (w->now_us >= w->next_report_us) {
+		report(w, false);
+		w->next_report_us = w->now_us + w->conf.report_us;
+	}
+}
+
+void
+sl_worker_finish(struct sl_worker *w, uint64_t end_us)
+{
+	if (end_us > w->now_us)
+		w->now_us = end_us;
+	sl_flow_flush(w->flows, w->now_us);
+	report(w, true);
+}
+
+/* Offline: fill the queue's stash to a full burst (or the end of input) before processing,
+ * so burst boundaries, and with them sweeps and reports, depend only on the input. */
+static unsigned int
+poll_offline(struct sl_worker *w, struct sl_rxq *q, bool input_done)
+{
+	uint16_t n = rte_eth_rx_burst(q->port, q->queue, q->stash + q->nstash,
+		(uint16_t)(SL_BURST - q->nstash));
+
+	q->nstash = (uint16_t)(q->nstash + n);
+	if (q->nstash == SL_BURST || (input_done && n == 0 && q->nstash > 0)) {
+		unsigned int got = q->nstash;
+
+		q->nstash = 0;
+		sl_worker_process(w, q, q->stash, got);
+		sl_worker_housekeeping(w);
+		return got;
+	}
+	return n;
+}
+
+int
+sl_worker_main(void *arg)
+{
+	struct sl_worker *w = arg;
+	struct rte_mbuf *burst[SL_BURST];
+	uint32_t idle = 0, pass = 0;
+
+	w->lcore = rte_lcore_id();
+	w->now_us = w->conf.offline ? 0 : live_now_us(w);
+	w->next_report_us = w->now_us + w->conf.report_us;
+	for (;;) {
+		unsigned int got = 0;
+		bool input_done = w->conf.offline && SL_LOAD_ACQUIRE(&w->run->input_done);
+
+		if (unlikely(SL_LOAD_ACQUIRE(&w->run->stop)))
+			break;
+		for (unsigned int i = 0; i < w->nrxq; i++) {
+			struct sl_rxq *q = &w->rxq[i];
+
+			if (w->conf.offline) {
+				got += poll_offline(w, q, input_done);
+				continue;
+			}
+			uint16_t n = rte_eth_rx_burst(q->port, q->queue, burst, SL_BURST);
+
+			if (n > 0) {
+				sl_worker_process(w, q, burst, n);
+				got += n;
+			}
+		}
+		if (got == 0) {
+			if (input_done)
+				break; /* the reader is done and every ring is empty */
+			if (w->conf.idle_polls != 0 && ++idle >= w->conf.idle_polls) {
+				rte_delay_us_sleep(w->conf.idle_sleep_us);
+				w->idle_sleeps++;
+				idle = 0;
+			}
+		} else {
+			idle = 0;
+		}
+		/* live housekeeping every 16 passes: sweep and, on time, report */
+		if (!w->conf.offline && (++pass & 15) == 0)
+			sl_worker_housekeeping(w);
+	}
+	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) : live_now_us(w));
+	SL_STORE_RELEASE(&w->run->done[w->id], 1);
+	return 0;
+}
