@@ -96,8 +96,18 @@ sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err, si
 	uint64_t v;
 	int rc;
 
-	if (strcmp(key, "home_nets") == 0)
-		return sl_cidr_set_parse(&cfg->home_nets, value, err, errlen);
+	if (strcmp(key, "home_nets") == 0) {
+		static struct sl_cidr_set tmp; /* config is parsed once, by one thread */
+		char why[256];
+
+		rc = sl_cidr_set_parse(&tmp, value, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "home_nets: %s", why);
+			return rc;
+		}
+		cfg->home_nets = tmp;
+		return 0;
+	}
 	for (unsigned int i = 0; i < sl_cfg_num_keys(); i++) {
 		if (strcmp(key, keys[i].name) != 0)
 			continue;

@@ -294,7 +294,9 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 			f->next_seq[dir] = pk->tcp_seq;
 			f->flags |= seqf;
 		}
-		int32_t d = (int32_t)(pk->tcp_seq - f->next_seq[dir]);
+		/* data carried by a SYN starts one past the SYN's own sequence number */
+		uint32_t seq = pk->tcp_seq + ((pk->tcp_flags & TCP_SYN) ? 1 : 0);
+		int32_t d = (int32_t)(seq - f->next_seq[dir]);
 
 		if (d > 0) { /* a hole: stop, the matcher must not see spliced bytes */
 			f->flags |= gap;
@@ -335,7 +337,7 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 	f->buf_len[dir] += n;
 	t->st.payload_bytes += n;
 	if (f->proto == 6) {
-		f->next_seq[dir] += skip + n;
+		f->next_seq[dir] += n;
 		if (pk->payload_cap < pk->payload_len && n == pk->payload_cap - skip &&
 		    f->buf_len[dir] < t->p.payload_bytes) {
 			f->flags |= gap; /* snaplen cut this segment short */

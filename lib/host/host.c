@@ -242,7 +242,7 @@ sl_whost_report(struct sl_whost_table *t, uint64_t now_us, sl_host_send_fn send,
 					idle();
 				continue;
 			}
-			t->st.report_ring_full += n - sent;
+			t->st.report_ring_full += t->ndirty - i;
 			/* keep the rest dirty, in order, for the next report */
 			while (i < t->ndirty)
 				t->dirty[keep++] = t->dirty[i++];
@@ -294,7 +294,13 @@ sl_chost_create(uint32_t capacity, uint64_t timeout_us, int socket)
 		goto err_nomem;
 	t->capacity = capacity;
 	t->timeout_us = timeout_us;
-	t->h = addr_hash_create("sl_chost", capacity, socket);
+	{
+		static unsigned int seq;
+		char name[32];
+
+		snprintf(name, sizeof(name), "sl_chost%u", seq++);
+		t->h = addr_hash_create(name, capacity, socket);
+	}
 	if (t->h == NULL)
 		goto err_free_t;
 	t->hosts = rte_zmalloc_socket("sl_chosts", (size_t)capacity * sizeof(struct sl_chost),

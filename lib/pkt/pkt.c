@@ -268,7 +268,7 @@ sl_pkt_parse(int linktype, const uint8_t *p, uint32_t avail, uint32_t cap_len,
 				more = 0;
 				continue;
 			}
-			if (l4 + xl > ip_end_wire)
+			if (l4 + xl > ip_end_wire || avail < l4 + xl)
 				return SL_PKT_bad_ipv6_ext;
 			proto = x[0];
 			l4 += xl;
@@ -305,8 +305,11 @@ sl_pkt_parse(int linktype, const uint8_t *p, uint32_t avail, uint32_t cap_len,
 		if (ip_payload < 8 || avail < l4 + 8)
 			return SL_PKT_truncated_udp;
 		ulen = sl_be16(u + 4);
-		if (ulen < 8 || ulen > ip_payload)
+		/* A first fragment's UDP length covers the whole datagram. */
+		if (ulen < 8 || (ulen > ip_payload && !(out->flags & SL_PKT_F_FRAG)))
 			return SL_PKT_bad_udp_length;
+		if (ulen > ip_payload)
+			ulen = (uint16_t)ip_payload;
 		out->sport = sl_be16(u);
 		out->dport = sl_be16(u + 2);
 		hl = 8;
