@@ -166,6 +166,7 @@ offline_eal_args(const struct app *a, char **argv, char store[][128])
 	argv[n++] = (char *)(uintptr_t)"--no-huge";
 	argv[n++] = (char *)(uintptr_t)"--no-pci";
 	argv[n++] = (char *)(uintptr_t)"--no-shconf";
+	argv[n++] = (char *)(uintptr_t)"--no-telemetry"; /* offline has no operator to serve */
 	snprintf(store[0], 128, "-m%u", offline_memory_mb(a, offline_mbufs(a)));
 	argv[n++] = store[0];
 	snprintf(store[1], 128, "--file-prefix=sluice-%d-%" PRIu64, (int)getpid(), wall_us());
@@ -507,6 +508,11 @@ main(int argc, char **argv)
 	if (a->args.live) {
 		control_live(a);
 		SL_STORE_RELEASE(&a->run.stop, 1);
+		/* workers' final reports wait for ring space: keep draining until they finish */
+		while (!all_done(a)) {
+			control_drain(a);
+			rte_pause();
+		}
 	} else {
 		rc = sl_input_run(a->input, a->mp, a->rings, a->nworkers, offline_poll, a);
 		for (unsigned int i = 0; i < sl_input_nerrors(a->input); i++)

@@ -188,9 +188,9 @@ def dns_query(cap, c, resolver, name, answer, cport, t=None, v6=False):
     if t is not None:
         cap.t = t
     qid = RNG.randrange(65536)
-    cap.add(Ether() / L3(src=c, dst=resolver) / UDP(sport=cport, dport=53) /
+    cap.add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / L3(src=c, dst=resolver) / UDP(sport=cport, dport=53) /
             DNS(id=qid, rd=1, qd=DNSQR(qname=name)), dt=0.001)
-    cap.add(Ether() / L3(src=resolver, dst=c) / UDP(sport=53, dport=cport) /
+    cap.add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / L3(src=resolver, dst=c) / UDP(sport=53, dport=cport) /
             DNS(id=qid, qr=1, ra=1, qd=DNSQR(qname=name), an=DNSRR(rrname=name, rdata=answer)),
             dt=0.01)
 
@@ -364,7 +364,7 @@ def gen_malformed(outdir):
     cap = Capture("malformed")
     E = Ether(src=mac(1), dst=mac(2))
     c, s = "10.2.0.1", "10.2.0.2"
-    good = E / IP(src=c, dst=s) / UDP(sport=1000, dport=2000) / Raw(b"hello")
+    good = E / IP(src=c, dst=s) / UDP(sport=41000, dport=2000) / Raw(b"hello")
     cap.add(good)
 
     def rawframe(b, tag):
@@ -426,9 +426,9 @@ def gen_malformed(outdir):
     f6b = IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(id=5, m=0, offset=9, nh=17) / Raw(b"G" * 64)
     cap.add(E / f6b, tag="ip_fragment")
     # valid oddities: VLAN, QinQ, IPv6 extension chain, ICMP echo both ways, GRE
-    cap.add(E / Dot1Q(vlan=10) / IP(src=c, dst=s) / UDP(sport=1000, dport=2000) / Raw(b"vlan"))
+    cap.add(E / Dot1Q(vlan=10) / IP(src=c, dst=s) / UDP(sport=41000, dport=2000) / Raw(b"vlan"))
     cap.add(Ether(src=mac(1), dst=mac(2), type=0x88a8) / Dot1Q(vlan=20) / Dot1Q(vlan=30) /
-            IP(src=c, dst=s) / UDP(sport=1000, dport=2000) / Raw(b"qinq"))
+            IP(src=c, dst=s) / UDP(sport=41000, dport=2000) / Raw(b"qinq"))
     cap.add(E / IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrHopByHop() /
             IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting() / UDP(sport=9, dport=10) / Raw(b"ext"))
     cap.add(E / IP(src=c, dst=s) / ICMP(type=8, id=99, seq=1) / Raw(b"ping"))
@@ -485,9 +485,9 @@ def gen_many_flows(outdir, n=5000):
     cap = Capture("many_flows")
     for i in range(n):
         c = "10.%d.%d.%d" % (8 + (i >> 16), (i >> 8) & 0xff, i & 0xff)
-        cap.add(Ether() / IP(src=c, dst="192.0.2.%d" % (i % 200 + 1)) /
+        cap.add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=c, dst="192.0.2.%d" % (i % 200 + 1)) /
                 UDP(sport=1024 + i % 50000, dport=53) / Raw(b"q" * 20), dt=0.0001)
-        cap.add(Ether() / IP(dst=c, src="192.0.2.%d" % (i % 200 + 1)) /
+        cap.add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(dst=c, src="192.0.2.%d" % (i % 200 + 1)) /
                 UDP(dport=1024 + i % 50000, sport=53) / Raw(b"r" * 40), dt=0.0001)
     write_pcap(os.path.join(outdir, "many_flows.pcap"), cap)
     save_expect(outdir, "many_flows", cap.expect())
@@ -496,7 +496,7 @@ def gen_many_flows(outdir, n=5000):
 def gen_timeouts(outdir):
     """Flows that idle out and come back: the same 5-tuple after its timeout is a new flow."""
     cap = Capture("timeouts")
-    E = Ether()
+    E = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     # UDP 5-tuple used at t=0, t=10 s (same flow), t=200 s (udp_timeout 120 s: new flow)
     for t in (0.0, 10.0, 200.0):
         cap.add(E / IP(src="10.5.0.1", dst="203.0.113.5") / UDP(sport=5000, dport=5001) / Raw(b"a"), t=T0 + t)
@@ -511,6 +511,8 @@ def gen_timeouts(outdir):
     write_pcap(os.path.join(outdir, "timeouts.pcap"), cap)
     exp = cap.expect()
     exp["flows"] = 5  # udp x2 (timeout splits it), tcp x2 (reused), long-lived x1
+    exp["hosts"]["10.5.0.1"]["flows_opened"] = 2
+    exp["hosts"]["10.5.0.2"]["flows_opened"] = 2
     exp["tcp_reused"] = 1
     exp["long_lived"] = 1
     save_expect(outdir, "timeouts", exp)

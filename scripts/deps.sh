@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian 12 packages sluice needs to build, test, demo and bench.
+# Idempotent: runs apt-get (update first) only when something is missing.
+set -euo pipefail
+PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev
+      libpcap-dev libcmocka-dev python3-scapy tshark libndpi-bin libmicrohttpd-dev jq
+      valgrind iproute2 ethtool)
+if [ "$(dpkg --print-architecture)" = amd64 ]; then PKGS+=(libhyperscan-dev); else PKGS+=(libvectorscan-dev); fi
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi

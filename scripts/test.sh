@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# test.sh: install dependencies, build with -Werror, run the cmocka unit tests (also under
+# ASan/UBSan), generate the test captures, run the integration tests with the real binary
+# (offline and live through net_pcap), and end with one line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+pass=0; fail=0
+count_cmocka() { # $1: output of a cmocka binary
+    local p f
+    p=$(grep -oE '\[  PASSED  \] [0-9]+' <<<"$1" | awk '{s+=$NF} END {print s+0}')
+    f=$(grep -oE '\[  FAILED  \] [0-9]+' <<<"$1" | awk '{s+=$NF} END {print s+0}')
+    pass=$((pass + p)); fail=$((fail + f))
+}
+if ! scripts/build.sh >/tmp/sluice-build.log 2>&1; then
+    cat /tmp/sluice-build.log; echo "0 passed, 1 failed"; exit 1
+fi
+export SL_CONF_PATH=$PWD/config/sluice.conf
+echo "== unit tests"
+for t in build/tests/unit/test_*; do
+    [ -f "$t" ] && [ -x "$t" ] || continue
+    out=$("$t" 2>&1); rc=$?
+    echo "$out" | grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) *\]' | grep -vE '^\[ +OK +\]' || true
+    count_cmocka "$out"
+    [ $rc -ne 0 ] && ! grep -q FAILED <<<"$out" && { echo "$t crashed (rc $rc)"; fail=$((fail + 1)); }
+done
+echo "== unit tests under address,undefined sanitizers"
+if [ ! -f build-asan/build.ninja ]; then
+    meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dbuildtype=debug >/dev/null
+fi
+if ninja -C build-asan >/tmp/sluice-asan.log 2>&1; then
+    for t in build-asan/tests/unit/test_*; do
+        [ -f "$t" ] && [ -x "$t" ] || continue
+        out=$(ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$t" 2>&1); rc=$?
+        count_cmocka "$out"
+        if [ $rc -ne 0 ]; then echo "$out" | tail -30; grep -q FAILED <<<"$out" || fail=$((fail + 1)); fi
+    done
+else
+    cat /tmp/sluice-asan.log | tail -30; fail=$((fail + 1))
+fi
+echo "== generating captures"
+data=build/tests-data
+rm -rf "$data"
+if ! /usr/bin/python3 tests/gen/gen.py "$data" >/tmp/sluice-gen.log 2>&1; then
+    tail -20 /tmp/sluice-gen.log; fail=$((fail + 1))
+fi
+echo "== integration tests"
+out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 2>&1)
+echo "$out" | grep -v '^integration:'
+line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "integration: 0 passed, 1 failed")
+pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

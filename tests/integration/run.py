@@ -1,0 +1,423 @@
+#!/usr/bin/python3
+"""run.py: integration tests. Runs the real sluice binary offline (-r) and live (EAL with
+net_pcap vdevs) on the captures tests/gen/gen.py made, and checks the summary JSON against
+the expected counts written beside each capture, plus exit codes and messages for bad input.
+
+usage: run.py SLUICE DATADIR   (prints one line per test, then 'N passed, M failed')
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SLUICE, DATA = sys.argv[1], sys.argv[2]
+TMP = tempfile.mkdtemp(prefix="sluice-it-")
+RESULTS = []
+QUIET = ["--set", "idle_polls=64"]
+# live defaults are sized for an appliance (1 M flows); tests run in 512 MB without hugepages
+LIVE_SMALL = ["--set", "flow_capacity=65536", "--set", "payload_buffers=4096",
+              "--set", "host_capacity=65536"]
+
+
+def run(args, timeout=120):
+    p = subprocess.run([SLUICE] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def offline(cap, *extra, name=None):
+    out = os.path.join(TMP, (name or os.path.basename(cap)) + ".%d.json" % len(RESULTS))
+    rc, so, se = run(["-r", os.path.join(DATA, cap) if not cap.startswith("/") else cap,
+                      "-s", out, "-q"] + QUIET + list(extra))
+    s = json.load(open(out)) if os.path.exists(out) else None
+    return rc, s, se, out
+
+
+def live(vdevs, *extra, lcores="0-1", timeout=120):
+    out = os.path.join(TMP, "live.%d.json" % len(RESULTS))
+    eal = ["-l", lcores, "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+           "--file-prefix=sl-it-%d-%d" % (os.getpid(), len(RESULTS)), "--log-level=lib.*:error"]
+    for v in vdevs:
+        eal += ["--vdev", v]
+    rc, so, se = run(eal + ["--", "-s", out, "-q", "--set", "exit_idle_ms=1500",
+                            "--set", "idle_polls=64"] + LIVE_SMALL + list(extra), timeout=timeout)
+    s = json.load(open(out)) if os.path.exists(out) else None
+    return rc, s, se
+
+
+def test(fn):
+    name = fn.__name__
+    try:
+        fn()
+        RESULTS.append((name, True, ""))
+        print("ok     %s" % name, flush=True)
+    except AssertionError as e:
+        RESULTS.append((name, False, str(e)))
+        print("FAIL   %s: %s" % (name, e), flush=True)
+    except Exception as e:  # a crash of the harness is a failure too
+        RESULTS.append((name, False, repr(e)))
+        print("FAIL   %s: %r" % (name, e), flush=True)
+    return fn
+
+
+def eq(a, b, what):
+    assert a == b, "%s: expected %r, got %r" % (what, b, a)
+
+
+def flat_outcomes(s):
+    oc = s["totals"]["outcomes"]
+    d = {}
+    for c in ("skipped", "malformed", "dropped"):
+        for k, v in oc[c].items():
+            if v:
+                d[k] = v
+    return d
+
+
+def hosts_of(s):
+    return {h["ip"]: h for h in s["hosts"]["top"]}
+
+
+def check_expect(s, exp, hosts=True):
+    t = s["totals"]
+    eq(t["rx_packets"], exp["packets"], "packets")
+    eq(t["rx_bytes"], exp["bytes"], "bytes")
+    eq(t["outcomes"]["handled"], exp["handled"], "handled")
+    eq(flat_outcomes(s), exp["outcomes"], "outcomes by reason")
+    eq(t["flows"]["created"], exp["flows"], "flows created")
+    eq(s["conservation"]["ok"], True, "conservation")
+    for p in s["ports"]:
+        eq(p["conservation"]["ok"], True, "port conservation")
+    for w in s["workers"]:
+        eq(w["conservation"]["ok"], True, "worker conservation")
+    if hosts:
+        got = hosts_of(s)
+        eq(s["hosts"]["tracked"], len(exp["hosts"]), "hosts tracked")
+        for ip, h in exp["hosts"].items():
+            assert ip in got, "host %s missing" % ip
+            for k in ("pkts_out", "pkts_in", "bytes_out", "bytes_in", "flows_opened"):
+                eq(got[ip][k], h[k], "host %s %s" % (ip, k))
+            assert abs(got[ip]["external_peers"] - h["external_peers"]) <= max(1, h["external_peers"] * 0.2), \
+                "host %s peers %d vs %d" % (ip, got[ip]["external_peers"], h["external_peers"])
+
+
+def expect(name):
+    return json.load(open(os.path.join(DATA, name + ".expect.json")))
+
+
+def host_view(s):
+    """Host counters independent of timing: what live and offline must agree on."""
+    return {h["ip"]: {k: h[k] for k in ("pkts_out", "pkts_in", "bytes_out", "bytes_in",
+                                         "flows_opened", "external_peers")}
+            for h in s["hosts"]["top"]}
+
+
+# ------------------------------------------------------------------ offline, exact counts
+
+for cap in ("basic", "malformed", "jumbo", "snap", "many_flows", "timeouts", "demo"):
+    def _t(cap=cap):
+        rc, s, se, _ = offline(cap + ".pcap", "--set", "summary_top_hosts=100000")
+        eq(rc, 0, "exit code (stderr: %s)" % se[-300:])
+        check_expect(s, expect(cap))
+    _t.__name__ = "offline_counts_" + cap
+    test(_t)
+
+for lt in ("eth", "eth.pcapng", "sll", "sll2", "raw", "null", "loop"):
+    def _t(lt=lt):
+        f = "linktypes/%s" % lt if lt.endswith("pcapng") else "linktypes/%s.pcap" % lt
+        rc, s, se, _ = offline(f)
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        check_expect(s, expect("linktypes/" + lt))
+    _t.__name__ = "offline_linktype_" + lt.replace(".", "_")
+    test(_t)
+
+
+@test
+def offline_repeat_identical():
+    _, _, _, a = offline("basic.pcap")
+    _, _, _, b = offline("basic.pcap")
+    assert open(a, "rb").read() == open(b, "rb").read(), "summaries differ between runs"
+
+
+@test
+def offline_two_workers_same_hosts():
+    _, s1, _, _ = offline("basic.pcap")
+    rc, s2, se, _ = offline("basic.pcap", "--workers", "2")
+    eq(rc, 0, "exit code")
+    eq(len(s2["workers"]), 2, "workers")
+    assert all(w["rx_packets"] > 0 for w in s2["workers"]), "software RSS used one worker only"
+    eq(host_view(s2), host_view(s1), "host table with 2 workers")
+    eq(s2["totals"]["flows"]["created"], s1["totals"]["flows"]["created"], "flows")
+    eq(s2["conservation"]["ok"], True, "conservation")
+
+
+@test
+def offline_two_workers_repeat_identical():
+    _, _, _, a = offline("basic.pcap", "-w", "2")
+    _, _, _, b = offline("basic.pcap", "-w", "2")
+    assert open(a, "rb").read() == open(b, "rb").read(), "2-worker summaries differ"
+
+
+@test
+def offline_files_as_one_stream():
+    _, s1, _, _ = offline("basic.pcap")
+    rc, s2, se, _ = offline("split/part1.pcap", "-r", os.path.join(DATA, "split/part2.pcap"))
+    eq(rc, 0, "exit code")
+    eq(host_view(s2), host_view(s1), "hosts, two files vs one")
+    eq(s2["totals"]["flows"]["created"], s1["totals"]["flows"]["created"], "flows")
+    eq(s2["input"]["files_read"], 2, "files read")
+
+
+@test
+def offline_directory():
+    rc, s, se, _ = offline("linktypes")
+    eq(rc, 0, "exit code (%s)" % se)
+    eq(s["input"]["files_read"], 7, "files in the directory")
+    eq(s["totals"]["rx_packets"], 7 * expect("linktypes/eth")["packets"], "packets")
+    names = [os.path.basename(f["path"]) for f in s["input"]["files"]]
+    eq(names, sorted(names), "directory read in name order")
+
+
+@test
+def offline_flow_table_full():
+    rc, s, se, _ = offline("many_flows.pcap", "--set", "offline_flow_capacity=1024")
+    eq(rc, 0, "exit code")
+    full = s["totals"]["outcomes"]["dropped"]["flow_table_full"]
+    assert full > 0, "no flow_table_full drops"
+    eq(s["totals"]["outcomes"]["handled"] + full, 10000, "handled + dropped")
+    eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
+def offline_host_tables_full():
+    rc, s, se, _ = offline("many_flows.pcap", "--set", "worker_host_capacity=64")
+    eq(rc, 0, "exit code")
+    assert s["workers"][0]["hosts"]["untracked_flows"] > 0, "worker host table never full"
+    eq(s["hosts"]["tracked"], 64, "hosts tracked with 64 worker slots")
+    eq(s["conservation"]["ok"], True, "conservation")
+    rc, s, se, _ = offline("many_flows.pcap", "--set", "offline_host_capacity=100")
+    assert s["hosts"]["table_full"] > 0, "control host table never full"
+    eq(s["hosts"]["tracked"], 100, "control table holds its capacity")
+    eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
+def offline_small_ring_exact():
+    _, s1, _, _ = offline("many_flows.pcap", "--set", "summary_top_hosts=100000")
+    rc, s2, _, _ = offline("many_flows.pcap", "--set", "report_ring_size=64",
+                           "--set", "summary_top_hosts=100000")
+    eq(rc, 0, "exit code")
+    eq(host_view(s2), host_view(s1), "hosts with a 64-record ring")
+    eq(s2["workers"][0]["hosts"]["reports_lost"], 0, "records lost offline")
+
+
+@test
+def offline_small_payload_pool():
+    rc, s, _, _ = offline("basic.pcap", "--set", "offline_payload_buffers=4")
+    eq(rc, 0, "exit code")
+    assert s["totals"]["flows"]["payload_pool_empty"] > 0, "pool exhaustion not counted"
+
+
+@test
+def offline_jumbo_chained():
+    rc, s, _, _ = offline("jumbo.pcap")
+    assert s["input"]["multi_segment"] > 0, "no chained mbufs for 8.9 kB frames"
+    assert s["totals"]["flows"]["payload_bytes"] > 2048, "payload not captured across segments"
+
+
+@test
+def offline_snaplen():
+    rc, s, _, _ = offline("snap.pcap")
+    eq(s["input"]["snapped"], expect("snap")["snapped"], "snapped packets")
+
+
+@test
+def offline_timeouts():
+    rc, s, _, _ = offline("timeouts.pcap")
+    f = s["totals"]["flows"]
+    eq(f["tcp_reused"], 1, "tcp_reused")
+    eq(f["long_lived"], 1, "long_lived")
+    eq(f["created"], 5, "created")
+    eq(f["expired"] + f["active"], 5, "expired + active")
+
+
+@test
+def offline_home_nets():
+    rc, s, _, _ = offline("basic.pcap", "--set", "home_nets=10.0.0.0/24")
+    eq(rc, 0, "exit code")
+    eq(s["hosts"]["judged"], "home_nets", "mode")
+    assert all(h["ip"].startswith("10.0.0.") for h in s["hosts"]["top"]), "outside host tracked"
+    assert "10.0.0.53" in hosts_of(s), "inside responder (resolver) not tracked"
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def bad(args, code, needle):
+    rc, so, se = run(args)
+    eq(rc, code, "exit code for %s (stderr: %s)" % (args, se[-200:]))
+    assert needle in se, "stderr lacks %r: %r" % (needle, se[-300:])
+
+
+@test
+def bad_missing_file():
+    bad(["-r", "/nonexistent/x.pcap"], 2, "/nonexistent/x.pcap: No such file")
+
+
+@test
+def bad_corrupt_file():
+    bad(["-r", os.path.join(DATA, "corrupt.pcap")], 2, "corrupt.pcap: not a readable")
+
+
+@test
+def bad_empty_file():
+    bad(["-r", os.path.join(DATA, "empty.pcap")], 2, "empty.pcap")
+
+
+@test
+def bad_linktype():
+    bad(["-r", os.path.join(DATA, "radiotap.pcap")], 2, "link type 127")
+
+
+@test
+def bad_directory_without_captures():
+    bad(["-r", os.path.join(DATA, "nocaps")], 2, "no .pcap")
+
+
+@test
+def truncated_capture():
+    rc, s, se, _ = offline("truncated.pcap")
+    eq(rc, 1, "exit code")
+    assert "truncated.pcap: stopped after" in se, se
+    eq(s["input"]["read_errors"], 1, "read_errors")
+    eq(s["conservation"]["ok"], True, "conservation of what was read")
+
+
+@test
+def bad_options():
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--bogus"], 2, "unknown option '--bogus'")
+    bad(["-r"], 2, "needs a value")
+    bad([], 2, "nothing to read")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "-w", "0"], 2, "--workers")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "extra"], 2, "unexpected argument 'extra'")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "nokey"], 2, "KEY=VALUE")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "flow_capacity=abc"], 2, "flow_capacity")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "frobnicate=1"], 2, "unknown key 'frobnicate'")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "-s", "-", "-e", "-"], 2, "share stdout")
+    bad(["-l", "0-1", "--", "-r", os.path.join(DATA, "basic.pcap")], 2, "offline form")
+
+
+@test
+def bad_config_file():
+    cfg = os.path.join(TMP, "bad.conf")
+    with open(cfg, "w") as f:
+        f.write("# comment\nflow_capacity = 4096\nhome_nets = 10.0.0.0/8, 300.1.2.3/8\n")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "-c", cfg], 2, cfg + ":3: home_nets")
+    with open(cfg, "w") as f:
+        f.write("udp_timeout 30\n")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "-c", cfg], 2, cfg + ":1: expected 'key = value'")
+    with open(cfg, "w") as f:
+        f.write("report_ring_size = 1000\n")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "-c", cfg], 2, "power of two")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "-c", "/nonexistent.conf"], 2, "/nonexistent.conf")
+
+
+@test
+def sample_config_loads():
+    conf = os.path.join(os.path.dirname(__file__), "..", "..", "config", "sluice.conf")
+    rc, s, se, _ = offline("basic.pcap", "-c", conf)
+    eq(rc, 0, "exit code with config/sluice.conf (%s)" % se[-300:])
+
+
+# ------------------------------------------------------------------ live
+
+
+@test
+def live_one_queue_matches_offline():
+    _, off, _, _ = offline("basic.pcap")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "basic.pcap")])
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["sluice"]["mode"], "live", "mode")
+    eq(s["totals"]["rx_packets"], off["totals"]["rx_packets"], "packets")
+    eq(host_view(s), host_view(off), "hosts live vs offline")
+    eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
+def live_two_queues_one_worker():
+    _, off, _, _ = offline("basic.pcap")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s,rx_pcap=%s" % (os.path.join(DATA, "split/q0.pcap"),
+                                                          os.path.join(DATA, "split/q1.pcap"))])
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["ports"][0]["rx_queues"], 2, "queues polled")
+    eq(len(s["workers"][0]["rx_queues"]), 2, "queues on the worker")
+    eq(host_view(s), host_view(off), "hosts live (2 queues) vs offline")
+    eq(s["totals"]["flows"]["created"], off["totals"]["flows"]["created"], "flows")
+    eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
+def live_two_ports():
+    _, off, _, _ = offline("basic.pcap")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "split/q0.pcap"),
+                      "net_pcap1,rx_pcap=%s" % os.path.join(DATA, "split/q1.pcap")])
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(len(s["ports"]), 2, "ports")
+    eq(host_view(s), host_view(off), "hosts live (2 ports) vs offline")
+    for p in s["ports"]:
+        eq(p["conservation"]["ok"], True, "port %d conservation" % p["port"])
+
+
+@test
+def live_non_ethernet_pcap():
+    _, off, _, _ = offline("linktypes/sll.pcap")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "linktypes/sll.pcap")])
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["totals"]["outcomes"]["handled"], off["totals"]["outcomes"]["handled"], "handled")
+    eq(host_view(s), host_view(off), "hosts")
+
+
+@test
+def live_small_ring_counts_and_conserves():
+    _, off, _, _ = offline("many_flows.pcap", "--set", "summary_top_hosts=100000")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "many_flows.pcap")],
+                     "--set", "report_ring_size=64", "--set", "report_interval_ms=500",
+                     "--set", "summary_top_hosts=100000", "--set", "mbufs=32768")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    w = s["workers"][0]
+    assert w["channel"]["ring_full"] > 0, "ring never full"
+    eq(s["conservation"]["ok"], True, "conservation")
+    eq(host_view(s), host_view(off), "hosts (deltas kept and retried, none lost)")
+
+
+@test
+def live_bad_vdev_linktype():
+    rc, so, se = run(["-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--file-prefix=sl-bad",
+                      "--vdev", "net_pcap0,rx_pcap=%s" % os.path.join(DATA, "radiotap.pcap"), "--"])
+    eq(rc, 2, "exit code")
+    assert "link type 127" in se, se
+
+
+@test
+def live_sigint_writes_summary():
+    out = os.path.join(TMP, "sigint.json")
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--no-shconf", "--file-prefix=sl-sigint-%d" % os.getpid(),
+                          "--vdev", "net_null0", "--", "-s", out, "-q",
+                          "--set", "idle_polls=64"] + LIVE_SMALL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    time.sleep(3)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=30)
+    eq(p.returncode, 0, "exit code after SIGINT")
+    s = json.load(open(out))
+    assert s["totals"]["rx_packets"] > 0, "net_null delivered nothing"
+    eq(s["conservation"]["ok"], True, "conservation after SIGINT")
+
+
+passed = sum(1 for r in RESULTS if r[1])
+failed = len(RESULTS) - passed
+print("integration: %d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
