@@ -65,6 +65,7 @@ struct sl_worker_conf {
 	bool offline;                /**< packet time, full bursts, waiting sends */
 	const struct sl_cidr_set *home; /**< home_nets (may be empty) */
 	uint32_t top_flows;          /**< flows kept for the summary (<= SL_TOP_FLOWS) */
+	bool keep_mbufs;             /**< bench only: do not free processed mbufs */
 };
 
 /** A worker. Hot fields first; counters below are written only by the worker. */

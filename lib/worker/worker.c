@@ -287,7 +287,8 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		}
 		handled++;
 	}
-	rte_pktmbuf_free_bulk(m, n);
+	if (likely(!w->conf.keep_mbufs))
+		rte_pktmbuf_free_bulk(m, n);
 
 	/* one store per counter per burst */
 	w->now_us = now;
