@@ -71,4 +71,20 @@ sl_addr_hash(const uint8_t a[16], uint64_t seed)
 	return sl_mix64(lo ^ sl_mix64(hi ^ seed));
 }
 
+/**
+ * Define `unsigned int NUM(void)` and `const char *NAME(unsigned int)` over an X-macro
+ * counter table whose entries are X(name, help): names and ids can never drift apart.
+ */
+#define SL_X_NAME_(name, help) #name,
+#define SL_DEFINE_COUNTER_NAMES(TABLE, NUM, NAME)                                            \
+	static const char *const NAME##_tab_[] = {TABLE(SL_X_NAME_)};                          \
+	unsigned int NUM(void)                                                                  \
+	{                                                                                      \
+		return SL_ARRAY_SIZE(NAME##_tab_);                                              \
+	}                                                                                      \
+	const char *NAME(unsigned int i)                                                        \
+	{                                                                                      \
+		return i < SL_ARRAY_SIZE(NAME##_tab_) ? NAME##_tab_[i] : NULL;                  \
+	}
+
 #endif /* SL_COMMON_H */

@@ -34,23 +34,7 @@ struct sl_flow_table {
 	struct sl_flow_stats st;
 };
 
-static const char *const counter_names[] = {
-#define SL_FLOW_NAME(name, help) #name,
-	SL_FLOW_COUNTERS(SL_FLOW_NAME)
-#undef SL_FLOW_NAME
-};
-
-unsigned int
-sl_flow_num_counters(void)
-{
-	return SL_ARRAY_SIZE(counter_names);
-}
-
-const char *
-sl_flow_counter_name(unsigned int i)
-{
-	return i < SL_ARRAY_SIZE(counter_names) ? counter_names[i] : NULL;
-}
+SL_DEFINE_COUNTER_NAMES(SL_FLOW_COUNTERS, sl_flow_num_counters, sl_flow_counter_name)
 
 uint64_t
 sl_flow_table_memsize(const struct sl_flow_params *p)

@@ -27,23 +27,7 @@ struct sl_whost_table {
 	struct sl_whost_stats st;
 };
 
-static const char *const whost_names[] = {
-#define SL_WHOST_NAME(name, help) #name,
-	SL_WHOST_COUNTERS(SL_WHOST_NAME)
-#undef SL_WHOST_NAME
-};
-
-unsigned int
-sl_whost_num_counters(void)
-{
-	return SL_ARRAY_SIZE(whost_names);
-}
-
-const char *
-sl_whost_counter_name(unsigned int i)
-{
-	return i < SL_ARRAY_SIZE(whost_names) ? whost_names[i] : NULL;
-}
+SL_DEFINE_COUNTER_NAMES(SL_WHOST_COUNTERS, sl_whost_num_counters, sl_whost_counter_name)
 
 static struct rte_hash *
 addr_hash_create(const char *name, uint32_t capacity, int socket)

@@ -36,23 +36,7 @@ struct sl_input {
 	struct sl_input_stats st;
 };
 
-static const char *const counter_names[] = {
-#define SL_INPUT_NAME(name, help) #name,
-	SL_INPUT_COUNTERS(SL_INPUT_NAME)
-#undef SL_INPUT_NAME
-};
-
-unsigned int
-sl_input_num_counters(void)
-{
-	return SL_ARRAY_SIZE(counter_names);
-}
-
-const char *
-sl_input_counter_name(unsigned int i)
-{
-	return i < SL_ARRAY_SIZE(counter_names) ? counter_names[i] : NULL;
-}
+SL_DEFINE_COUNTER_NAMES(SL_INPUT_COUNTERS, sl_input_num_counters, sl_input_counter_name)
 
 static int
 cmp_str(const void *a, const void *b)

@@ -278,14 +278,7 @@ host_json(struct sl_json *j, const struct sl_chost *h)
 static int
 rec_cmp_q(const void *a, const void *b)
 {
-	const struct sl_flow_rec *x = a, *y = b;
-	uint64_t bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
-
-	if (bx != by)
-		return bx > by ? -1 : 1;
-	if (x->first_us != y->first_us)
-		return x->first_us < y->first_us ? -1 : 1;
-	return memcmp(&x->key, &y->key, sizeof(x->key));
+	return sl_flow_rec_cmp(a, b);
 }
 
 static const char *

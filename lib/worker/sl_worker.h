@@ -127,6 +127,9 @@ void sl_worker_housekeeping(struct sl_worker *w);
 /** Final flush: end every flow at @p end_us and send the last host deltas. */
 void sl_worker_finish(struct sl_worker *w, uint64_t end_us);
 
+/** Order of the top-flows list: more bytes first, then earlier start, then the key. */
+int sl_flow_rec_cmp(const struct sl_flow_rec *a, const struct sl_flow_rec *b);
+
 /** Estimate of the memory one worker asks for. */
 uint64_t sl_worker_memsize(const struct sl_worker_conf *c);
 

@@ -16,8 +16,8 @@
 #define SL_PREFETCH 4 /**< packets ahead whose headers are prefetched */
 
 /* Order for the top-flows list: more bytes first, then the key, so ties are stable. */
-static int
-rec_cmp(const struct sl_flow_rec *a, const struct sl_flow_rec *b)
+int
+sl_flow_rec_cmp(const struct sl_flow_rec *a, const struct sl_flow_rec *b)
 {
 	uint64_t ba = a->bytes[0] + a->bytes[1], bb = b->bytes[0] + b->bytes[1];
 
@@ -51,11 +51,11 @@ top_insert(struct sl_worker *w, const struct sl_flow_key *key, const struct sl_f
 	r.init_hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
 	r.state = f->state;
 	r.at_exit = (uint8_t)at_exit;
-	if (w->ntop == w->top_want && rec_cmp(&r, &w->top[w->ntop - 1]) >= 0)
+	if (w->ntop == w->top_want && sl_flow_rec_cmp(&r, &w->top[w->ntop - 1]) >= 0)
 		return;
 	if (w->ntop < w->top_want)
 		w->ntop++;
-	for (i = w->ntop - 1; i > 0 && rec_cmp(&r, &w->top[i - 1]) < 0; i--)
+	for (i = w->ntop - 1; i > 0 && sl_flow_rec_cmp(&r, &w->top[i - 1]) < 0; i--)
 		w->top[i] = w->top[i - 1];
 	w->top[i] = r;
 }
