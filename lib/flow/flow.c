@@ -118,10 +118,27 @@ sl_flow_table_free(struct sl_flow_table *t)
 	rte_free(t);
 }
 
+/* Three-way compare of two 16-byte addresses as big-endian 64-bit halves. */
+static inline int
+addr_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&b0, b, 8);
+	if (a0 != b0)
+		return __builtin_bswap64(a0) > __builtin_bswap64(b0) ? 1 : -1;
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b1, b + 8, 8);
+	if (a1 != b1)
+		return __builtin_bswap64(a1) > __builtin_bswap64(b1) ? 1 : -1;
+	return 0;
+}
+
 int
 sl_flow_key_make(const struct sl_pkt *pk, struct sl_flow_key *key)
 {
-	int c = memcmp(pk->src, pk->dst, 16);
+	int c = addr_cmp(pk->src, pk->dst);
 	int src_hi = c > 0 || (c == 0 && pk->sport > pk->dport);
 
 	if (src_hi) {
@@ -163,10 +180,16 @@ flow_timeout(const struct sl_flow_table *t, const struct sl_flow *f)
 	return f->proto == 17 ? t->p.udp_us : t->p.other_us;
 }
 
+static inline bool
+expired(const struct sl_flow_table *t, const struct sl_flow *f, uint64_t now_us)
+{
+	return now_us > f->last_us && now_us - f->last_us > flow_timeout(t, f);
+}
+
 bool
 sl_flow_expired(const struct sl_flow_table *t, const struct sl_flow *f, uint64_t now_us)
 {
-	return now_us > f->last_us && now_us - f->last_us > flow_timeout(t, f);
+	return expired(t, f, now_us);
 }
 
 static void
@@ -247,7 +270,7 @@ sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key, int32_t pos,
 		/* created by an earlier packet of this burst: fall through as a hit */
 	}
 	f = &t->flows[pos];
-	if (unlikely(sl_flow_expired(t, f, now_us))) {
+	if (unlikely(expired(t, f, now_us))) {
 		flow_end(t, key, f, 0);
 		flow_init(t, f, pk, src_hi, now_us);
 		*is_new = true;
@@ -412,7 +435,7 @@ sl_flow_sweep(struct sl_flow_table *t, uint64_t now_us, unsigned int budget)
 	for (unsigned int i = 0; i < budget; i++) {
 		struct sl_flow *f = &t->flows[pos];
 
-		if ((f->flags & SL_FLOW_F_USED) && sl_flow_expired(t, f, now_us)) {
+		if ((f->flags & SL_FLOW_F_USED) && expired(t, f, now_us)) {
 			end_at(t, pos, 0);
 			ended++;
 		}

@@ -161,8 +161,9 @@ parse_l2(int lt, const uint8_t *p, uint32_t avail, uint32_t *l3, uint16_t *etype
 static inline void
 map_v4(uint8_t dst[16], const uint8_t *v4)
 {
-	memset(dst, 0, 10);
-	dst[10] = dst[11] = 0xff;
+	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memcpy(dst, prefix, 12); /* constant-size copies compile to two stores */
 	memcpy(dst + 12, v4, 4);
 }
 
