@@ -3,6 +3,10 @@
 #include <string.h>
 
 #include "sl_common.h"
+
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#endif
 #include "sl_pkt.h"
 
 #define ETH_P_IPV4 0x0800
@@ -184,7 +188,15 @@ sl_pkt_parse(int linktype, const uint8_t *p, uint32_t avail, uint32_t cap_len,
 	out->tcp_flags = 0;
 	out->tcp_seq = 0;
 	out->wire_len = wire_len;
-	rc = parse_l2(linktype, p, avail, &l3, &etype);
+	/* The common case, untagged Ethernet, without the link-type switch. */
+	if (likely(linktype == SL_DLT_EN10MB && avail >= 14 &&
+		   (sl_be16(p + 12) == ETH_P_IPV4 || sl_be16(p + 12) == ETH_P_IPV6))) {
+		l3 = 14;
+		etype = sl_be16(p + 12);
+		rc = SL_PKT_handled;
+	} else {
+		rc = parse_l2(linktype, p, avail, &l3, &etype);
+	}
 	if (rc != SL_PKT_handled)
 		return (enum sl_pkt_outcome)rc;
 	out->l3_off = (uint16_t)l3;
