@@ -159,9 +159,11 @@ sl_flow_key_make(const struct sl_pkt *pk, struct sl_flow_key *key)
 
 void
 sl_flow_lookup_bulk(struct sl_flow_table *t, const struct sl_flow_key **keys, unsigned int n,
-	int32_t *pos)
+	uint32_t *sig, int32_t *pos)
 {
-	rte_hash_lookup_bulk(t->h, (const void **)keys, n, pos);
+	for (unsigned int i = 0; i < n; i++)
+		sig[i] = rte_hash_hash(t->h, keys[i]);
+	rte_hash_lookup_with_hash_bulk(t->h, (const void **)keys, sig, n, pos);
 }
 
 static inline uint64_t
@@ -249,14 +251,14 @@ flow_init(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt *pk, i
 }
 
 struct sl_flow *
-sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key, int32_t pos,
-	const struct sl_pkt *pk, int src_hi, uint64_t now_us, bool *is_new)
+sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key, uint32_t sig,
+	int32_t pos, const struct sl_pkt *pk, int src_hi, uint64_t now_us, bool *is_new)
 {
 	struct sl_flow *f;
 
 	*is_new = false;
 	if (pos < 0) {
-		pos = rte_hash_add_key(t->h, key);
+		pos = rte_hash_add_key_with_hash(t->h, key, sig);
 		if (unlikely(pos < 0)) {
 			t->st.table_full++;
 			return NULL;

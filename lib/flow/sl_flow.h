@@ -125,21 +125,24 @@ uint64_t sl_flow_table_memsize(const struct sl_flow_params *p);
 int sl_flow_key_make(const struct sl_pkt *pk, struct sl_flow_key *key);
 
 /**
- * Look up @p n keys (n <= 64). @p pos receives the slot or a negative value on a miss.
+ * Look up @p n keys (n <= 64). @p sig receives each key's hash (reused by sl_flow_get() on
+ * a miss, so a new flow is hashed once); @p pos the slot or a negative value on a miss.
  * Worker only.
  */
 void sl_flow_lookup_bulk(struct sl_flow_table *t, const struct sl_flow_key **keys,
-	unsigned int n, int32_t *pos);
+	unsigned int n, uint32_t *sig, int32_t *pos);
 
 /**
  * Resolve the flow for a packet whose lookup gave @p pos: create it on a miss, end and
  * restart it when it had expired (lazy expiry) or when a SYN reopens a closed flow.
+ * @param sig    the key's hash from sl_flow_lookup_bulk()
  * @param src_hi 1 when the packet's source is the key's hi endpoint
  * @param is_new set to true when a new flow started
  * @return the flow, or NULL when the table is full (counted). Worker only.
  */
 struct sl_flow *sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key,
-	int32_t pos, const struct sl_pkt *pk, int src_hi, uint64_t now_us, bool *is_new);
+	uint32_t sig, int32_t pos, const struct sl_pkt *pk, int src_hi, uint64_t now_us,
+	bool *is_new);
 
 /**
  * Account one packet to @p f: counters, inter-arrival, TCP state, payload capture (read

@@ -100,10 +100,11 @@ sl_whost_free(struct sl_whost_table *t)
 uint32_t
 sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16])
 {
-	int32_t pos = rte_hash_lookup(t->h, addr);
+	hash_sig_t sig = rte_hash_hash(t->h, addr); /* once, for the lookup and the add */
+	int32_t pos = rte_hash_lookup_with_hash(t->h, addr, sig);
 
 	if (pos < 0) {
-		pos = rte_hash_add_key(t->h, addr);
+		pos = rte_hash_add_key_with_hash(t->h, addr, sig);
 		if (pos < 0) {
 			t->st.table_full++;
 			return SL_HOST_NONE;
@@ -328,11 +329,12 @@ chost_reset(struct sl_chost *h, const uint8_t addr[16], uint64_t ts)
 int
 sl_chost_apply(struct sl_chost_table *t, const struct sl_host_delta *d)
 {
-	int32_t pos = rte_hash_lookup(t->h, d->addr);
+	hash_sig_t sig = rte_hash_hash(t->h, d->addr);
+	int32_t pos = rte_hash_lookup_with_hash(t->h, d->addr, sig);
 	struct sl_chost *h;
 
 	if (pos < 0) {
-		pos = rte_hash_add_key(t->h, d->addr);
+		pos = rte_hash_add_key_with_hash(t->h, d->addr, sig);
 		if (pos < 0) {
 			t->tot.table_full++;
 			return -ENOSPC;

@@ -194,6 +194,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	struct sl_flow_key keys[SL_BURST];
 	const struct sl_flow_key *kp[SL_BURST];
 	int32_t pos[SL_BURST];
+	uint32_t sig[SL_BURST];
 	uint8_t src_hi[SL_BURST], which[SL_BURST];
 	uint32_t oc[SL_PKT_OUTCOME_MAX] = {0};
 	uint8_t hdr[SL_PKT_HDR_MAX];
@@ -242,7 +243,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		k++;
 	}
 	if (k > 0)
-		sl_flow_lookup_bulk(w->flows, kp, k, pos);
+		sl_flow_lookup_bulk(w->flows, kp, k, sig, pos);
 	for (unsigned int j = 0; j < k; j++) {
 		struct sl_flow *f;
 		bool is_new;
@@ -260,7 +261,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			if (ts > now)
 				now = ts;
 		}
-		f = sl_flow_get(w->flows, &keys[j], pos[j], &pk[j], src_hi[j], now, &is_new);
+		f = sl_flow_get(w->flows, &keys[j], sig[j], pos[j], &pk[j], src_hi[j], now, &is_new);
 		if (unlikely(f == NULL)) {
 			oc[SL_PKT_flow_table_full]++;
 			continue;

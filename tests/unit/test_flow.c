@@ -24,6 +24,7 @@
 #include <rte_mempool.h>
 
 #include "sl_common.h"
+#include "sl_test_eal.h"
 #include "sl_flow.h"
 #include "sl_pkt.h"
 
@@ -314,6 +315,7 @@ mk_table(struct fx *x, const struct sl_flow_params *p)
 struct res {
 	struct sl_flow *f;
 	int32_t lookup; /**< sl_flow_lookup_bulk result */
+	uint32_t sig;   /**< the key's hash */
 	int32_t pos;    /**< slot of the flow */
 	bool is_new;
 	int ret;        /**< sl_flow_account result (-1 when the table was full) */
@@ -331,8 +333,8 @@ feed_m(struct fx *x, struct rte_mbuf *m, uint64_t now)
 
 	parse_mbuf(m, &pk);
 	r.src_hi = sl_flow_key_make(&pk, &key);
-	sl_flow_lookup_bulk(x->t, &kp, 1, &r.lookup);
-	r.f = sl_flow_get(x->t, &key, r.lookup, &pk, r.src_hi, now, &r.is_new);
+	sl_flow_lookup_bulk(x->t, &kp, 1, &r.sig, &r.lookup);
+	r.f = sl_flow_get(x->t, &key, r.sig, r.lookup, &pk, r.src_hi, now, &r.is_new);
 	if (r.f != NULL) {
 		r.pos = (int32_t)(r.f - sl_flow_at(x->t, 0));
 		r.ret = sl_flow_account(x->t, r.f, &pk, r.src_hi, m, now);
@@ -357,10 +359,11 @@ lookup(struct fx *x, const struct frame *fr)
 	struct sl_flow_key key;
 	const struct sl_flow_key *kp = &key;
 	int32_t pos;
+	uint32_t sig1;
 
 	parse_frame(fr, &pk);
 	sl_flow_key_make(&pk, &key);
-	sl_flow_lookup_bulk(x->t, &kp, 1, &pos);
+	sl_flow_lookup_bulk(x->t, &kp, 1, &sig1, &pos);
 	return pos;
 }
 
@@ -556,6 +559,7 @@ test_same_burst_creation(void **state)
 	struct sl_flow_key key[2];
 	const struct sl_flow_key *kp[2] = {&key[0], &key[1]};
 	int32_t pos[2];
+	uint32_t sig2[2];
 	int hi[2];
 	bool n0, n1;
 	struct sl_flow *f0, *f1;
@@ -565,11 +569,11 @@ test_same_burst_creation(void **state)
 	parse_frame(UDP(HB, 53, HA, 40000, "answer", 6), &pk[1]);
 	hi[0] = sl_flow_key_make(&pk[0], &key[0]);
 	hi[1] = sl_flow_key_make(&pk[1], &key[1]);
-	sl_flow_lookup_bulk(x->t, kp, 2, pos);
+	sl_flow_lookup_bulk(x->t, kp, 2, sig2, pos);
 	assert_true(pos[0] < 0);
 	assert_true(pos[1] < 0);
-	f0 = sl_flow_get(x->t, &key[0], pos[0], &pk[0], hi[0], 10, &n0);
-	f1 = sl_flow_get(x->t, &key[1], pos[1], &pk[1], hi[1], 11, &n1);
+	f0 = sl_flow_get(x->t, &key[0], sig2[0], pos[0], &pk[0], hi[0], 10, &n0);
+	f1 = sl_flow_get(x->t, &key[1], sig2[1], pos[1], &pk[1], hi[1], 11, &n1);
 	assert_non_null(f0);
 	assert_ptr_equal(f0, f1);
 	assert_true(n0);
@@ -577,7 +581,7 @@ test_same_burst_creation(void **state)
 	assert_int_equal(st(x)->created, 1);
 	assert_int_equal(st(x)->active, 1);
 	/* the flow is now in the table for both directions */
-	sl_flow_lookup_bulk(x->t, kp, 2, pos);
+	sl_flow_lookup_bulk(x->t, kp, 2, sig2, pos);
 	assert_true(pos[0] >= 0);
 	assert_int_equal(pos[0], pos[1]);
 }
@@ -1354,6 +1358,7 @@ test_payload_snapped(void **state)
 	struct rte_mbuf *m;
 	uint32_t len;
 	int32_t pos;
+	uint32_t sig1;
 	bool is_new;
 	int hi;
 	struct sl_flow *f;
@@ -1368,8 +1373,8 @@ test_payload_snapped(void **state)
 	assert_int_equal(pk.payload_len, 16);
 	assert_int_equal(pk.payload_cap, 6);
 	hi = sl_flow_key_make(&pk, &key);
-	sl_flow_lookup_bulk(x->t, &kp, 1, &pos);
-	f = sl_flow_get(x->t, &key, pos, &pk, hi, 5, &is_new);
+	sl_flow_lookup_bulk(x->t, &kp, 1, &sig1, &pos);
+	f = sl_flow_get(x->t, &key, sig1, pos, &pk, hi, 5, &is_new);
 	assert_non_null(f);
 	sl_flow_account(x->t, f, &pk, hi, m, 5);
 	rte_pktmbuf_free(m);
@@ -1475,34 +1480,12 @@ test_misc_api(void **state)
 
 /* ---- EAL ---- */
 
-static char g_runtime_dir[PATH_MAX];
-
-/* EAL leaves its runtime directory (empty with --no-shconf once the telemetry socket is
- * unlinked at exit) behind; registered before rte_eal_init so it runs after EAL's own
- * exit handlers. */
-static void
-remove_runtime_dir(void)
-{
-	if (g_runtime_dir[0] != '\0')
-		rmdir(g_runtime_dir);
-}
-
 static int
 group_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf", prefix,
-		"--log-level=lib.*:error", "-l", "0"};
-	int argc = (int)SL_ARRAY_SIZE(argv);
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=sl_test_flow_%d", (int)getpid());
-	atexit(remove_runtime_dir);
-	if (rte_eal_init(argc, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (sl_test_eal_init("flow") < 0)
 		return -1;
-	}
-	snprintf(g_runtime_dir, sizeof(g_runtime_dir), "%s", rte_eal_get_runtime_dir());
 	g_pool = rte_pktmbuf_pool_create("tflow_mb", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		(int)rte_socket_id());
 	if (g_pool == NULL) {
