@@ -27,6 +27,7 @@
 
 #include "sl_chan.h"
 #include "sl_common.h"
+#include "sl_test_eal.h"
 #include "sl_host.h"
 
 #define UNLIMITED UINT32_MAX
@@ -1093,34 +1094,12 @@ test_chan_two_workers(void **state)
 
 /* ---- EAL ---- */
 
-static char g_runtime_dir[PATH_MAX];
-
-/* EAL leaves its runtime directory (empty with --no-shconf once the telemetry socket is
- * unlinked at exit) behind; registered before rte_eal_init so it runs after EAL's own
- * exit handlers. */
-static void
-remove_runtime_dir(void)
-{
-	if (g_runtime_dir[0] != '\0')
-		rmdir(g_runtime_dir);
-}
-
 static int
 group_setup(void **state)
 {
-	char prefix[64];
-	char *argv[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf", prefix,
-		"--log-level=lib.*:error", "-l", "0"};
-	int argc = (int)SL_ARRAY_SIZE(argv);
-
 	(void)state;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=sl_test_host_%d", (int)getpid());
-	atexit(remove_runtime_dir);
-	if (rte_eal_init(argc, argv) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (sl_test_eal_init("host") < 0)
 		return -1;
-	}
-	snprintf(g_runtime_dir, sizeof(g_runtime_dir), "%s", rte_eal_get_runtime_dir());
 	return 0;
 }
 
