@@ -21,6 +21,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_telemetry.h>
 
 #include "args.h"
 #include "sl_cfg.h"
@@ -28,6 +29,7 @@
 #include "sl_common.h"
 #include "sl_host.h"
 #include "sl_input.h"
+#include "sl_match.h"
 #include "sl_port.h"
 #include "sl_report.h"
 #include "sl_worker.h"
@@ -35,14 +37,26 @@
 #define MAX_PORTS 32
 #define MAX_PCAP_VDEVS 16
 
-static int sig_stop; /* set by SIGINT/SIGTERM (atomic store) */
+static int sig_stop;   /* set by SIGINT/SIGTERM (atomic store) */
+static int sig_reload; /* set by SIGUSR2: reload lists and detector overrides */
 
 static void
 on_signal(int sig)
 {
-	RTE_SET_USED(sig);
-	__atomic_store_n(&sig_stop, 1, __ATOMIC_RELAXED);
+	if (sig == SIGUSR2)
+		__atomic_store_n(&sig_reload, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&sig_stop, 1, __ATOMIC_RELAXED);
 }
+
+/* Reload requests from the telemetry command, answered by the control loop. */
+static struct {
+	uint64_t asked;     /* requests made (telemetry thread, atomic) */
+	uint64_t answered;  /* requests handled (control core, release) */
+	int rc;             /* result of the last one */
+	char msg[512];      /* its message */
+	uint32_t generation;
+} tel_reload;
 
 struct app {
 	struct sl_args args;
@@ -58,6 +72,12 @@ struct app {
 	struct rte_ring *rings[SL_MAX_WORKERS];
 	uint64_t msgs;
 	uint64_t last_age_us;
+	struct sl_match *match;        /* detection tables (NULL: detect = 0) */
+	FILE *events;                  /* JSON event lines, or NULL */
+	bool events_close;             /* events is a file we opened */
+	uint64_t det_events[SL_DET_MAX]; /* events taken, per detector */
+	uint64_t reloads, reload_errors;
+	bool events_failed;
 	/* net_pcap vdevs named on the command line and their files' link type */
 	unsigned int npcap;
 	char pcap_name[MAX_PCAP_VDEVS][64];
@@ -82,12 +102,120 @@ mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Control core: fold every worker's records into the host table. */
+/* A shipped list that is not where the build expects it is a warning; a list the operator
+ * named and that is missing is an error (sl_match_create() reports it). */
+static void
+shipped_list(char *path, const char *key, const char *what)
+{
+	for (unsigned int k = 0; k < sl_cfg_num_str_keys(); k++) {
+		const char *def = sl_cfg_str_key_default(k);
+
+		if (strcmp(sl_cfg_str_key_name(k), key) != 0 || strcmp(path, def) != 0)
+			continue;
+		if (access(def, R_OK) != 0) {
+			fprintf(stderr, "sluice: warning: %s: %s; no %s\n", def, strerror(errno), what);
+			path[0] = '\0';
+		}
+	}
+}
+
+/* Control core: one detection from a worker. Until scoring lands, each is written out. */
+static void
+on_event(void *arg, unsigned int worker, const struct sl_event *ev)
+{
+	struct app *a = arg;
+
+	RTE_SET_USED(worker);
+	if (ev->detector >= SL_DET_MAX)
+		return;
+	a->det_events[ev->detector]++;
+	if (a->events != NULL && !a->events_failed &&
+	    sl_report_event(a->events, ev,
+		    sl_match_db_weight(sl_match_current(a->match), ev->detector)) < 0) {
+		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
+		a->events_failed = true;
+	}
+}
+
+/* Control core: reload the detection tables (SIGUSR2 or the telemetry command). A bad list
+ * keeps the old tables. */
+static int
+do_reload(struct app *a, char *msg, size_t len)
+{
+	char err[512] = "";
+	int rc;
+
+	if (a->match == NULL) {
+		snprintf(msg, len, "detection is off (detect = 0)");
+		return -ENOTSUP;
+	}
+	rc = sl_match_reload(a->match, err, sizeof(err));
+	if (rc < 0) {
+		a->reload_errors++;
+		snprintf(msg, len, "reload refused, keeping generation %u: %s",
+			sl_match_db_generation(sl_match_current(a->match)), err);
+	} else {
+		uint32_t nd, nr, ndet, npat;
+
+		a->reloads++;
+		sl_match_db_sizes(sl_match_current(a->match), &nd, &nr, &ndet, &npat);
+		snprintf(msg, len, "detection tables reloaded: generation %u, %u pool names, "
+				   "%u pool ranges, %u detectors, %u patterns",
+			sl_match_db_generation(sl_match_current(a->match)), nd, nr, ndet, npat);
+	}
+	fprintf(stderr, "sluice: %s\n", msg);
+	return rc;
+}
+
+static void
+control_reload(struct app *a)
+{
+	uint64_t asked = __atomic_load_n(&tel_reload.asked, __ATOMIC_ACQUIRE);
+
+	if (__atomic_exchange_n(&sig_reload, 0, __ATOMIC_RELAXED)) {
+		char msg[512];
+
+		do_reload(a, msg, sizeof(msg));
+	}
+	if (asked != tel_reload.answered) {
+		tel_reload.rc = do_reload(a, tel_reload.msg, sizeof(tel_reload.msg));
+		tel_reload.generation =
+			a->match ? sl_match_db_generation(sl_match_current(a->match)) : 0;
+		/* RELEASE: the telemetry thread reads rc/msg after seeing answered move */
+		__atomic_store_n(&tel_reload.answered, asked, __ATOMIC_RELEASE);
+	}
+	if (a->match != NULL)
+		sl_match_reclaim(a->match);
+}
+
+/* Telemetry: /sluice/reload asks the control core to reload and waits (5 s) for it. */
+static int
+tel_reload_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t want = __atomic_add_fetch(&tel_reload.asked, 1, __ATOMIC_ACQ_REL);
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (int i = 0; i < 5000 && __atomic_load_n(&tel_reload.answered, __ATOMIC_ACQUIRE) < want;
+	     i++)
+		usleep(1000);
+	if (__atomic_load_n(&tel_reload.answered, __ATOMIC_ACQUIRE) < want) {
+		rte_tel_data_add_dict_string(d, "status", "pending");
+		return 0;
+	}
+	rte_tel_data_add_dict_string(d, "status", tel_reload.rc == 0 ? "ok" : "refused");
+	rte_tel_data_add_dict_int(d, "generation", (int)tel_reload.generation);
+	rte_tel_data_add_dict_string(d, "message", tel_reload.msg);
+	return 0;
+}
+
+/* Control core: fold every worker's records into the host table, write events. */
 static void
 control_drain(struct app *a)
 {
 	for (unsigned int i = 0; i < a->nworkers; i++)
-		a->msgs += sl_chan_drain(&a->workers[i]->chan, a->hosts, 4096);
+		a->msgs += sl_chan_drain_ev(&a->workers[i]->chan, a->hosts, on_event, a, 4096);
 }
 
 static int
@@ -96,6 +224,7 @@ offline_poll(void *arg)
 	struct app *a = arg;
 
 	control_drain(a);
+	control_reload(a);
 	return __atomic_load_n(&sig_stop, __ATOMIC_RELAXED);
 }
 
@@ -115,6 +244,7 @@ worker_conf(const struct app *a)
 			.udp_us = c->udp_timeout * 1000000,
 			.other_us = c->other_timeout * 1000000,
 			.long_us = c->long_flow_seconds * 1000000,
+			.state_bytes = c->detect ? (uint32_t)sizeof(struct sl_mstate) : 0,
 		},
 		.host_capacity = (uint32_t)c->worker_host_capacity,
 		.ring_size = (uint32_t)c->report_ring_size,
@@ -125,6 +255,7 @@ worker_conf(const struct app *a)
 		.offline = off,
 		.home = &c->home_nets,
 		.top_flows = (uint32_t)c->summary_top_flows,
+		.match = a->match,
 	};
 	return wc;
 }
@@ -140,6 +271,8 @@ offline_memory_mb(const struct app *a, unsigned int mbufs)
 	b += sl_chost_memsize((uint32_t)a->cfg.offline_host_capacity);
 	b += (uint64_t)mbufs * (RTE_MBUF_DEFAULT_BUF_SIZE + 256);
 	b += 96ull << 20; /* EAL, rings, hash internals */
+	if (a->cfg.detect) /* RCU state; Hyperscan and lists use the C heap */
+		b += 4ull << 20;
 	return (unsigned int)(b >> 20) + 1;
 }
 
@@ -370,6 +503,9 @@ control_live(struct app *a)
 		uint64_t now = wall_us(), rx;
 
 		control_drain(a);
+		control_reload(a);
+		if (a->events != NULL)
+			fflush(a->events);
 		if (now - a->last_age_us > 100000) {
 			sl_chost_age(a->hosts, now, 4096);
 			a->last_age_us = now;
@@ -399,6 +535,10 @@ write_outputs(struct app *a, double elapsed)
 		.hosts = a->hosts,
 		.msgs_received = a->msgs,
 		.elapsed_s = elapsed,
+		.db = a->match ? sl_match_current(a->match) : NULL,
+		.det_events = a->det_events,
+		.reloads = a->reloads,
+		.reload_errors = a->reload_errors,
 	};
 	int ret = 0;
 
@@ -450,14 +590,18 @@ main(int argc, char **argv)
 	} else if (scan_pcap_vdevs(a) < 0) {
 		return 2;
 	}
+	/* events: --events FILE (appended), "-" = stdout; by default stdout offline (unless the
+	 * summary goes there), none live */
 	if (a->args.events != NULL && strcmp(a->args.events, "-") != 0) {
-		FILE *ev = fopen(a->args.events, "a");
-
-		if (ev == NULL) {
+		a->events = fopen(a->args.events, "a");
+		if (a->events == NULL) {
 			fprintf(stderr, "sluice: --events %s: %s\n", a->args.events, strerror(errno));
 			return 2;
 		}
-		fclose(ev); /* events arrive with the detection component */
+		a->events_close = true;
+	} else if (a->args.events != NULL ||
+		   (!a->args.live && !(a->args.summary && strcmp(a->args.summary, "-") == 0))) {
+		a->events = stdout;
 	}
 
 	if (a->args.live) {
@@ -473,6 +617,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR2, on_signal);
 	t0 = mono_s();
 
 	a->nworkers = a->args.live ? rte_lcore_count() - 1 : (unsigned int)a->cfg.workers;
@@ -495,6 +640,29 @@ main(int argc, char **argv)
 		fprintf(stderr, "sluice: host table: %s\n", rte_strerror(rte_errno));
 		status = 1;
 		goto out;
+	}
+	if (a->cfg.detect) {
+		char err[1024] = "";
+
+		shipped_list(a->cfg.pools_domains, "pools_domains", "pool names");
+		shipped_list(a->cfg.pools_ips, "pools_ips", "pool addresses");
+		struct sl_match_conf mc = {
+			.domains_path = a->cfg.pools_domains,
+			.ips_path = a->cfg.pools_ips,
+			.detectors_path = a->cfg.detectors,
+			.nworkers = a->nworkers,
+			.socket = (int)rte_socket_id(),
+		};
+
+		a->match = sl_match_create(&mc, err, sizeof(err));
+		if (a->match == NULL) {
+			fprintf(stderr, "sluice: detection: %s\n", err[0] ? err : rte_strerror(rte_errno));
+			status = 2;
+			goto out;
+		}
+		if (a->args.live && rte_telemetry_register_cmd("/sluice/reload", tel_reload_cb,
+			"Reload pool lists and detector overrides. No parameters.") < 0)
+			fprintf(stderr, "sluice: telemetry command /sluice/reload not registered\n");
 	}
 	if (setup_workers(a) < 0 ||
 	    (a->args.live ? setup_live_ports(a) : setup_offline_port(a)) < 0 ||
@@ -533,6 +701,13 @@ main(int argc, char **argv)
 out:
 	for (unsigned int p = 0; p < a->nports; p++)
 		sl_port_close(a->ports[p].info.port_id);
+	sl_match_free(a->match); /* workers have stopped (or never started) */
+	if (a->events != NULL && fflush(a->events) != 0 && !a->events_failed) {
+		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
+		status = 1;
+	}
+	if (a->events_close)
+		fclose(a->events);
 	rte_eal_cleanup();
 	return status;
 }

@@ -23,12 +23,64 @@ static const struct key_desc keys[] = {
 #undef SL_CFG_DESC
 };
 
+static const struct {
+	const char *name, *def;
+	size_t off;
+} str_keys[] = {
+#define SL_CFG_SDESC(name, def, help) {#name, def, offsetof(struct sl_cfg, name)},
+	SL_CFG_STR_KEYS(SL_CFG_SDESC)
+#undef SL_CFG_SDESC
+};
+
+#define N_STR_KEYS (sizeof(str_keys) / sizeof(str_keys[0]))
+
 void
 sl_cfg_defaults(struct sl_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	for (unsigned int i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		*(uint64_t *)((char *)cfg + keys[i].off) = keys[i].def;
+	for (unsigned int i = 0; i < N_STR_KEYS; i++)
+		snprintf((char *)cfg + str_keys[i].off, SL_CFG_PATH_MAX, "%s", str_keys[i].def);
+}
+
+unsigned int
+sl_cfg_num_str_keys(void)
+{
+	return N_STR_KEYS;
+}
+
+const char *
+sl_cfg_str_key_name(unsigned int i)
+{
+	return i < N_STR_KEYS ? str_keys[i].name : NULL;
+}
+
+const char *
+sl_cfg_str_key_default(unsigned int i)
+{
+	return i < N_STR_KEYS ? str_keys[i].def : NULL;
+}
+
+/* Set a path key; a relative value is joined to @p base (a directory) when given. */
+static int
+set_path(struct sl_cfg *cfg, unsigned int i, const char *value, const char *base, char *err,
+	size_t errlen)
+{
+	char *dst = (char *)cfg + str_keys[i].off;
+	int n;
+
+	if (value[0] != '\0' && value[0] != '/' && base != NULL && base[0] != '\0')
+		n = snprintf(dst, SL_CFG_PATH_MAX, "%s/%s", base, value);
+	else
+		n = snprintf(dst, SL_CFG_PATH_MAX, "%s", value);
+	if (n < 0 || n >= SL_CFG_PATH_MAX) {
+		snprintf(err, errlen, "%s: path longer than %d bytes", str_keys[i].name,
+			SL_CFG_PATH_MAX - 1);
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 unsigned int
@@ -90,12 +142,25 @@ parse_u64(const char *v, uint64_t *out)
 	return 0;
 }
 
+static int cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value,
+	const char *base, char *err, size_t errlen);
+
 int
 sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	return cfg_set_in(cfg, key, value, NULL, err, errlen);
+}
+
+static int
+cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value, const char *base,
+	char *err, size_t errlen)
 {
 	uint64_t v;
 	int rc;
 
+	for (unsigned int i = 0; i < N_STR_KEYS; i++)
+		if (strcmp(key, str_keys[i].name) == 0)
+			return set_path(cfg, i, value, base, err, errlen);
 	if (strcmp(key, "home_nets") == 0) {
 		static struct sl_cidr_set tmp; /* config is parsed once, by one thread */
 		char why[256];
@@ -146,10 +211,18 @@ sl_cfg_validate(const struct sl_cfg *cfg, char *err, size_t errlen)
 int
 sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen)
 {
-	char line[4096], why[512];
+	char line[4096], why[512], base[SL_CFG_PATH_MAX];
 	unsigned int lineno = 0;
 	FILE *f;
 	int rc = 0;
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(base, sizeof(base), ".");
+	else if (slash == path)
+		snprintf(base, sizeof(base), "/");
+	else
+		snprintf(base, sizeof(base), "%.*s", (int)(slash - path), path);
 
 	f = fopen(path, "r");
 	if (f == NULL) {
@@ -186,7 +259,7 @@ sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen)
 			rc = -EINVAL;
 			break;
 		}
-		rc = sl_cfg_set(cfg, key, val, why, sizeof(why));
+		rc = cfg_set_in(cfg, key, val, base, why, sizeof(why));
 		if (rc < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
 			rc = -EINVAL;

@@ -54,7 +54,24 @@ struct sl_cidr_set {
 	X(host_timeout, 600, 1, 604800, "seconds without traffic before a host is aged out")     \
 	X(summary_top_hosts, 20, 0, 100000, "hosts listed in the summary, by bytes")             \
 	X(summary_top_flows, 10, 0, 32, "largest flows listed in the summary, by bytes")          \
-	X(exit_idle_ms, 0, 0, 86400000, "live: stop after this long with no packets, 0 = never")
+	X(exit_idle_ms, 0, 0, 86400000, "live: stop after this long with no packets, 0 = never") \
+	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")
+
+#ifndef SL_CONFIG_DIR
+#define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
+#endif
+
+#define SL_CFG_PATH_MAX 512 /**< longest path a string key holds */
+
+/*
+ * X(name, default, help): path keys. A relative path in a config file is taken relative to
+ * that file's directory; on the command line (--set), relative to the working directory.
+ * Empty means "none".
+ */
+#define SL_CFG_STR_KEYS(X)                                                                   \
+	X(pools_domains, SL_CONFIG_DIR "/pools.domains", "pool names, matched as suffixes on label boundaries") \
+	X(pools_ips, SL_CONFIG_DIR "/pools.ips", "pool addresses (IPv4/IPv6 CIDRs)")           \
+	X(detectors, "", "detector overrides: '<detector> off|on|weight N' per line")
 
 /** Parsed configuration. Plain data; copy freely. */
 struct sl_cfg {
@@ -62,6 +79,9 @@ struct sl_cfg {
 	SL_CFG_NUM_KEYS(SL_CFG_FIELD)
 #undef SL_CFG_FIELD
 	struct sl_cidr_set home_nets; /**< protected networks; empty = judge flow initiators */
+#define SL_CFG_STR_FIELD(name, def, help) char name[SL_CFG_PATH_MAX]; /**< help */
+	SL_CFG_STR_KEYS(SL_CFG_STR_FIELD)
+#undef SL_CFG_STR_FIELD
 };
 
 /** Fill @p cfg with the documented defaults. */
@@ -83,6 +103,11 @@ int sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen);
  */
 int sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err,
 	size_t errlen);
+
+/** Path keys: how many, their names and defaults. */
+unsigned int sl_cfg_num_str_keys(void);
+const char *sl_cfg_str_key_name(unsigned int i);
+const char *sl_cfg_str_key_default(unsigned int i);
 
 /** Check cross-key constraints (e.g. report_ring_size a power of two). 0 or -EINVAL. */
 int sl_cfg_validate(const struct sl_cfg *cfg, char *err, size_t errlen);

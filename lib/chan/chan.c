@@ -67,8 +67,25 @@ sl_chan_send_host(void *chan, const struct sl_host_delta *d, unsigned int n)
 	return sl_chan_send(c, m, n);
 }
 
+void
+sl_chan_send_wait(struct sl_chan *c, const struct sl_msg *m, void (*wait)(void))
+{
+	struct sl_msg copy = *m; /* the ring API takes a non-const pointer */
+
+	while (rte_ring_sp_enqueue_elem(c->ring, &copy, sizeof(copy)) != 0)
+		wait();
+	SL_STORE_RELAXED(&c->sent, c->sent + 1);
+}
+
 unsigned int
 sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max)
+{
+	return sl_chan_drain_ev(c, hosts, NULL, NULL, max);
+}
+
+unsigned int
+sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts, sl_chan_event_fn on_event,
+	void *arg, unsigned int max)
 {
 	struct sl_msg m[SL_BURST];
 	unsigned int total = 0;
@@ -76,9 +93,12 @@ sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max)
 	while (total < max) {
 		unsigned int n = sl_chan_recv(c, m, SL_MIN((unsigned int)SL_BURST, max - total));
 
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < n; i++) {
 			if (m[i].type == SL_MSG_HOST)
 				sl_chost_apply(hosts, &m[i].u.host);
+			else if (m[i].type == SL_MSG_EVENT && on_event != NULL)
+				on_event(arg, m[i].worker, &m[i].u.event);
+		}
 		total += n;
 		if (n < SL_BURST)
 			break;

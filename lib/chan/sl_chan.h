@@ -11,8 +11,10 @@
 #include <rte_ring.h>
 
 #include "sl_host.h"
+#include "sl_match.h"
 
-#define SL_MSG_HOST 1 /**< payload is a struct sl_host_delta */
+#define SL_MSG_HOST 1  /**< payload is a struct sl_host_delta */
+#define SL_MSG_EVENT 2 /**< payload is a struct sl_event (a detection) */
 
 /** One record on a channel: 128 bytes. */
 struct sl_msg {
@@ -20,6 +22,7 @@ struct sl_msg {
 	uint32_t worker; /**< sending worker */
 	union {
 		struct sl_host_delta host; /**< SL_MSG_HOST */
+		struct sl_event event;     /**< SL_MSG_EVENT */
 		uint8_t raw[120];          /**< room for later record kinds */
 	} u;
 };
@@ -53,5 +56,18 @@ unsigned int sl_chan_send_host(void *chan, const struct sl_host_delta *d, unsign
  * @return records taken.
  */
 unsigned int sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max);
+
+/** Called by sl_chan_drain_ev() for each detection record. */
+typedef void (*sl_chan_event_fn)(void *arg, unsigned int worker, const struct sl_event *ev);
+
+/** Like sl_chan_drain(), also handing each SL_MSG_EVENT record to @p on_event. */
+unsigned int sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts,
+	sl_chan_event_fn on_event, void *arg, unsigned int max);
+
+/**
+ * Enqueue one record, waiting (calling @p wait between tries) while the ring is full, without
+ * counting the waits as refusals. Offline producers only: they must be exact.
+ */
+void sl_chan_send_wait(struct sl_chan *c, const struct sl_msg *m, void (*wait)(void));
 
 #endif /* SL_CHAN_H */

@@ -29,6 +29,7 @@ struct sl_flow_table {
 	uint32_t pay_nfree;
 	uint8_t *pay_mem;
 	uint32_t *pay_free;
+	uint8_t *pay_state; /* state_bytes per buffer, zeroed when the buffer is handed out */
 	sl_flow_end_cb cb;
 	void *cb_arg;
 	struct sl_flow_stats st;
@@ -41,7 +42,8 @@ sl_flow_table_memsize(const struct sl_flow_params *p)
 {
 	/* entry + rte_hash key slot (key + data + bucket share, measured ~100 B) */
 	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112) +
-	       (uint64_t)p->payload_buffers * (2ull * p->payload_bytes + sizeof(uint32_t));
+	       (uint64_t)p->payload_buffers *
+		       (2ull * p->payload_bytes + sizeof(uint32_t) + p->state_bytes);
 }
 
 struct sl_flow_table *
@@ -85,7 +87,12 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 			socket);
 		t->pay_free = rte_malloc_socket("sl_payfree",
 			(size_t)p->payload_buffers * sizeof(uint32_t), RTE_CACHE_LINE_SIZE, socket);
-		if (t->pay_mem == NULL || t->pay_free == NULL)
+		if (p->state_bytes > 0)
+			t->pay_state = rte_malloc_socket("sl_paystate",
+				(size_t)p->payload_buffers * p->state_bytes, RTE_CACHE_LINE_SIZE,
+				socket);
+		if (t->pay_mem == NULL || t->pay_free == NULL ||
+		    (p->state_bytes > 0 && t->pay_state == NULL))
 			goto err_free_pay;
 		for (uint32_t i = 0; i < p->payload_buffers; i++)
 			t->pay_free[i] = p->payload_buffers - 1 - i;
@@ -94,6 +101,7 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 	return t;
 
 err_free_pay:
+	rte_free(t->pay_state);
 	rte_free(t->pay_mem);
 	rte_free(t->pay_free);
 	rte_free(t->flows);
@@ -115,6 +123,7 @@ sl_flow_table_free(struct sl_flow_table *t)
 	rte_free(t->flows);
 	rte_free(t->pay_mem);
 	rte_free(t->pay_free);
+	rte_free(t->pay_state);
 	rte_free(t);
 }
 
@@ -327,6 +336,8 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 		}
 		f->buf = t->pay_free[--t->pay_nfree];
 		t->st.payload_buffers_used++;
+		if (t->pay_state != NULL)
+			memset(t->pay_state + (size_t)f->buf * t->p.state_bytes, 0, t->p.state_bytes);
 	}
 	if (skip >= pk->payload_cap) {
 		f->flags |= gap; /* the capture (snaplen) cut the bytes we need */
@@ -475,6 +486,14 @@ sl_flow_payload(const struct sl_flow_table *t, const struct sl_flow *f, int dir,
 	}
 	*len = f->buf_len[dir];
 	return t->pay_mem + ((size_t)f->buf * 2 + (size_t)dir) * t->p.payload_bytes;
+}
+
+void *
+sl_flow_state(const struct sl_flow_table *t, const struct sl_flow *f)
+{
+	if (f->buf == SL_FLOW_NONE || t->pay_state == NULL)
+		return NULL;
+	return t->pay_state + (size_t)f->buf * t->p.state_bytes;
 }
 
 uint32_t

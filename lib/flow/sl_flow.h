@@ -100,6 +100,7 @@ struct sl_flow_params {
 	uint64_t udp_us;            /**< idle timeout, UDP */
 	uint64_t other_us;          /**< idle timeout, other */
 	uint64_t long_us;           /**< age at which a flow is long-lived */
+	uint32_t state_bytes;       /**< per-buffer state for the inspector (zeroed on hand-out) */
 };
 
 struct sl_flow_table;
@@ -172,6 +173,9 @@ const uint8_t *sl_flow_payload(const struct sl_flow_table *t, const struct sl_fl
 	int dir, uint32_t *len);
 
 /** Capacity and a slot's flow (for tests and the bench). */
+/** The inspector's state beside the flow's payload buffer, or NULL (no buffer). */
+void *sl_flow_state(const struct sl_flow_table *t, const struct sl_flow *f);
+
 uint32_t sl_flow_capacity(const struct sl_flow_table *t);
 struct sl_flow *sl_flow_at(struct sl_flow_table *t, uint32_t pos);
 

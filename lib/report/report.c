@@ -320,6 +320,52 @@ collect_flows(const struct sl_report_ctx *c, struct sl_flow_rec **out)
 }
 
 static void
+detection_json(struct sl_json *j, const struct sl_report_ctx *c, const struct sl_match_stats *ms)
+{
+	uint64_t total = 0;
+
+	sl_json_obj_open(j, "detection");
+	if (c->db == NULL) {
+		sl_json_bool(j, "enabled", false);
+		sl_json_obj_close(j);
+		return;
+	}
+	sl_json_bool(j, "enabled", true);
+	{
+		uint32_t nd, nr, ndet, npat;
+
+		sl_match_db_sizes(c->db, &nd, &nr, &ndet, &npat);
+		sl_json_obj_open(j, "tables");
+		sl_json_u64(j, "generation", sl_match_db_generation(c->db));
+		sl_json_u64(j, "pool_names", nd);
+		sl_json_u64(j, "pool_ranges", nr);
+		sl_json_u64(j, "detectors_enabled", ndet);
+		sl_json_u64(j, "patterns", npat);
+		sl_json_u64(j, "reloads", c->reloads);
+		sl_json_u64(j, "reload_errors", c->reload_errors);
+		sl_json_obj_close(j);
+	}
+	sl_json_obj_open(j, "inspection");
+	for (unsigned int k = 0; k < sl_match_num_counters(); k++) {
+		const char *nm = sl_match_counter_name(k);
+
+		if (c->offline && strcmp(nm, "events_lost") == 0)
+			continue;
+		sl_json_u64(j, nm, ((const uint64_t *)ms)[k]);
+	}
+	sl_json_obj_close(j);
+	sl_json_obj_open(j, "events_by_detector");
+	for (unsigned int d = 0; d < SL_DET_MAX; d++) {
+		if (c->det_events != NULL && c->det_events[d] != 0)
+			sl_json_u64(j, sl_det_name(d), c->det_events[d]);
+		total += c->det_events != NULL ? c->det_events[d] : 0;
+	}
+	sl_json_obj_close(j);
+	sl_json_u64(j, "events", total);
+	sl_json_obj_close(j);
+}
+
+static void
 flow_json(struct sl_json *j, const struct sl_flow_rec *r)
 {
 	const uint8_t *src = r->init_hi ? r->key.hi : r->key.lo;
@@ -353,6 +399,54 @@ flow_json(struct sl_json *j, const struct sl_flow_rec *r)
 	sl_json_obj_close(j);
 }
 
+/* ---- events ---- */
+
+int
+sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight)
+{
+	struct sl_json j;
+	char a[64], b[64], ex[SL_EVIDENCE_MAX + 1], pn[8];
+	const char *pname = proto_name(ev->proto);
+	unsigned int n = SL_MIN((unsigned int)ev->excerpt_len, (unsigned int)SL_EVIDENCE_MAX);
+
+	sl_addr_format(ev->src, a, sizeof(a));
+	sl_addr_format(ev->dst, b, sizeof(b));
+	if (pname == NULL) {
+		snprintf(pn, sizeof(pn), "%u", ev->proto);
+		pname = pn;
+	}
+	/* printable excerpt: bytes outside ASCII text become '.' (the JSON writer escapes the
+	 * rest) */
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t c = ev->excerpt[i];
+
+		ex[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+	}
+	ex[n] = '\0';
+	sl_json_init(&j, f, true);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", ev->ts_us);
+	sl_json_str(&j, "event_type", "alert");
+	sl_json_u64(&j, "flow_id", ev->flow_id);
+	sl_json_str(&j, "src_ip", a);
+	sl_json_u64(&j, "src_port", ev->sport);
+	sl_json_str(&j, "dest_ip", b);
+	sl_json_u64(&j, "dest_port", ev->dport);
+	sl_json_str(&j, "proto", pname);
+	sl_json_str(&j, "host", ev->host == SL_EV_HOST_DST ? b : a);
+	sl_json_str(&j, "detector", sl_det_name(ev->detector));
+	sl_json_str(&j, "protocol", sl_det_protocol(ev->detector));
+	sl_json_u64(&j, "weight", weight);
+	sl_json_str(&j, "direction", ev->dir ? "to_client" : "to_server");
+	sl_json_obj_open(&j, "evidence");
+	sl_json_u64(&j, "offset", ev->offset);
+	sl_json_str(&j, "excerpt", ex);
+	sl_json_obj_close(&j);
+	sl_json_obj_close(&j);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
 /* ---- summary ---- */
 
 static void
@@ -379,6 +473,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	struct sl_json js, *j = &js;
 	uint64_t tot_oc[SL_PKT_OUTCOME_MAX] = {0}, rx = 0, rxb = 0, nic = 0, recv = 0;
 	struct sl_flow_stats fs;
+	struct sl_match_stats ms;
 	struct class_sums all = {{0}};
 	struct sl_chost_totals ht;
 	struct host_list hl = {0};
@@ -387,6 +482,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	bool ok = true;
 
 	memset(&fs, 0, sizeof(fs));
+	memset(&ms, 0, sizeof(ms));
 	sl_json_init(j, f, false);
 	sl_json_obj_open(j, NULL);
 	sl_json_obj_open(j, "sluice");
@@ -525,6 +621,16 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 		}
 		sl_json_u64(j, "untracked_flows", w->host_untracked);
 		sl_json_obj_close(j);
+		sl_json_obj_open(j, "inspection");
+		for (unsigned int k = 0; k < sl_match_num_counters(); k++) {
+			const char *nm = sl_match_counter_name(k);
+
+			if (c->offline && strcmp(nm, "events_lost") == 0)
+				continue; /* offline waits: never loses */
+			sl_json_u64(j, nm, ((const uint64_t *)&w->mx.st)[k]);
+			((uint64_t *)&ms)[k] += ((const uint64_t *)&w->mx.st)[k];
+		}
+		sl_json_obj_close(j);
 		if (!c->offline) {
 			sl_json_obj_open(j, "channel");
 			sl_json_u64(j, "sent", w->chan.sent);
@@ -544,6 +650,8 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 		sl_json_u64(j, sl_flow_counter_name(k), ((uint64_t *)&fs)[k]);
 	sl_json_obj_close(j);
 	sl_json_obj_close(j);
+
+	detection_json(j, c, &ms);
 
 	sl_json_obj_open(j, "conservation");
 	sl_json_str(j, "equation",

@@ -15,6 +15,7 @@
 #include "sl_cfg.h"
 #include "sl_host.h"
 #include "sl_input.h"
+#include "sl_match.h"
 #include "sl_port.h"
 #include "sl_worker.h"
 
@@ -59,7 +60,18 @@ struct sl_report_ctx {
 	struct sl_chost_table *hosts;       /**< control host table */
 	uint64_t msgs_received;             /**< channel records the control core took */
 	double elapsed_s;                   /**< wall time (human report only) */
+	const struct sl_match_db *db;       /**< detection object in force, or NULL */
+	const uint64_t *det_events;         /**< events the control core took, per detector */
+	uint64_t reloads;                   /**< successful list/detector reloads */
+	uint64_t reload_errors;             /**< reloads refused (bad list: old kept) */
 };
+
+/**
+ * Write one detection as an EVE-style JSON line (event_type "alert"): timestamp, flow_id,
+ * 5-tuple, host, detector, protocol, weight, direction, evidence {offset, excerpt}.
+ * @return 0 or -EIO.
+ */
+int sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight);
 
 /** Conservation check for one port: true when every received packet is accounted for. */
 bool sl_report_port_conserved(const struct sl_report_ctx *c, unsigned int p);

@@ -17,6 +17,7 @@
 #include "sl_chan.h"
 #include "sl_flow.h"
 #include "sl_host.h"
+#include "sl_match.h"
 #include "sl_pkt.h"
 #include "sl_port.h"
 
@@ -66,6 +67,7 @@ struct sl_worker_conf {
 	const struct sl_cidr_set *home; /**< home_nets (may be empty) */
 	uint32_t top_flows;          /**< flows kept for the summary (<= SL_TOP_FLOWS) */
 	bool keep_mbufs;             /**< bench only: do not free processed mbufs */
+	struct sl_match *match;      /**< detection holder, NULL = no inspection */
 };
 
 /** A worker. Hot fields first; counters below are written only by the worker. */
@@ -83,6 +85,8 @@ struct sl_worker {
 	unsigned int nrxq;
 	struct sl_rxq rxq[SL_WORKER_MAX_RXQ];
 	struct sl_chan chan;
+	const struct sl_match_db *db; /**< detection object for this pass (RCU) */
+	struct sl_match_wctx mx;      /**< inspection context and counters */
 
 	/* counters, flushed once per burst */
 	uint64_t outcome[SL_PKT_OUTCOME_MAX] __rte_cache_aligned; /**< packets per outcome */

@@ -7,6 +7,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 
@@ -78,6 +79,36 @@ sl_worker_memsize(const struct sl_worker_conf *c)
 	       (uint64_t)c->ring_size * sizeof(struct sl_msg) + sizeof(struct sl_worker);
 }
 
+static void
+wait_pause(void)
+{
+	rte_pause();
+}
+
+/* A detection from the inspector: one channel record. Offline waits (exact); live counts a
+ * full ring as a lost event. The judged host is the initiator unless home_nets says the
+ * responder is the local one. */
+static int
+emit_event(void *arg, const struct sl_event *ev)
+{
+	struct sl_worker *w = arg;
+	struct sl_msg m;
+	const struct sl_cidr_set *home = w->conf.home;
+
+	m.type = SL_MSG_EVENT;
+	m.worker = w->id;
+	memset(m.u.raw, 0, sizeof(m.u.raw));
+	m.u.event = *ev;
+	if (home != NULL && home->n > 0 && !sl_cidr_set_match(home, ev->src) &&
+	    sl_cidr_set_match(home, ev->dst))
+		m.u.event.host = SL_EV_HOST_DST;
+	if (w->conf.offline) {
+		sl_chan_send_wait(&w->chan, &m, wait_pause);
+		return 0;
+	}
+	return sl_chan_send(&w->chan, &m, 1) == 1 ? 0 : -ENOBUFS;
+}
+
 int
 sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf *c,
 	struct sl_run *run, int socket)
@@ -102,6 +133,19 @@ sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf
 	rc = sl_chan_init(&w->chan, id, c->ring_size, socket);
 	if (rc < 0)
 		goto err_free_hosts;
+	w->mx.worker = id;
+	w->mx.window = c->flow.payload_bytes;
+	w->mx.emit = emit_event;
+	w->mx.emit_arg = w;
+	if (c->match != NULL && c->flow.payload_bytes > 0) {
+		w->mx.work = rte_malloc_socket("sl_match_work", c->flow.payload_bytes,
+			RTE_CACHE_LINE_SIZE, socket);
+		if (w->mx.work == NULL) {
+			rc = -ENOMEM;
+			sl_chan_fini(&w->chan);
+			goto err_free_hosts;
+		}
+	}
 	w->top_want = SL_MIN(c->top_flows, (uint32_t)SL_TOP_FLOWS);
 	{
 		struct timespec ts;
@@ -125,6 +169,8 @@ err_free_flows:
 void
 sl_worker_fini(struct sl_worker *w)
 {
+	rte_free(w->mx.work);
+	w->mx.work = NULL;
 	sl_chan_fini(&w->chan);
 	sl_whost_free(w->hosts);
 	sl_flow_table_free(w->flows);
@@ -181,6 +227,35 @@ flow_opened(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *ke
 	}
 }
 
+/* Hand a flow's new bytes (or its first packet) to the inspector. Off the common path:
+ * only while a direction is still inside its first payload_bytes. */
+static void
+inspect(struct sl_worker *w, const struct sl_match_db *db, struct sl_flow *f,
+	const struct sl_flow_key *key, uint32_t sig, int dir, uint32_t before, bool is_new,
+	uint64_t now)
+{
+	struct sl_match_flow fl;
+	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
+	uint32_t len;
+	const uint8_t *buf;
+
+	fl.src = hi ? key->hi : key->lo;
+	fl.dst = hi ? key->lo : key->hi;
+	fl.sport = hi ? key->port_hi : key->port_lo;
+	fl.dport = hi ? key->port_lo : key->port_hi;
+	fl.proto = key->proto;
+	fl.host = SL_EV_HOST_SRC;
+	fl.flow_id = sl_mix64(((uint64_t)sig << 32) ^ f->first_us) & ((1ull << 53) - 1);
+	fl.now_us = now;
+	if (is_new)
+		sl_match_flow_start(&w->mx, db, &fl);
+	if (f->buf_len[dir] == before || (key->proto != 6 && key->proto != 17))
+		return;
+	fl.other = sl_flow_payload(w->flows, f, !dir, &fl.other_len);
+	buf = sl_flow_payload(w->flows, f, dir, &len);
+	sl_match_inspect(&w->mx, db, sl_flow_state(w->flows, f), &fl, dir, buf, before, len);
+}
+
 static inline uint64_t
 live_now_us(const struct sl_worker *w)
 {
@@ -200,6 +275,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	uint8_t hdr[SL_PKT_HDR_MAX];
 	uint64_t bytes = 0, now = w->now_us;
 	const bool pkt_time = w->conf.offline;
+	const struct sl_match_db *db = w->db;
 	unsigned int k = 0, handled = 0;
 
 	if (!pkt_time)
@@ -248,6 +324,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		struct sl_flow *f;
 		bool is_new;
 		int r, dir;
+		uint32_t before;
 
 		if (j + 2 < k && pos[j + 2] >= 0) {
 			struct sl_flow *nf = sl_flow_at(w->flows, (uint32_t)pos[j + 2]);
@@ -268,8 +345,12 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		}
 		if (is_new)
 			flow_opened(w, f, &keys[j]);
+		dir = src_hi[j] ^ ((f->flags & SL_FLOW_F_INIT_HI) != 0);
+		before = f->buf_len[dir];
 		r = sl_flow_account(w->flows, f, &pk[j], src_hi[j], m[which[j]], now);
 		dir = r & 1;
+		if (db != NULL && (is_new || f->buf_len[dir] != before))
+			inspect(w, db, f, &keys[j], sig[j], dir, before, is_new, now);
 		if (f->host[dir] != SL_FLOW_NONE) {
 			struct sl_whost *h = sl_whost_touch(w->hosts, f->host[dir]);
 
@@ -301,12 +382,6 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	SL_STORE_RELAXED(&w->rx_pkts, w->rx_pkts + n);
 	SL_STORE_RELAXED(&w->rx_bytes, w->rx_bytes + bytes);
 	SL_STORE_RELAXED(&w->bursts, w->bursts + 1);
-}
-
-static void
-wait_pause(void)
-{
-	rte_pause();
 }
 
 static void
@@ -369,6 +444,8 @@ sl_worker_main(void *arg)
 
 	w->lcore = rte_lcore_id();
 	w->now_us = w->conf.offline ? 0 : live_now_us(w);
+	if (w->conf.match != NULL)
+		sl_match_worker_online(w->conf.match, w->id);
 	w->next_report_us = w->now_us + w->conf.report_us;
 	for (;;) {
 		unsigned int got = 0;
@@ -376,6 +453,8 @@ sl_worker_main(void *arg)
 
 		if (unlikely(SL_LOAD_ACQUIRE(&w->run->stop)))
 			break;
+		if (w->conf.match != NULL) /* one detection object per pass */
+			w->db = sl_match_acquire(w->conf.match);
 		for (unsigned int i = 0; i < w->nrxq; i++) {
 			struct sl_rxq *q = &w->rxq[i];
 
@@ -404,8 +483,13 @@ sl_worker_main(void *arg)
 		/* live housekeeping every 16 passes: sweep and, on time, report */
 		if (!w->conf.offline && (++pass & 15) == 0)
 			sl_worker_housekeeping(w);
+		if (w->conf.match != NULL) /* done with this pass's detection object */
+			sl_match_quiescent(w->conf.match, w->id);
 	}
 	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) : live_now_us(w));
+	if (w->conf.match != NULL)
+		sl_match_worker_offline(w->conf.match, w->id);
+	w->db = NULL;
 	SL_STORE_RELEASE(&w->run->done[w->id], 1);
 	return 0;
 }

@@ -198,7 +198,7 @@ def dns_query(cap, c, resolver, name, answer, cport, t=None, v6=False):
 def tls_client_hello(sni):
     """A TLS 1.2/1.3 ClientHello record with an SNI extension."""
     name = sni.encode()
-    sni_ext = struct.pack(">HHBH", len(name) + 3, 0, 0, len(name)) + name  # list len, type, len
+    sni_ext = struct.pack(">HBH", len(name) + 3, 0, len(name)) + name  # list len, type, len
     sni_ext = struct.pack(">HH", 0, len(sni_ext)) + sni_ext
     groups = struct.pack(">HHH", 10, 4, 2) + struct.pack(">H", 0x001d)
     versions = struct.pack(">HHB", 43, 3, 2) + struct.pack(">H", 0x0304)

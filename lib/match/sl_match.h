@@ -1,0 +1,380 @@
+/* sl_match.h: mining detection on the first bytes of each flow.
+ *
+ * One immutable detection object (struct sl_match_db) holds a Hyperscan database compiled
+ * from the built-in detector table below, one scratch per worker, the pool-name set
+ * (config/pools.domains) and the pool-address set (config/pools.ips). The control core
+ * builds it at start and on reload, publishes it with a RELEASE store, and frees the old one
+ * once every worker has passed a quiescent state (rte_rcu_qsbr). Workers load it once per
+ * poll pass.
+ *
+ * Per flow, inspection runs on the flow table's payload buffer: the first payload_bytes of
+ * each direction, TCP in order. Each time a direction's buffer grows, sl_match_inspect()
+ * scans the new bytes (plus an overlap as wide as the widest pattern, so matches spanning
+ * segments are found) and runs the protocol parsers (DNS names, TLS ClientHello SNI, HTTP
+ * request headers, WebSocket frames unmasked, Stratum V2 frames). Each detector fires at
+ * most once per flow; a firing becomes a struct sl_event handed to the caller's emit
+ * function.
+ *
+ * Detectors are one X-macro table; patterns and composite terms are two more. JSON patterns
+ * accept any whitespace around ':' and any key order (keys are separate terms).
+ */
+#ifndef SL_MATCH_H
+#define SL_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+/*
+ * X(name, protocol, weight, help): every detector. weight (0..100) is the evidence strength
+ * the scorer starts from. The name is the "detector" field of events and metrics.
+ */
+#define SL_DETECTORS(X)                                                                      \
+	X(stratum_subscribe, "stratum", 90, "Stratum v1 mining.subscribe")                     \
+	X(stratum_authorize, "stratum", 90, "Stratum v1 mining.authorize")                     \
+	X(stratum_submit, "stratum", 95, "Stratum v1 mining.submit (a share)")                 \
+	X(stratum_configure, "stratum", 80, "Stratum v1 mining.configure")                     \
+	X(stratum_extranonce_subscribe, "stratum", 80, "Stratum v1 mining.extranonce.subscribe") \
+	X(stratum_suggest_difficulty, "stratum", 80, "Stratum v1 mining.suggest_difficulty/target") \
+	X(stratum_notify, "stratum", 95, "Stratum v1 mining.notify (a job from the pool)")    \
+	X(stratum_set_difficulty, "stratum", 90, "Stratum v1 mining.set_difficulty")           \
+	X(stratum_set_extranonce, "stratum", 80, "Stratum v1 mining.set_extranonce")           \
+	X(stratum_set_version_mask, "stratum", 80, "Stratum v1 mining.set_version_mask")       \
+	X(stratum_set_target, "stratum", 85, "Stratum v1 mining.set_target")                   \
+	X(stratum_get_transactions, "stratum", 80, "Stratum v1 mining.get_transactions")       \
+	X(stratum_client_method, "stratum", 60, "Stratum client.get_version/show_message/reconnect") \
+	X(stratum_subscribe_reply, "stratum", 90, "Stratum v1 subscribe reply (subscriptions)") \
+	X(xmr_login, "monero-stratum", 90, "XMRig/xmr-stak login with pass/agent/algo/wallet")  \
+	X(xmr_job, "monero-stratum", 95, "CryptoNote pool job (blob with job_id/target/seed)")  \
+	X(xmr_submit, "monero-stratum", 95, "CryptoNote share submit (job_id/nonce/result)")    \
+	X(xmr_keepalived, "monero-stratum", 70, "XMRig keepalived")                            \
+	X(miner_agent, "miner", 85, "miner software name/version in a JSON string")           \
+	X(eth_submit_login, "ethereum-stratum", 90, "eth-proxy eth_submitLogin")               \
+	X(eth_get_work, "ethereum-stratum", 80, "eth_getWork")                                 \
+	X(eth_submit_work, "ethereum-stratum", 90, "eth_submitWork (a share)")                 \
+	X(eth_submit_hashrate, "ethereum-stratum", 85, "eth_submitHashrate")                   \
+	X(eth_stratum_nicehash, "ethereum-stratum", 85, "NiceHash EthereumStratum/x subscribe") \
+	X(http_getwork, "http-mining", 85, "getwork JSON-RPC")                                 \
+	X(http_getblocktemplate, "http-mining", 70, "getblocktemplate JSON-RPC")               \
+	X(http_submitblock, "http-mining", 70, "submitblock JSON-RPC")                         \
+	X(http_mining_extensions, "http-mining", 85, "X-Mining-Extensions header")             \
+	X(http_stratum_header, "http-mining", 85, "X-Stratum header (pool redirect)")          \
+	X(http_miner_ua, "http-mining", 80, "miner User-Agent")                                \
+	X(sv2_setup, "stratum-v2", 90, "Stratum V2 SetupConnection for the mining protocol")  \
+	X(sv2_mining, "stratum-v2", 90, "Stratum V2 mining messages (channels, jobs, shares)") \
+	X(sv2_noise, "stratum-v2", 40, "Stratum V2 Noise handshake shape (64 then 234 bytes)") \
+	X(web_miner_script, "browser-miner", 85, "browser-miner script in an HTTP body")       \
+	X(ws_miner_auth, "browser-miner", 90, "browser-miner auth with site_key")              \
+	X(ws_miner_job, "browser-miner", 90, "browser-miner job (job_id/blob/target)")         \
+	X(ws_miner_submit, "browser-miner", 95, "browser-miner share (job_id/nonce/result)")   \
+	X(ws_pool_upgrade, "browser-miner", 85, "WebSocket upgrade to a listed pool host")     \
+	X(dns_pool_name, "dns", 60, "DNS query for a listed pool name")                        \
+	X(tls_sni_pool, "tls", 70, "TLS ClientHello SNI of a listed pool name")                \
+	X(http_host_pool, "http", 70, "HTTP Host of a listed pool name")                       \
+	X(pool_ip, "ip", 50, "flow to a listed pool address")
+
+enum sl_det {
+#define SL_DET_ENUM(name, proto, weight, help) SL_DET_##name,
+	SL_DETECTORS(SL_DET_ENUM)
+#undef SL_DET_ENUM
+	SL_DET_MAX
+};
+
+/*
+ * X(name, help): the pieces composite detectors are made of. A term is a pattern whose hits
+ * are remembered per flow direction; a composite detector fires when all of its required
+ * terms and at least `need` of its optional terms have been seen in one direction.
+ */
+#define SL_TERMS(X)                                                                          \
+	X(m_login, "\"method\":\"login\"")                                                    \
+	X(m_submit, "\"method\":\"submit\"")                                                  \
+	X(t_auth, "\"type\":\"auth\"")                                                        \
+	X(t_job, "\"type\":\"job\"")                                                          \
+	X(t_submit, "\"type\":\"submit\"")                                                    \
+	X(pass, "key pass")                                                                   \
+	X(agent, "key agent")                                                                 \
+	X(rigid, "key rigid")                                                                 \
+	X(algo_list, "key algo with an array")                                                \
+	X(wallet_login, "login value shaped like a Monero address")                           \
+	X(blob_hex, "blob with a long hex value")                                             \
+	X(blob_key, "key blob")                                                               \
+	X(job_id, "key job_id")                                                               \
+	X(target, "key target")                                                               \
+	X(seed_hash, "key seed_hash")                                                         \
+	X(height, "key height")                                                               \
+	X(nonce_hex, "nonce with an 8-hex value")                                             \
+	X(result_hex, "result with a 64-hex value")                                           \
+	X(site_key, "key site_key")
+
+enum sl_term {
+#define SL_TERM_ENUM(name, help) SL_TERM_##name,
+	SL_TERMS(SL_TERM_ENUM)
+#undef SL_TERM_ENUM
+	SL_TERM_MAX
+};
+
+#define SL_EVIDENCE_MAX 56 /**< excerpt bytes carried by an event */
+
+/** Where a flow's local host sits in an event: the initiator or the responder. */
+#define SL_EV_HOST_SRC 0
+#define SL_EV_HOST_DST 1
+
+/** One detection: fits a channel record (120 bytes). src is the flow's initiator. */
+struct sl_event {
+	uint64_t ts_us;        /**< packet time of the match (epoch microseconds) */
+	uint64_t flow_id;      /**< stable id of the flow (53 bits, JSON-safe) */
+	uint8_t src[16];       /**< initiator address (IPv4-mapped for IPv4) */
+	uint8_t dst[16];       /**< responder address */
+	uint16_t sport;        /**< initiator port */
+	uint16_t dport;        /**< responder port */
+	uint8_t proto;         /**< IP protocol */
+	uint8_t detector;      /**< enum sl_det */
+	uint8_t host;          /**< SL_EV_HOST_SRC or SL_EV_HOST_DST: the judged host */
+	uint8_t dir;           /**< 0 = initiator's bytes, 1 = responder's */
+	uint32_t offset;       /**< stream offset in that direction where the match ends */
+	uint8_t excerpt_len;   /**< bytes in excerpt */
+	uint8_t pad[3];
+	uint8_t excerpt[SL_EVIDENCE_MAX]; /**< raw bytes before the match end (or the name) */
+};
+
+/*
+ * X(name, help): per-worker inspection counters (single writer: the worker).
+ */
+#define SL_MATCH_COUNTERS(X)                                                                 \
+	X(inspected_bytes, "payload bytes handed to inspection")                              \
+	X(scans, "Hyperscan scans")                                                           \
+	X(scanned_bytes, "bytes scanned by Hyperscan (new bytes plus overlap)")               \
+	X(scan_errors, "Hyperscan scans that failed")                                         \
+	X(events, "events produced")                                                          \
+	X(events_lost, "events dropped because the channel was full")                         \
+	X(dns_messages, "DNS messages parsed")                                                \
+	X(dns_malformed, "DNS messages whose question could not be parsed")                   \
+	X(tls_client_hellos, "TLS ClientHellos parsed")                                       \
+	X(tls_no_sni, "TLS ClientHellos without a server name")                               \
+	X(tls_malformed, "TLS handshakes that could not be parsed")                           \
+	X(tls_incomplete, "TLS ClientHellos larger than the inspected bytes")                 \
+	X(http_requests, "HTTP request headers parsed")                                       \
+	X(http_incomplete, "HTTP request headers larger than the inspected bytes")            \
+	X(ws_sessions, "WebSocket upgrades followed")                                         \
+	X(ws_frames, "WebSocket data frames inspected (unmasked)")                            \
+	X(ws_compressed, "WebSocket frames left uninspected: compressed (RSV1)")              \
+	X(ws_truncated, "WebSocket frames cut by the inspection window, partly inspected")    \
+	X(sv2_frames, "Stratum V2 plaintext frames parsed")                                   \
+	X(no_state, "flows inspected without per-flow state (no payload buffer)")
+
+struct sl_match_stats {
+#define SL_MATCH_CNT(name, help) uint64_t name; /**< help */
+	SL_MATCH_COUNTERS(SL_MATCH_CNT)
+#undef SL_MATCH_CNT
+};
+
+/** Where the lists live. Empty paths mean "no list". */
+struct sl_match_conf {
+	const char *domains_path;   /**< config/pools.domains */
+	const char *ips_path;       /**< config/pools.ips */
+	const char *detectors_path; /**< optional overrides: "<detector> off|on|weight N" */
+	unsigned int nworkers;      /**< scratch spaces to make */
+	int socket;                 /**< NUMA socket for tables */
+};
+
+/** Per-flow inspection state, kept beside the flow's payload buffer (64 bytes). */
+struct sl_mstate {
+	uint64_t fired;       /**< detectors already reported on this flow */
+	uint32_t terms[2];    /**< composite terms seen per direction */
+	uint32_t scanned[2];  /**< bytes of each direction already scanned */
+	uint32_t app_off[2];  /**< WebSocket / DNS-over-TCP / SV2 parse offset per direction */
+	uint8_t app;          /**< SL_APP_* */
+	uint8_t flags;        /**< SL_MS_* */
+	uint8_t pad[30];
+};
+
+/* Application the flow was recognised as (drives which parsers run). */
+#define SL_APP_UNKNOWN 0
+#define SL_APP_HTTP 1    /**< HTTP request seen; response parsed for a 101 */
+#define SL_APP_WS 2      /**< WebSocket frames after the upgrade */
+#define SL_APP_TLS 3     /**< TLS: ClientHello parsed, the rest is opaque */
+#define SL_APP_SV2 4     /**< Stratum V2 plaintext frames */
+#define SL_APP_DNS 5     /**< DNS over TCP */
+#define SL_APP_OTHER 6   /**< none of the above: raw scan only */
+
+#define SL_MS_CLASSIFIED 0x01 /**< the client's first bytes were looked at */
+#define SL_MS_WS_WANTED 0x02  /**< client asked for a WebSocket upgrade */
+#define SL_MS_WS_POOL 0x04    /**< ... to a listed pool host */
+#define SL_MS_SRV_DONE 0x08   /**< server's response headers handled */
+#define SL_MS_TLS_DONE 0x10   /**< ClientHello handled (or given up) */
+#define SL_MS_SV2_BAD 0x20    /**< SV2 frame walk failed: stop */
+#define SL_MS_REQ_DONE 0x40   /**< client's HTTP request head handled */
+
+struct sl_match_db;
+
+/** What inspection needs to know about the flow it is looking at. */
+struct sl_match_flow {
+	const uint8_t *src;  /**< initiator address */
+	const uint8_t *dst;  /**< responder address */
+	uint16_t sport;      /**< initiator port */
+	uint16_t dport;      /**< responder port */
+	uint8_t proto;       /**< 6 or 17 */
+	uint8_t host;        /**< SL_EV_HOST_* */
+	uint64_t flow_id;    /**< for events */
+	uint64_t now_us;     /**< packet time */
+	uint32_t other_len;  /**< bytes buffered in the other direction */
+	const uint8_t *other; /**< those bytes */
+};
+
+typedef int (*sl_match_emit_fn)(void *arg, const struct sl_event *ev);
+
+/** A worker's inspection context: scratch index, counters, bounded work buffers. */
+struct sl_match_wctx {
+	unsigned int worker;        /**< index of this worker's Hyperscan scratch */
+	uint32_t window;            /**< payload_bytes: buffer size per direction */
+	sl_match_emit_fn emit;      /**< hands an event on (returns 0, or <0 if lost) */
+	void *emit_arg;             /**< its argument */
+	uint8_t *work;              /**< window bytes: unmasked frames, TLS handshake */
+	struct sl_match_stats st;   /**< counters */
+	uint32_t det_count[SL_DET_MAX]; /**< events per detector (for the summary) */
+};
+
+/* ---- detection object (control core) ---- */
+
+/**
+ * Build a detection object: compile the enabled patterns, load the lists, make
+ * @p c->nworkers scratch spaces. On error returns NULL and writes "file:line: reason" or the
+ * failing pattern into @p err.
+ */
+struct sl_match_db *sl_match_db_build(const struct sl_match_conf *c, char *err, size_t errlen);
+
+/** Free a detection object. No worker may still use it. */
+void sl_match_db_free(struct sl_match_db *db);
+
+/** Entries loaded: pool names, pool address ranges, enabled detectors, patterns. */
+void sl_match_db_sizes(const struct sl_match_db *db, uint32_t *domains, uint32_t *ranges,
+	uint32_t *detectors, uint32_t *patterns);
+
+/** Generation number (1 for the first object, +1 per reload). */
+uint32_t sl_match_db_generation(const struct sl_match_db *db);
+
+/** Weight of a detector in this object (0 if disabled). */
+unsigned int sl_match_db_weight(const struct sl_match_db *db, unsigned int det);
+
+/* ---- publication (RCU) ---- */
+
+struct sl_match;
+
+/** The holder: current object, RCU state for @p nworkers readers. NULL + rte_errno. */
+struct sl_match *sl_match_create(const struct sl_match_conf *c, char *err, size_t errlen);
+void sl_match_free(struct sl_match *m);
+
+/**
+ * Control core: build a new object from the same paths and publish it. The old one is freed
+ * by sl_match_reclaim() once workers have moved on. Never waits for workers. A bad list keeps
+ * the old object and returns <0 with the reason in @p err. -EBUSY if the previous reload's
+ * object is still awaiting reclamation.
+ */
+int sl_match_reload(struct sl_match *m, char *err, size_t errlen);
+
+/** Control core: free a replaced object if every worker has been quiescent since. */
+void sl_match_reclaim(struct sl_match *m);
+
+/** Current object (control side, for metrics). */
+const struct sl_match_db *sl_match_current(const struct sl_match *m);
+
+/** Worker: register as an RCU reader (online) / leave (offline). */
+void sl_match_worker_online(struct sl_match *m, unsigned int worker);
+void sl_match_worker_offline(struct sl_match *m, unsigned int worker);
+
+/** Worker: the object to use for this pass (ACQUIRE). */
+const struct sl_match_db *sl_match_acquire(const struct sl_match *m);
+
+/** Worker: done with the object loaded for this pass. */
+void sl_match_quiescent(struct sl_match *m, unsigned int worker);
+
+/* ---- inspection (worker) ---- */
+
+/**
+ * Inspect direction @p dir (0 initiator, 1 responder) of a flow whose buffer @p buf grew
+ * from @p old_len to @p new_len bytes. @p st is the flow's state (NULL: no buffer state,
+ * inspection is skipped and counted).
+ */
+void sl_match_inspect(struct sl_match_wctx *x, const struct sl_match_db *db,
+	struct sl_mstate *st, const struct sl_match_flow *fl, int dir, const uint8_t *buf,
+	uint32_t old_len, uint32_t new_len);
+
+/** At flow start: report pool_ip if either end is a listed pool address. */
+void sl_match_flow_start(struct sl_match_wctx *x, const struct sl_match_db *db,
+	const struct sl_match_flow *fl);
+
+/** True if @p addr (16-byte form) is inside a listed pool range. */
+bool sl_match_pool_ip(const struct sl_match_db *db, const uint8_t addr[16]);
+
+/**
+ * True if @p name (any case, optional trailing dot) equals a listed pool name or ends with
+ * "." + a listed name.
+ */
+bool sl_match_pool_name(const struct sl_match_db *db, const char *name, size_t len);
+
+/* ---- protocol parsers (pure functions; fuzzed and unit-tested) ---- */
+
+/**
+ * DNS message: copy the first question name, lower case, dotted, into @p out (NUL
+ * terminated). @return name length, or -EINVAL (malformed), -ENOENT (no question).
+ */
+int sl_dns_qname(const uint8_t *msg, size_t len, char *out, size_t outlen);
+
+/**
+ * TLS: from the start of a client stream, reassemble the ClientHello (which may span records)
+ * into @p work (capacity @p worklen) and copy its server_name into @p sni.
+ * @return SNI length (>0), 0 if the ClientHello has no SNI, -EAGAIN if more bytes are needed,
+ * -EINVAL if this is not a ClientHello, -ENOSPC if it does not fit @p work.
+ */
+int sl_tls_sni(const uint8_t *p, size_t len, uint8_t *work, size_t worklen, char *sni,
+	size_t snilen);
+
+/** Parsed request head (pointers into the input). */
+struct sl_http_req {
+	uint32_t head_len;      /**< bytes up to and including the blank line */
+	const char *host;       /**< Host value without port, or NULL */
+	uint32_t host_len;
+	bool upgrade_ws;        /**< Upgrade: websocket with Connection: Upgrade */
+};
+
+/**
+ * HTTP request head at the start of a client stream.
+ * @return 0 (parsed), -EAGAIN (headers incomplete), -EINVAL (not an HTTP request).
+ */
+int sl_http_request(const uint8_t *p, size_t len, struct sl_http_req *r);
+
+/**
+ * HTTP response head. @return header length (>0) and the status in @p status, -EAGAIN, or
+ * -EINVAL.
+ */
+int sl_http_response(const uint8_t *p, size_t len, int *status);
+
+/** One WebSocket frame header. */
+struct sl_ws_frame {
+	uint32_t hdr_len;   /**< 2..14 */
+	uint64_t len;       /**< payload length */
+	uint8_t opcode;     /**< 0 continuation, 1 text, 2 binary, 8.. control */
+	bool fin, rsv1, masked;
+	uint8_t mask[4];
+};
+
+/** Parse a frame header. @return 0, -EAGAIN (need more), -EINVAL (reserved bits/opcodes). */
+int sl_ws_frame(const uint8_t *p, size_t len, struct sl_ws_frame *f);
+
+/** XOR-unmask @p n bytes that start @p pos bytes into a frame payload. */
+void sl_ws_unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
+	uint64_t pos);
+
+/* ---- names and counters ---- */
+
+const char *sl_det_name(unsigned int det);
+const char *sl_det_protocol(unsigned int det);
+const char *sl_det_help(unsigned int det);
+unsigned int sl_det_default_weight(unsigned int det);
+int sl_det_lookup(const char *name);
+unsigned int sl_match_num_counters(void);
+const char *sl_match_counter_name(unsigned int i);
+
+#endif /* SL_MATCH_H */
