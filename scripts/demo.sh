@@ -9,8 +9,15 @@ scripts/build.sh >/dev/null
 out=build/demo
 mkdir -p "$out"
 /usr/bin/python3 tests/gen/gen.py "$out" demo 2>/dev/null
-echo "== sluice -r $out/demo.pcap --summary $out/summary.json"
-build/app/sluice/sluice -r "$out/demo.pcap" --summary "$out/summary.json"
+echo "== sluice -r $out/demo.pcap --summary $out/summary.json --events $out/events.json"
+rm -f "$out/events.json"
+build/app/sluice/sluice -r "$out/demo.pcap" --summary "$out/summary.json" --events "$out/events.json"
+echo
+echo "== detections (one JSON line per flow and detector in $out/events.json)"
+jq -r '"\(.timestamp)  host \(.host)  \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port)  \(.detector) [\(.protocol), weight \(.weight)]\n    evidence at byte \(.evidence.offset) \(.direction): \(.evidence.excerpt)"' "$out/events.json"
+echo
+echo "== detections by detector"
+jq -r '.detection.events_by_detector | to_entries[] | "\(.key)\t\(.value)"' "$out/summary.json" | column -t -s $'\t'
 echo
 echo "== hosts by traffic (from the summary JSON; the Stratum miner is 192.168.1.66)"
 jq -r '.hosts.top[] | "\(.ip)\tflows \(.flows_opened)\tpeers \(.external_peers)\tlong-lived \(.long_lived_flows)\tout \(.bytes_out) B\tin \(.bytes_in) B"' "$out/summary.json" | column -t -s $'\t'

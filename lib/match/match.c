@@ -584,6 +584,10 @@ scan(struct sl_match_wctx *x, const struct sl_match_db *db, struct sl_mstate *st
 
 	if (db->hs == NULL || start >= len)
 		return;
+	if (unlikely(x->worker >= db->nscratch)) { /* no scratch for this worker */
+		x->st.scan_errors++;
+		return;
+	}
 	c.base = start;
 	c.min_to = min_to;
 	c.n = 0;

@@ -839,4 +839,17 @@ sl_report_human(FILE *f, const struct sl_report_ctx *c)
 			sl_chost_peers(&hl.h[i]), hl.h[i].long_lived);
 	}
 	free(hl.h);
+	if (c->db != NULL && c->det_events != NULL) {
+		uint64_t total = 0;
+
+		for (unsigned int d = 0; d < SL_DET_MAX; d++)
+			total += c->det_events[d];
+		fprintf(f, "  detections: %" PRIu64 " events%s\n", total, total ? ":" : "");
+		for (unsigned int d = 0; d < SL_DET_MAX; d++)
+			if (c->det_events[d] != 0)
+				fprintf(f, "    %-28s %-16s %" PRIu64 "\n", sl_det_name(d),
+					sl_det_protocol(d), c->det_events[d]);
+	} else {
+		fprintf(f, "  detections: off (detect = 0)\n");
+	}
 }

@@ -5,8 +5,12 @@
  *   established_10k: 10 k flows, 32 packets each, interleaved so flows spread over the table
  *   established_1m:  1 M flows already in the table, one packet each per pass
  *   new_flow:        1 M packets, each opening a new flow
- * and prints TSC cycles per packet and Mpps per core. It also writes the 10 k-flow packets as
- * a pcap for ndpiReader. usage: sluice-bench PCAP_OUT [passes] [quick] (EAL args are built
+ *   inspect_mix:     a capture of realistic sessions (web, DNS, TLS, miners of every kind),
+ *                    replayed so every pass opens every flow anew: the cost of inspection
+ *                    (Mpps and Gbit/s of inspected payload per core)
+ * and prints TSC cycles per packet and Mpps per core. Detection (lib/match with the shipped
+ * lists) is on in every case, as in a real run. It also writes the 10 k-flow packets as a pcap
+ * for ndpiReader. usage: sluice-bench PCAP_OUT [passes] [quick|MIX.pcap] (EAL args are built
  * here; 'quick' runs only the 10 k case, for callgrind). */
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -22,6 +26,9 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "sl_cfg.h"
+#include "sl_common.h"
+#include "sl_match.h"
 #include "sl_port.h"
 #include "sl_worker.h"
 
@@ -103,6 +110,30 @@ drain(struct sl_worker *w)
 		;
 }
 
+static struct sl_match *match;
+
+/* Replay the mix @p passes times, every flow new each pass; @return TSC cycles spent in
+ * the worker path (the flush between passes is not counted). */
+static uint64_t
+run_mix(struct sl_worker *w, struct rte_mbuf **c, uint32_t nm, unsigned int passes,
+	uint64_t *pk)
+{
+	uint64_t t = 0;
+
+	*pk = 0;
+	for (unsigned int p = 0; p < passes; p++) {
+		uint64_t t0 = rte_rdtsc();
+
+		for (uint32_t i = 0; i < nm; i += SL_BURST)
+			sl_worker_process(w, &w->rxq[0], c + i, SL_MIN((uint32_t)SL_BURST, nm - i));
+		t += rte_rdtsc() - t0;
+		*pk += nm;
+		sl_flow_flush(w->flows, w->now_us); /* next pass: every flow is new again */
+		drain(w);
+	}
+	return t;
+}
+
 static struct sl_worker *
 new_worker(unsigned int id, uint32_t capacity, uint32_t hosts, struct sl_run *runst, const struct sl_cidr_set *home)
 {
@@ -110,7 +141,8 @@ new_worker(unsigned int id, uint32_t capacity, uint32_t hosts, struct sl_run *ru
 	struct sl_worker_conf c = {
 		.flow = {.capacity = capacity, .payload_buffers = 16384, .payload_bytes = 2048,
 			 .tcp_new_us = 30000000, .tcp_est_us = 600000000, .tcp_closed_us = 10000000,
-			 .udp_us = 120000000, .other_us = 30000000, .long_us = 120000000},
+			 .udp_us = 120000000, .other_us = 30000000, .long_us = 120000000,
+			 .state_bytes = sizeof(struct sl_mstate)},
 		.host_capacity = hosts,
 		.ring_size = 1u << 16,
 		.report_us = 1000000,
@@ -118,13 +150,56 @@ new_worker(unsigned int id, uint32_t capacity, uint32_t hosts, struct sl_run *ru
 		.home = home,
 		.top_flows = 0,
 		.keep_mbufs = true,
+		.match = match,
 	};
 	if (w == NULL || sl_worker_init(w, id, &c, runst, (int)rte_socket_id()) < 0) {
 		fprintf(stderr, "bench: worker init: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
+	w->db = match != NULL ? sl_match_current(match) : NULL;
 	sl_worker_add_rxq(w, 0, 0, false, 1);
 	return w;
+}
+
+/* The mix: every Ethernet frame of a capture, in mbufs (frames up to one mbuf). */
+static struct rte_mbuf **
+load_pcap(struct rte_mempool *mp, const char *path, uint32_t *n, uint64_t *bytes)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(path, err);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	uint32_t cap = 1024;
+	struct rte_mbuf **m = malloc(sizeof(*m) * cap);
+
+	*n = 0;
+	*bytes = 0;
+	if (p == NULL || pcap_datalink(p) != DLT_EN10MB) {
+		fprintf(stderr, "bench: %s: %s\n", path, p ? "not Ethernet" : err);
+		exit(1);
+	}
+	while (pcap_next_ex(p, &h, &d) == 1) {
+		struct rte_mbuf *mb = rte_pktmbuf_alloc(mp);
+
+		if (mb == NULL) {
+			fprintf(stderr, "bench: %s: more frames than mbufs\n", path);
+			exit(1);
+		}
+		if (h->caplen > rte_pktmbuf_tailroom(mb)) { /* jumbo: not part of the mix */
+			rte_pktmbuf_free(mb);
+			continue;
+		}
+		if (*n == cap) {
+			cap *= 2;
+			m = realloc(m, sizeof(*m) * cap);
+		}
+		memcpy(rte_pktmbuf_mtod(mb, void *), d, h->caplen);
+		mb->data_len = mb->pkt_len = h->caplen;
+		m[(*n)++] = mb;
+		*bytes += h->caplen;
+	}
+	pcap_close(p);
+	return m;
 }
 
 static void
@@ -187,13 +262,33 @@ main(int argc, char **argv)
 	const uint32_t nflows = 10000, n10k = nflows * 32, n1m = 1u << 20;
 	struct rte_mbuf **a = make_mbufs(mp, n10k, nflows, 0);
 	int quick = argc > 3 && strcmp(argv[3], "quick") == 0; /* 10 k case only (callgrind) */
+	const char *mix = argc > 3 && !quick ? argv[3] : NULL;
+	{
+		struct sl_cfg cfg;
+		char err[512] = "";
+		struct sl_match_conf mc;
+
+		sl_cfg_defaults(&cfg);
+		mc = (struct sl_match_conf){.domains_path = cfg.pools_domains,
+			.ips_path = cfg.pools_ips, .nworkers = 4, .socket = (int)rte_socket_id()};
+		if (access(cfg.pools_domains, R_OK) != 0)
+			mc.domains_path = "";
+		if (access(cfg.pools_ips, R_OK) != 0)
+			mc.ips_path = "";
+		match = sl_match_create(&mc, err, sizeof(err));
+		if (match == NULL) {
+			fprintf(stderr, "bench: detection: %s\n", err);
+			return 1;
+		}
+	}
 	struct rte_mbuf **b = quick ? NULL : make_mbufs(mp, n1m, n1m, 1);
 
 	write_pcap(argc > 1 ? argv[1] : "/tmp/sluice-bench.pcap", a, n10k);
 
-	/* (a) 10 k established flows: one warm pass creates them, then measure */
+	/* (a) 10 k established flows: warm passes create them and fill their inspection
+	 * windows (32 x 36 payload bytes per pass), then measure */
 	struct sl_worker *w = new_worker(0, 1u << 16, 1u << 16, &runst, &home);
-	run(w, a, n10k, 1);
+	run(w, a, n10k, 4);
 	drain(w);
 	double c10k = 1e9;
 	for (int rep = 0; rep < 3; rep++) {
@@ -215,12 +310,56 @@ main(int argc, char **argv)
 	double c1m = run(w2, b, n1m, 3);
 	drain(w2);
 
+	/* (c) the realistic mix, every flow new in every pass: inspection's cost */
+	double cmix = 0, mix_gbps = 0, mix_mpps = 0, cmix_off = 0;
+
+	if (mix != NULL) {
+		struct rte_mempool *mp2 = rte_pktmbuf_pool_create("bmix", 1u << 17, 512, 0,
+			RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		uint32_t nm;
+		uint64_t mbytes, insp0, t, pk;
+		struct rte_mbuf **c;
+		struct sl_worker *w3;
+
+		if (mp2 == NULL) {
+			fprintf(stderr, "bench: mix mempool: %s\n", rte_strerror(rte_errno));
+			return 1;
+		}
+		c = load_pcap(mp2, mix, &nm, &mbytes);
+		/* the same mix with detection off first: the difference is inspection's cost */
+		{
+			struct sl_match *keep = match;
+
+			match = NULL;
+			w3 = new_worker(3, 1u << 18, 1u << 16, &runst, &home);
+			match = keep;
+			w3->db = NULL;
+			cmix_off = (double)run_mix(w3, c, nm, passes, &pk) / (double)pk;
+		}
+		w3 = new_worker(2, 1u << 18, 1u << 16, &runst, &home);
+		insp0 = w3->mx.st.inspected_bytes;
+		t = run_mix(w3, c, nm, passes, &pk);
+		cmix = (double)t / (double)pk;
+		mix_mpps = (double)rte_get_tsc_hz() / cmix / 1e6;
+		mix_gbps = (double)(w3->mx.st.inspected_bytes - insp0) * 8 /
+			   ((double)t / (double)rte_get_tsc_hz()) / 1e9;
+		printf("bench: inspect_mix      %.1f cycles/pkt  %.2f Mpps/core  %.2f Gbit/s inspected "
+		       "payload/core  (%u frames, %" PRIu64 " events/pass, %" PRIu64 " bytes inspected/pass)\n",
+			cmix, mix_mpps, mix_gbps, nm, w3->mx.st.events / passes,
+			(w3->mx.st.inspected_bytes - insp0) / passes);
+		printf("bench: inspect_mix_off  %.1f cycles/pkt  (same mix, detection off: inspection "
+		       "costs %.1f cycles/pkt, %.2f cycles per inspected byte)\n",
+			cmix_off, cmix - cmix_off,
+			(cmix - cmix_off) * (double)pk /
+				(double)(w3->mx.st.inspected_bytes - insp0 ? w3->mx.st.inspected_bytes - insp0 : 1));
+	}
+
 	double hz = (double)rte_get_tsc_hz();
 	printf("bench: established_10k  %.1f cycles/pkt  %.2f Mpps/core\n", c10k, hz / c10k / 1e6);
 	printf("bench: established_1m   %.1f cycles/pkt  %.2f Mpps/core\n", c1m, hz / c1m / 1e6);
 	printf("bench: new_flow         %.1f cycles/pkt  %.2f Mpps/core\n", cnew, hz / cnew / 1e6);
-	printf("bench-data: %.2f %.2f %.2f %.1f\n", hz / c10k / 1e6, hz / c1m / 1e6, hz / cnew / 1e6,
-		c10k);
+	printf("bench-data: %.2f %.2f %.2f %.1f %.2f %.2f %.1f\n", hz / c10k / 1e6, hz / c1m / 1e6,
+		hz / cnew / 1e6, c10k, mix_mpps, mix_gbps, cmix);
 	rte_eal_cleanup();
 	return 0;
 }

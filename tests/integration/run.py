@@ -417,6 +417,239 @@ def live_sigint_writes_summary():
     eq(s["conservation"]["ok"], True, "conservation after SIGINT")
 
 
+
+# ------------------------------------------------------------------ detection (lib/match)
+
+DET = os.path.join(DATA, "detect")
+EV_KEYS = ("detector", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "host")
+EV_FIELDS = ("timestamp", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port",
+             "proto", "host", "detector", "protocol", "weight", "direction", "evidence")
+
+
+def read_events(path):
+    evs = []
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                evs.append(json.loads(line))
+    return evs
+
+
+def ev_multiset(evs):
+    return sorted(tuple(e[k] for k in EV_KEYS) for e in evs)
+
+
+def offline_events(cap, *extra, name=None):
+    evp = os.path.join(TMP, (name or os.path.basename(cap)) + ".%d.events" % len(RESULTS))
+    if os.path.exists(evp):
+        os.unlink(evp)
+    rc, s, se, _ = offline(cap, "-e", evp, *extra, name=name)
+    return rc, s, se, (read_events(evp) if os.path.exists(evp) else None)
+
+
+def manifest():
+    path = os.path.join(DET, "manifest.json")
+    return json.load(open(path)) if os.path.exists(path) else []
+
+
+def set_args(d):
+    a = []
+    for k, v in sorted(d.items()):
+        a += ["--set", "%s=%s" % (k, v)]
+    return a
+
+
+def check_event_lines(evs):
+    for e in evs:
+        for k in EV_FIELDS:
+            assert k in e, "event lacks %s: %r" % (k, e)
+        eq(e["event_type"], "alert", "event_type")
+        assert isinstance(e["evidence"]["offset"], int), e
+        assert e["evidence"]["excerpt"] != "", "empty excerpt: %r" % e
+        assert 0 < e["flow_id"] < 2 ** 53, e
+
+
+for ent in manifest():
+    def _t(ent=ent):
+        rc, s, se, evs = offline_events(os.path.join(DET, ent["pcap"]), *set_args(ent.get("set", {})))
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        want = json.load(open(os.path.join(DET, ent["events"])))
+        got = ev_multiset(evs)
+        exp = sorted(tuple(e[k] for k in EV_KEYS) for e in want)
+        if got != exp:
+            missing = [e for e in exp if e not in got]
+            extra = [e for e in got if e not in exp]
+            raise AssertionError("%s: missing %r, unexpected %r" % (ent["pcap"], missing, extra))
+        check_event_lines(evs)
+        eq(s["detection"]["events"], len(evs), "summary event count")
+        eq(s["conservation"]["ok"], True, "conservation")
+    _t.__name__ = "detect_" + ent["pcap"].rsplit(".", 1)[0]
+    test(_t)
+
+
+def first_positive():
+    for ent in manifest():
+        want = json.load(open(os.path.join(DET, ent["events"])))
+        if len(want) >= 3 and not ent.get("set"):
+            return ent
+    return None
+
+
+@test
+def detect_manifest_present():
+    assert len(manifest()) >= 10, "tests/gen detection captures missing (%d)" % len(manifest())
+    pos = sum(1 for e in manifest() if json.load(open(os.path.join(DET, e["events"]))))
+    neg = len(manifest()) - pos
+    assert pos >= 8 and neg >= 5, "positives %d, negatives %d" % (pos, neg)
+
+
+@test
+def detect_demo_flags_the_miner():
+    rc, s, se, evs = offline_events("demo.pcap")
+    eq(rc, 0, "exit code")
+    hosts = {e["host"] for e in evs}
+    eq(hosts, {"192.168.1.66"}, "only the miner is flagged")
+    dets = {e["detector"] for e in evs}
+    for d in ("stratum_subscribe", "stratum_authorize", "stratum_notify", "stratum_submit"):
+        assert d in dets, "%s missing from %s" % (d, sorted(dets))
+
+
+@test
+def detect_repeatable_and_two_workers():
+    ent = first_positive()
+    assert ent is not None, "no positive capture"
+    cap = os.path.join(DET, ent["pcap"])
+    _, _, _, a = offline_events(cap)
+    _, _, _, b = offline_events(cap)
+    _, _, _, c = offline_events(cap, "-w", "2")
+    key = lambda e: json.dumps(e, sort_keys=True)
+    eq(sorted(map(key, b)), sorted(map(key, a)), "second run")
+    eq(sorted(map(key, c)), sorted(map(key, a)), "two workers")
+
+
+@test
+def detect_small_ring_offline_exact():
+    ent = first_positive()
+    cap = os.path.join(DET, ent["pcap"])
+    _, _, _, a = offline_events(cap)
+    _, s, _, b = offline_events(cap, "--set", "report_ring_size=64")
+    eq(ev_multiset(b), ev_multiset(a), "events with a 64-record ring")
+
+
+@test
+def detect_off():
+    rc, s, se, evs = offline_events("demo.pcap", "--set", "detect=0")
+    eq(rc, 0, "exit code")
+    eq(evs, [], "no events with detect=0")
+    eq(s["detection"]["enabled"], False, "detection disabled in the summary")
+
+
+@test
+def detect_overrides_file():
+    ov = os.path.join(TMP, "det.conf")
+    with open(ov, "w") as f:
+        f.write("# turn one off, weigh another\nstratum_notify off\nstratum_submit weight 12\n")
+    rc, s, se, evs = offline_events("demo.pcap", "--set", "detectors=" + ov)
+    eq(rc, 0, "exit code (%s)" % se[-200:])
+    dets = {e["detector"]: e for e in evs}
+    assert "stratum_notify" not in dets, "disabled detector fired"
+    eq(dets["stratum_submit"]["weight"], 12, "weight override")
+
+
+@test
+def detect_bad_lists():
+    bad = os.path.join(TMP, "bad.domains")
+    with open(bad, "w") as f:
+        f.write("# ok\nnanopool.org\nnot a domain!\n")
+    rc, so, se = run(["-r", os.path.join(DATA, "demo.pcap"), "-q", "--set", "pools_domains=" + bad])
+    eq(rc, 2, "exit code for a bad pools_domains")
+    assert "bad.domains:3:" in se, se
+    badip = os.path.join(TMP, "bad.ips")
+    with open(badip, "w") as f:
+        f.write("198.51.100.0/24\n10.0.0.0/33\n")
+    rc, so, se = run(["-r", os.path.join(DATA, "demo.pcap"), "-q", "--set", "pools_ips=" + badip])
+    eq(rc, 2, "exit code for a bad pools_ips")
+    assert "bad.ips:2:" in se, se
+    det = os.path.join(TMP, "bad.det")
+    with open(det, "w") as f:
+        f.write("no_such_detector off\n")
+    rc, so, se = run(["-r", os.path.join(DATA, "demo.pcap"), "-q", "--set", "detectors=" + det])
+    eq(rc, 2, "exit code for an unknown detector")
+    assert "bad.det:1: unknown detector" in se, se
+    rc, so, se = run(["-r", os.path.join(DATA, "demo.pcap"), "-q",
+                      "--set", "pools_domains=/nonexistent/pools.domains"])
+    eq(rc, 2, "exit code for a missing list")
+    assert "/nonexistent/pools.domains" in se, se
+
+
+@test
+def detect_live_matches_offline():
+    ent = first_positive()
+    cap = os.path.join(DET, ent["pcap"])
+    _, _, _, a = offline_events(cap)
+    evp = os.path.join(TMP, "live.events")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % cap], "-e", evp)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    b = read_events(evp)
+    strip = lambda evs: sorted(tuple(e[k] for k in EV_KEYS + ("direction",)) for e in evs)
+    eq(strip(b), strip(a), "live events = offline events")
+    det = s["detection"]
+    lost = s["workers"][0]["inspection"]["events_lost"]
+    eq(det["inspection"]["events"], det["events"] + lost, "events produced = taken + lost")
+
+
+def telemetry(prefix, cmd):
+    import socket
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sk.settimeout(10)
+    sk.connect(path)
+    sk.recv(4096)  # the greeting
+    sk.send(cmd.encode())
+    r = json.loads(sk.recv(65536).decode())
+    sk.close()
+    return r
+
+
+@test
+def detect_reload_live():
+    doms = os.path.join(TMP, "reload.domains")
+    with open(doms, "w") as f:
+        f.write("nanopool.org\n")
+    out = os.path.join(TMP, "reload.json")
+    prefix = "sl-reload-%d" % os.getpid()
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-s", out, "-q",
+                          "--set", "idle_polls=64", "--set", "pools_domains=" + doms,
+                          "--set", "pools_ips="] + LIVE_SMALL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        with open(doms, "w") as f:
+            f.write("nanopool.org\nminexmr.com\n")
+        p.send_signal(signal.SIGUSR2)
+        time.sleep(1)
+        with open(doms, "w") as f:
+            f.write("nanopool.org\nthis is bad\n")
+        p.send_signal(signal.SIGUSR2)
+        time.sleep(1)
+        with open(doms, "w") as f:
+            f.write("nanopool.org\nminexmr.com\nsupportxmr.com\n")
+        r = telemetry(prefix, "/sluice/reload")
+        body = r.get("/sluice/reload", {})
+        eq(body.get("status"), "ok", "telemetry reload status (%r)" % r)
+        eq(body.get("generation"), 3, "generation after the telemetry reload")
+        time.sleep(0.5)
+    finally:
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+    assert "generation 2, 2 pool names" in se, se
+    assert "reload refused, keeping generation 2: %s:2:" % doms in se, se
+    t = json.load(open(out))["detection"]["tables"]
+    eq((t["generation"], t["pool_names"], t["reloads"], t["reload_errors"]), (3, 3, 2, 1),
+       "tables after reloads")
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
