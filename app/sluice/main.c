@@ -39,12 +39,15 @@
 
 static int sig_stop;   /* set by SIGINT/SIGTERM (atomic store) */
 static int sig_reload; /* set by SIGUSR2: reload lists and detector overrides */
+static int sig_reopen; /* set by SIGHUP: reopen the events file (log rotation) */
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGUSR2)
 		__atomic_store_n(&sig_reload, 1, __ATOMIC_RELAXED);
+	else if (sig == SIGHUP)
+		__atomic_store_n(&sig_reopen, 1, __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&sig_stop, 1, __ATOMIC_RELAXED);
 }
@@ -172,6 +175,20 @@ control_reload(struct app *a)
 {
 	uint64_t asked = __atomic_load_n(&tel_reload.asked, __ATOMIC_ACQUIRE);
 
+	if (__atomic_exchange_n(&sig_reopen, 0, __ATOMIC_RELAXED) && a->events_close) {
+		FILE *nf;
+
+		fflush(a->events);
+		nf = fopen(a->args.events, "a");
+		if (nf == NULL) {
+			fprintf(stderr, "sluice: reopening --events %s: %s (keeping the old file)\n",
+				a->args.events, strerror(errno));
+		} else {
+			fclose(a->events);
+			a->events = nf;
+			a->events_failed = false;
+		}
+	}
 	if (__atomic_exchange_n(&sig_reload, 0, __ATOMIC_RELAXED)) {
 		char msg[512];
 
@@ -618,6 +635,7 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR2, on_signal);
+	signal(SIGHUP, on_signal);
 	t0 = mono_s();
 
 	a->nworkers = a->args.live ? rte_lcore_count() - 1 : (unsigned int)a->cfg.workers;

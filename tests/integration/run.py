@@ -650,6 +650,28 @@ def detect_reload_live():
     eq((t["generation"], t["pool_names"], t["reloads"], t["reload_errors"]), (3, 3, 2, 1),
        "tables after reloads")
 
+
+@test
+def events_file_reopened_on_sighup():
+    evp = os.path.join(TMP, "rotate.events")
+    out = os.path.join(TMP, "rotate.json")
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--no-shconf", "--file-prefix=sl-hup-%d" % os.getpid(),
+                          "--vdev", "net_null0", "--", "-s", out, "-q", "-e", evp,
+                          "--set", "idle_polls=64"] + LIVE_SMALL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.5)
+        assert os.path.exists(evp), "events file not created"
+        os.rename(evp, evp + ".1")
+        p.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert os.path.exists(evp), "events file not reopened after SIGHUP"
+    finally:
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
