@@ -294,6 +294,11 @@ sl_ipset_load(struct sl_ipset *s, const char *path, char *err, size_t errlen)
 		char *t;
 
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			rc = -EINVAL;
+			goto out;
+		}
 		t = clean_line(line);
 		if (*t == '\0')
 			continue;
@@ -382,6 +387,11 @@ sl_detectors_load(const char *path, uint64_t *enabled, uint8_t *weight, char *er
 		int d;
 
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			rc = -EINVAL;
+			break;
+		}
 		t = clean_line(line);
 		if (*t == '\0')
 			continue;

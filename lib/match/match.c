@@ -812,7 +812,7 @@ classify(struct sl_mstate *st, const struct sl_match_flow *fl, const uint8_t *p,
 	st->flags |= SL_MS_CLASSIFIED;
 	if (fl->sport == 53 || fl->dport == 53)
 		st->app = SL_APP_DNS;
-	else if (p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04)
+	else if (len >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04)
 		st->app = SL_APP_TLS;
 	else if (http_method_start(p, len))
 		st->app = SL_APP_HTTP;

@@ -58,7 +58,8 @@ sl_dns_qname(const uint8_t *msg, size_t len, char *out, size_t outlen)
 		}
 		if ((l & 0xc0) != 0 || pos + 1 + l > len)
 			return -EINVAL;
-		if (o + l + 2 > outlen || o + l + 1 > 253)
+		/* room for a dot (after the first label), the label and the final NUL */
+		if (o + (o > 0) + l + 1 > outlen || o + (o > 0) + l > 253)
 			return -EINVAL;
 		if (o > 0)
 			out[o++] = '.';
