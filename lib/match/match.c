@@ -947,8 +947,17 @@ sl_match_inspect(struct sl_match_wctx *x, const struct sl_match_db *db, struct s
 	}
 	/* SV2 Noise handshake: 64 bytes from the client answered by exactly 234 */
 	if (dir == 1 && new_len == 234 && fl->other_len == 64 && st->app == SL_APP_OTHER &&
-	    looks_random(fl->other, 64))
-		fire(x, db, st, fl, SL_DET_sv2_noise, 1, buf, 0, 234);
+	    looks_random(fl->other, 64)) {
+		static const char shape[] = "client 64 B random, server 234 B: Noise NX acts 1-2";
+
+		fire_name(x, db, st, fl, SL_DET_sv2_noise, 1, shape, sizeof(shape) - 1, 234);
+	}
+	if (st->app == SL_APP_WS) {
+		/* after the upgrade only frames count: they were inspected above, unmasked, and
+		 * compressed ones deliberately not */
+		st->scanned[dir] = new_len;
+		return;
+	}
 	{
 		uint32_t from = st->scanned[dir] > db->overlap ? st->scanned[dir] - db->overlap : 0;
 

@@ -557,6 +557,10 @@ def main():
         gen_many_flows(outdir)
         gen_timeouts(outdir)
         gen_bad_files(outdir)
+    if not which or "detect" in which or "tests" in which:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import detect
+        detect.gen_detect(outdir)
 
 
 if __name__ == "__main__":
