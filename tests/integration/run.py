@@ -420,7 +420,7 @@ def live_sigint_writes_summary():
 
 # ------------------------------------------------------------------ detection (lib/match)
 
-DET = os.path.join(DATA, "detect")
+DET = os.path.abspath(os.path.join(DATA, "detect"))
 EV_KEYS = ("detector", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "host")
 EV_FIELDS = ("timestamp", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port",
              "proto", "host", "detector", "protocol", "weight", "direction", "evidence")

@@ -2512,7 +2512,7 @@ noise_case(const uint8_t *client, uint32_t server_len, uint32_t step, bool fires
 
 		expect_events(&t, 1);
 		e = expect_event(&t, 0, SL_DET_sv2_noise, 1, 234);
-		assert_int_equal(e->excerpt_len, 0);
+		assert_true(e->excerpt_len > 0); /* the shape, in words */
 	} else {
 		expect_events(&t, 0);
 	}
