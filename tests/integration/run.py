@@ -598,6 +598,23 @@ def detect_live_matches_offline():
     eq(det["inspection"]["events"], det["events"] + lost, "events produced = taken + lost")
 
 
+@test
+def detect_host_follows_home_nets():
+    cap = os.path.join(DET, "pool_ip.pcap")
+    ips = os.path.join(DET, "pools_test.ips")
+    _, _, _, a = offline_events(cap, "--set", "pools_ips=" + ips)
+    _, _, _, b = offline_events(cap, "--set", "pools_ips=" + ips,
+                                "--set", "home_nets=10.20.0.0/16, 2001:db8:20::/48")
+    eq(len(b), len(a), "same events with home_nets")
+    for e in b:
+        inside = e["dest_ip"] if e["dest_ip"].startswith("10.20.") else e["src_ip"]
+        if e["src_ip"].startswith("2001:db8:20:"):
+            inside = e["src_ip"]
+        eq(e["host"], inside, "judged host of %s -> %s" % (e["src_ip"], e["dest_ip"]))
+    inbound = [e for e in b if e["src_ip"] == "198.51.100.9"]
+    eq(len(inbound), 1, "the inbound flow")
+    eq(inbound[0]["host"], "10.20.0.9", "inbound flow: the inside responder is judged")
+
 def telemetry(prefix, cmd):
     import socket
     path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
