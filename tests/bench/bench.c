@@ -10,8 +10,9 @@
  *                    (Mpps and Gbit/s of inspected payload per core)
  * and prints TSC cycles per packet and Mpps per core. Detection (lib/match with the shipped
  * lists) is on in every case, as in a real run. It also writes the 10 k-flow packets as a pcap
- * for ndpiReader. usage: sluice-bench PCAP_OUT [passes] [quick|MIX.pcap] (EAL args are built
- * here; 'quick' runs only the 10 k case, for callgrind). */
+ * for ndpiReader. usage: sluice-bench PCAP_OUT [passes] [quick | MIX.pcap [mixonly]] (EAL
+ * args are built here; 'quick' runs only the 10 k case, 'mixonly' only the mix: for
+ * callgrind). */
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -263,6 +264,8 @@ main(int argc, char **argv)
 	struct rte_mbuf **a = make_mbufs(mp, n10k, nflows, 0);
 	int quick = argc > 3 && strcmp(argv[3], "quick") == 0; /* 10 k case only (callgrind) */
 	const char *mix = argc > 3 && !quick ? argv[3] : NULL;
+	/* 'mixonly' after the mix: just case (c), e.g. under callgrind */
+	int mixonly = mix != NULL && argc > 4 && strcmp(argv[4], "mixonly") == 0;
 	{
 		struct sl_cfg cfg;
 		char err[512] = "";
@@ -281,17 +284,20 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	struct rte_mbuf **b = quick ? NULL : make_mbufs(mp, n1m, n1m, 1);
+	struct rte_mbuf **b = quick || mixonly ? NULL : make_mbufs(mp, n1m, n1m, 1);
 
 	write_pcap(argc > 1 ? argv[1] : "/tmp/sluice-bench.pcap", a, n10k);
 
 	/* (a) 10 k established flows: warm passes create them and fill their inspection
 	 * windows (32 x 36 payload bytes per pass), then measure */
 	struct sl_worker *w = new_worker(0, 1u << 16, 1u << 16, &runst, &home);
-	run(w, a, n10k, 4);
-	drain(w);
-	double c10k = 1e9;
-	for (int rep = 0; rep < 3; rep++) {
+	double c10k = 1e9, cnew = 0, c1m = 0;
+
+	if (!mixonly) {
+		run(w, a, n10k, 4);
+		drain(w);
+	}
+	for (int rep = 0; rep < 3 && !mixonly; rep++) {
 		double c = run(w, a, n10k, passes);
 
 		drain(w);
@@ -304,11 +310,14 @@ main(int argc, char **argv)
 		return 0;
 	}
 	/* (b) new flows into an empty table of 2 M, then (a') the same 1 M flows established */
-	struct sl_worker *w2 = new_worker(1, 1u << 21, 1u << 21, &runst, &home);
-	double cnew = run(w2, b, n1m, 1);
-	drain(w2);
-	double c1m = run(w2, b, n1m, 3);
-	drain(w2);
+	if (!mixonly) {
+		struct sl_worker *w2 = new_worker(1, 1u << 21, 1u << 21, &runst, &home);
+
+		cnew = run(w2, b, n1m, 1);
+		drain(w2);
+		c1m = run(w2, b, n1m, 3);
+		drain(w2);
+	}
 
 	/* (c) the realistic mix, every flow new in every pass: inspection's cost */
 	double cmix = 0, mix_gbps = 0, mix_mpps = 0, cmix_off = 0;
