@@ -1923,12 +1923,27 @@ def cap_neg_sv2_shapes():
 
 
 # order matters: tests/integration picks the first positive with >= 3 events for the live test
+def cap_many_miners():
+    """A botnet: 800 hosts open a Stratum session each within a few seconds (fills small
+    event rings live; offline must still report every one)."""
+    dc = DetCap("many_miners", "800 hosts each subscribing to one pool within seconds (botnet burst)")
+    T = G.T0
+    for i in range(800):
+        c = "10.90.%d.%d" % (i // 250, i % 250 + 1)
+        f = dc.tcp(c, "203.0.113.50", 3333, T + 1.0 + i * 0.002)
+        f.send("c", M('{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}\n',
+                      "stratum_subscribe", "miner_agent"), dt=0.0005)
+        f.close()
+    return dc
+
+
 CAPTURES = [cap_xmrig, cap_stratum_v1, cap_stratum_zcash, cap_eth_proxy, cap_eth_nicehash, cap_http_getwork,
             cap_sv2_plain, cap_sv2_noise, cap_browser_coinhive, cap_ws_miner_other, cap_dns_pool,
             cap_tls_sni_pool, cap_http_host_pool, cap_pool_ip, cap_stratum_variants, cap_v6_vlan,
             cap_late_window, cap_ws_deflate, cap_neg_jsonrpc, cap_neg_lsp, cap_neg_eth_node,
             cap_neg_bitcoin_p2p, cap_neg_monero_p2p, cap_neg_devp2p, cap_neg_tls, cap_neg_dns,
-            cap_neg_http_browse, cap_neg_ws_chat, cap_neg_http_api, cap_neg_sv2_shapes]
+            cap_neg_http_browse, cap_neg_ws_chat, cap_neg_http_api, cap_neg_sv2_shapes,
+            cap_many_miners]
 
 
 def gen_detect(outdir):

@@ -615,6 +615,22 @@ def detect_host_follows_home_nets():
     eq(len(inbound), 1, "the inbound flow")
     eq(inbound[0]["host"], "10.20.0.9", "inbound flow: the inside responder is judged")
 
+@test
+def detect_live_small_ring_counts_lost_events():
+    cap = os.path.join(DET, "many_miners.pcap")
+    want = len(json.load(open(os.path.join(DET, "many_miners.events.json"))))
+    evp = os.path.join(TMP, "ring.events")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % cap], "-e", evp, "--set", "report_ring_size=64")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    det = s["detection"]
+    lost = s["workers"][0]["inspection"]["events_lost"]
+    got = len(read_events(evp))
+    eq(det["inspection"]["events"], want, "events produced")
+    eq(got, det["events"], "events written = events taken")
+    eq(got + lost, want, "taken + lost = produced")
+    assert lost > 0, "a 64-record ring never overflowed (%d events)" % got
+    eq(s["conservation"]["ok"], True, "conservation")
+
 def telemetry(prefix, cmd):
     import socket
     path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
