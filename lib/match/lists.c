@@ -28,6 +28,53 @@ clean_line(char *s)
 	return s;
 }
 
+/*
+ * Read @p path line by line: comments and blanks dropped, every other line handed to
+ * @p fn, which returns 0 or -errno with a reason in @p why. Errors come back as
+ * "path:line: reason". A missing path ("" or NULL) reads nothing.
+ */
+static int
+read_lines(const char *path, int (*fn)(void *arg, char *text, char *why, size_t whylen),
+	void *arg, char *err, size_t errlen)
+{
+	char line[LINE_MAX_LEN], why[512];
+	unsigned int lineno = 0;
+	FILE *f;
+	int rc = 0;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char *t;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(why, sizeof(why), "line too long");
+			rc = -EINVAL;
+		} else {
+			t = clean_line(line);
+			if (*t == '\0')
+				continue;
+			why[0] = '\0';
+			rc = fn(arg, t, why, sizeof(why));
+		}
+		if (rc < 0)
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why[0] ? why : strerror(-rc));
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -EIO;
+	}
+	fclose(f);
+	return rc;
+}
+
 static uint64_t
 name_hash(const char *s, size_t n)
 {
@@ -98,79 +145,60 @@ sl_domset_free(struct sl_domset *d)
 	memset(d, 0, sizeof(*d));
 }
 
+struct dom_load {
+	struct sl_domset *d;
+	size_t cap;
+	uint32_t count;
+};
+
+static int
+dom_line(void *arg, char *t, char *why, size_t whylen)
+{
+	struct dom_load *l = arg;
+	struct sl_domset *d = l->d;
+	size_t n = strlen(t);
+
+	if (n > 0 && t[n - 1] == '.')
+		t[--n] = '\0';
+	if (strncmp(t, "*.", 2) == 0) { /* "*.pool.org" means the same as "pool.org" */
+		t += 2;
+		n -= 2;
+	}
+	if (!valid_name(t, n) || strchr(t, ' ') != NULL) {
+		snprintf(why, whylen, "'%s' is not a domain name", t);
+		return -EINVAL;
+	}
+	if (d->text_len + n + 1 > l->cap) {
+		size_t ncap = l->cap * 2 + n + 1;
+		char *nt = realloc(d->text, ncap);
+
+		if (nt == NULL)
+			return -ENOMEM;
+		d->text = nt;
+		l->cap = ncap;
+	}
+	for (size_t i = 0; i < n; i++)
+		d->text[d->text_len + i] = (char)tolower((unsigned char)t[i]);
+	d->text[d->text_len + n] = '\0';
+	d->text_len += n + 1;
+	l->count++;
+	return 0;
+}
+
 int
 sl_domset_load(struct sl_domset *d, const char *path, char *err, size_t errlen)
 {
-	char line[LINE_MAX_LEN];
-	unsigned int lineno = 0;
-	size_t cap = 4096, slots;
-	uint32_t count = 0;
-	FILE *f;
-	int rc = 0;
+	struct dom_load l = {.d = d};
+	size_t slots;
+	int rc;
 
 	memset(d, 0, sizeof(*d));
-	if (path == NULL || path[0] == '\0')
-		return 0;
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	d->text = malloc(cap);
-	if (d->text == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
 	/* pass 1: validate and collect names */
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *s;
-		size_t n;
-
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			rc = -EINVAL;
-			goto out;
-		}
-		s = clean_line(line);
-		if (*s == '\0')
-			continue;
-		n = strlen(s);
-		if (n > 0 && s[n - 1] == '.')
-			s[--n] = '\0';
-		if (strncmp(s, "*.", 2) == 0) { /* "*.pool.org" means the same as "pool.org" */
-			s += 2;
-			n -= 2;
-		}
-		if (!valid_name(s, n) || strchr(s, ' ') != NULL) {
-			snprintf(err, errlen, "%s:%u: '%s' is not a domain name", path, lineno, s);
-			rc = -EINVAL;
-			goto out;
-		}
-		if (d->text_len + n + 1 > cap) {
-			char *nt;
-
-			cap = cap * 2 + n + 1;
-			nt = realloc(d->text, cap);
-			if (nt == NULL) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			d->text = nt;
-		}
-		for (size_t i = 0; i < n; i++)
-			d->text[d->text_len + i] = (char)tolower((unsigned char)s[i]);
-		d->text[d->text_len + n] = '\0';
-		d->text_len += n + 1;
-		count++;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
-		rc = -EIO;
+	rc = read_lines(path, dom_line, &l, err, errlen);
+	if (rc < 0 || l.count == 0)
 		goto out;
-	}
 	/* pass 2: index */
-	for (slots = 16; slots < (size_t)count * 2; slots <<= 1)
+	for (slots = 16; slots < (size_t)l.count * 2; slots <<= 1)
 		;
 	d->mask = (uint32_t)slots - 1;
 	d->hash = calloc(slots, sizeof(*d->hash));
@@ -187,8 +215,7 @@ sl_domset_load(struct sl_domset *d, const char *path, char *err, size_t errlen)
 		o += n + 1;
 	}
 out:
-	fclose(f);
-	if (rc < 0)
+	if (rc < 0 || l.count == 0)
 		sl_domset_free(d);
 	return rc;
 }
@@ -267,72 +294,55 @@ sl_ipset_free(struct sl_ipset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+struct ip_load {
+	struct sl_ipset *s;
+	uint32_t cap;
+};
+
+static int
+ip_line(void *arg, char *t, char *why, size_t whylen)
+{
+	struct ip_load *l = arg;
+	struct sl_ipset *s = l->s;
+	struct sl_cidr c;
+
+	if (sl_cidr_parse(t, &c) < 0) {
+		snprintf(why, whylen, "'%s' is not an address or CIDR", t);
+		return -EINVAL;
+	}
+	if (s->n == l->cap) {
+		uint32_t ncap = l->cap ? l->cap * 2 : 256;
+		struct sl_range *nr = realloc(s->r, ncap * sizeof(*s->r));
+
+		if (nr == NULL)
+			return -ENOMEM;
+		s->r = nr;
+		l->cap = ncap;
+	}
+	memcpy(s->r[s->n].lo, c.addr, 16);
+	memcpy(s->r[s->n].hi, c.addr, 16);
+	for (unsigned int b = c.plen; b < 128; b++)
+		s->r[s->n].hi[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+	s->n++;
+	return 0;
+}
+
 int
 sl_ipset_load(struct sl_ipset *s, const char *path, char *err, size_t errlen)
 {
-	char line[LINE_MAX_LEN];
-	unsigned int lineno = 0;
-	uint32_t cap = 256, n = 0, m;
-	FILE *f;
-	int rc = 0;
+	struct ip_load l = {.s = s};
+	uint32_t m = 0;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if (path == NULL || path[0] == '\0')
-		return 0;
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+	rc = read_lines(path, ip_line, &l, err, errlen);
+	if (rc < 0) {
+		sl_ipset_free(s);
+		return rc;
 	}
-	s->r = malloc(cap * sizeof(*s->r));
-	if (s->r == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		struct sl_cidr c;
-		char *t;
-
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			rc = -EINVAL;
-			goto out;
-		}
-		t = clean_line(line);
-		if (*t == '\0')
-			continue;
-		if (sl_cidr_parse(t, &c) < 0) {
-			snprintf(err, errlen, "%s:%u: '%s' is not an address or CIDR", path, lineno, t);
-			rc = -EINVAL;
-			goto out;
-		}
-		if (n == cap) {
-			struct sl_range *nr;
-
-			cap *= 2;
-			nr = realloc(s->r, cap * sizeof(*s->r));
-			if (nr == NULL) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			s->r = nr;
-		}
-		memcpy(s->r[n].lo, c.addr, 16);
-		memcpy(s->r[n].hi, c.addr, 16);
-		for (unsigned int b = c.plen; b < 128; b++)
-			s->r[n].hi[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-		n++;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
-		rc = -EIO;
-		goto out;
-	}
-	qsort(s->r, n, sizeof(*s->r), range_cmp);
+	qsort(s->r, s->n, sizeof(*s->r), range_cmp);
 	/* merge overlapping and adjacent ranges */
-	m = 0;
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < s->n; i++) {
 		if (m > 0 && range_joins(&s->r[m - 1], &s->r[i])) {
 			if (memcmp(s->r[i].hi, s->r[m - 1].hi, 16) > 0)
 				memcpy(s->r[m - 1].hi, s->r[i].hi, 16);
@@ -341,11 +351,7 @@ sl_ipset_load(struct sl_ipset *s, const char *path, char *err, size_t errlen)
 		s->r[m++] = s->r[i];
 	}
 	s->n = m;
-out:
-	fclose(f);
-	if (rc < 0)
-		sl_ipset_free(s);
-	return rc;
+	return 0;
 }
 
 bool
@@ -366,68 +372,52 @@ sl_ipset_match(const struct sl_ipset *s, const uint8_t addr[16])
 
 /* ---- detector overrides ---- */
 
+struct det_load {
+	uint64_t *enabled;
+	uint8_t *weight;
+};
+
+static int
+det_line(void *arg, char *t, char *why, size_t whylen)
+{
+	struct det_load *l = arg;
+	char *name, *verb, *val, *extra, *save = NULL;
+	int d;
+
+	name = strtok_r(t, " \t", &save);
+	verb = strtok_r(NULL, " \t", &save);
+	val = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	d = sl_det_lookup(name);
+	if (d < 0) {
+		snprintf(why, whylen, "unknown detector '%s'", name);
+		return -EINVAL;
+	}
+	if (verb != NULL && strcmp(verb, "off") == 0 && val == NULL) {
+		*l->enabled &= ~(1ull << d);
+	} else if (verb != NULL && strcmp(verb, "on") == 0 && val == NULL) {
+		*l->enabled |= 1ull << d;
+	} else if (verb != NULL && strcmp(verb, "weight") == 0 && val != NULL && extra == NULL) {
+		char *end;
+		long w = strtol(val, &end, 10);
+
+		if (*end != '\0' || w < 0 || w > 100) {
+			snprintf(why, whylen, "weight '%s' is not 0..100", val);
+			return -EINVAL;
+		}
+		l->weight[d] = (uint8_t)w;
+	} else {
+		snprintf(why, whylen, "expected '<detector> off|on|weight N'");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 sl_detectors_load(const char *path, uint64_t *enabled, uint8_t *weight, char *err,
 	size_t errlen)
 {
-	char line[LINE_MAX_LEN];
-	unsigned int lineno = 0;
-	FILE *f;
-	int rc = 0;
+	struct det_load l = {.enabled = enabled, .weight = weight};
 
-	if (path == NULL || path[0] == '\0')
-		return 0;
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *t, *name, *verb, *arg, *extra, *save = NULL;
-		int d;
-
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			rc = -EINVAL;
-			break;
-		}
-		t = clean_line(line);
-		if (*t == '\0')
-			continue;
-		name = strtok_r(t, " \t", &save);
-		verb = strtok_r(NULL, " \t", &save);
-		arg = strtok_r(NULL, " \t", &save);
-		extra = strtok_r(NULL, " \t", &save);
-		d = sl_det_lookup(name);
-		if (d < 0) {
-			snprintf(err, errlen, "%s:%u: unknown detector '%s'", path, lineno, name);
-			rc = -EINVAL;
-			break;
-		}
-		if (verb != NULL && strcmp(verb, "off") == 0 && arg == NULL) {
-			*enabled &= ~(1ull << d);
-		} else if (verb != NULL && strcmp(verb, "on") == 0 && arg == NULL) {
-			*enabled |= 1ull << d;
-		} else if (verb != NULL && strcmp(verb, "weight") == 0 && arg != NULL &&
-			   extra == NULL) {
-			char *end;
-			long w = strtol(arg, &end, 10);
-
-			if (*end != '\0' || w < 0 || w > 100) {
-				snprintf(err, errlen, "%s:%u: weight '%s' is not 0..100", path, lineno,
-					arg);
-				rc = -EINVAL;
-				break;
-			}
-			weight[d] = (uint8_t)w;
-		} else {
-			snprintf(err, errlen, "%s:%u: expected '<detector> off|on|weight N'", path,
-				lineno);
-			rc = -EINVAL;
-			break;
-		}
-	}
-	fclose(f);
-	return rc;
+	return read_lines(path, det_line, &l, err, errlen);
 }
