@@ -50,5 +50,11 @@ out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 
 echo "$out" | grep -v '^integration:'
 line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "integration: 0 passed, 1 failed")
 pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+echo "== fuzzing (libFuzzer, ${SL_FUZZ_SECONDS:-15} s per target; a crash fails)"
+out=$(scripts/fuzz.sh "${SL_FUZZ_SECONDS:-15}" 2>&1)
+echo "$out" | grep -E '^fuzz ' || true
+line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "fuzz: 0 passed, 1 failed")
+if [[ "$line" == "fuzz: 0 passed, 1 failed" ]]; then echo "$out" | tail -20; fi
+pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -321,9 +321,9 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 			t->st.payload_gaps++;
 			return;
 		}
-		if ((uint32_t)-d >= pk->payload_len)
+		if (-(uint32_t)d >= pk->payload_len)
 			return; /* retransmission of bytes we have */
-		skip = (uint32_t)-d;
+		skip = -(uint32_t)d;
 	}
 	room = t->p.payload_bytes - f->buf_len[dir];
 	if (room == 0)
