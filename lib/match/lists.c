@@ -340,7 +340,8 @@ sl_ipset_load(struct sl_ipset *s, const char *path, char *err, size_t errlen)
 		sl_ipset_free(s);
 		return rc;
 	}
-	qsort(s->r, s->n, sizeof(*s->r), range_cmp);
+	if (s->n > 1)
+		qsort(s->r, s->n, sizeof(*s->r), range_cmp);
 	/* merge overlapping and adjacent ranges */
 	for (uint32_t i = 0; i < s->n; i++) {
 		if (m > 0 && range_joins(&s->r[m - 1], &s->r[i])) {

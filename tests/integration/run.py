@@ -631,6 +631,17 @@ def detect_live_small_ring_counts_lost_events():
     assert lost > 0, "a 64-record ring never overflowed (%d events)" % got
     eq(s["conservation"]["ok"], True, "conservation")
 
+@test
+def detect_payload_pool_empty_is_counted():
+    cap = os.path.join(DET, "many_miners.pcap")
+    rc, s, se, evs = offline_events(cap, "--set", "offline_payload_buffers=16")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    fl = s["totals"]["flows"]
+    eq(fl["payload_buffers_used"] <= 16 + fl["expired"], True, "buffers handed out")
+    assert fl["payload_pool_empty"] > 0, "pool never ran dry: %r" % fl
+    flagged = {(e["src_ip"], e["src_port"]) for e in evs}
+    eq(len(flagged) + fl["payload_pool_empty"], 800, "every flow either inspected or counted")
+
 def telemetry(prefix, cmd):
     import socket
     path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
