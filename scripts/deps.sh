@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev
       libpcap-dev libcmocka-dev python3-scapy tshark libndpi-bin libmicrohttpd-dev jq
-      valgrind iproute2 ethtool bsdextrautils clang llvm libclang-rt-14-dev)
+      valgrind iproute2 ethtool bsdextrautils clang llvm libclang-rt-14-dev
+      prometheus)
 if [ "$(dpkg --print-architecture)" = amd64 ]; then PKGS+=(libhyperscan-dev); else PKGS+=(libvectorscan-dev); fi
 missing=()
 for p in "${PKGS[@]}"; do

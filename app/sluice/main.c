@@ -30,6 +30,7 @@
 #include "sl_host.h"
 #include "sl_input.h"
 #include "sl_match.h"
+#include "sl_metrics.h"
 #include "sl_port.h"
 #include "sl_report.h"
 #include "sl_worker.h"
@@ -81,6 +82,11 @@ struct app {
 	uint64_t det_events[SL_DET_MAX]; /* events taken, per detector */
 	uint64_t reloads, reload_errors;
 	bool events_failed;
+	struct sl_snapshot *metrics;   /* live: Prometheus text published for /metrics */
+	struct sl_snapshot *stats;     /* live: "name value" lines for /sluice/stats */
+	struct sl_http *http;          /* live: the /metrics endpoint */
+	struct sl_text text;           /* render buffer (control core) */
+	uint64_t next_metrics_us;
 	/* net_pcap vdevs named on the command line and their files' link type */
 	unsigned int npcap;
 	char pcap_name[MAX_PCAP_VDEVS][64];
@@ -510,6 +516,8 @@ total_rx(struct app *a)
 	return n;
 }
 
+static void control_metrics(struct app *a, uint64_t now);
+
 /* Live control loop: drain channels, age hosts, stop on a signal or when idle. */
 static void
 control_live(struct app *a)
@@ -521,6 +529,7 @@ control_live(struct app *a)
 
 		control_drain(a);
 		control_reload(a);
+		control_metrics(a, now);
 		if (a->events != NULL)
 			fflush(a->events);
 		if (now - a->last_age_us > 100000) {
@@ -538,8 +547,8 @@ control_live(struct app *a)
 	}
 }
 
-static int
-write_outputs(struct app *a, double elapsed)
+static struct sl_report_ctx
+report_ctx(struct app *a, double elapsed)
 {
 	struct sl_report_ctx rc = {
 		.offline = !a->args.live,
@@ -557,6 +566,89 @@ write_outputs(struct app *a, double elapsed)
 		.reloads = a->reloads,
 		.reload_errors = a->reload_errors,
 	};
+	return rc;
+}
+
+static uint64_t
+hosts_tracked(struct app *a)
+{
+	struct sl_chost_totals ht;
+
+	sl_chost_totals(a->hosts, &ht);
+	return ht.hosts;
+}
+
+/* Live control core: render the metrics and stats snapshots (never waits on anyone). */
+static void
+control_metrics(struct app *a, uint64_t now)
+{
+	struct sl_report_ctx rc;
+	uint64_t t0 = rte_rdtsc(), rx = 0, bytes = 0, active = 0, lost = 0, full = 0, ev = 0;
+	double secs;
+
+	if (a->metrics == NULL || now < a->next_metrics_us)
+		return;
+	a->next_metrics_us = now + a->cfg.metrics_interval_ms * 1000;
+	for (unsigned int p = 0; p < a->nports; p++)
+		a->ports[p].stats_rc = rte_eth_stats_get(a->ports[p].info.port_id, &a->ports[p].st);
+	rc = report_ctx(a, 0);
+	secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+	sl_metrics_render(&a->text, &rc, secs, now);
+	if (!a->text.oom)
+		sl_snapshot_publish(a->metrics, a->text.p, a->text.len);
+	for (unsigned int i = 0; i < a->nworkers; i++) {
+		const struct sl_worker *w = a->workers[i];
+
+		rx += SL_LOAD_RELAXED(&w->rx_pkts);
+		bytes += SL_LOAD_RELAXED(&w->rx_bytes);
+		active += SL_LOAD_RELAXED(&sl_flow_stats(w->flows)->active);
+		lost += SL_LOAD_RELAXED(&w->mx.st.events_lost);
+		full += SL_LOAD_RELAXED(&w->chan.full);
+	}
+	for (unsigned int d = 0; d < SL_DET_MAX; d++)
+		ev += a->det_events[d];
+	sl_text_reset(&a->text);
+	sl_text_printf(&a->text, "rx_packets %" PRIu64 "\nrx_bytes %" PRIu64 "\nflows_active %" PRIu64
+		"\nhosts_tracked %" PRIu64 "\nevents %" PRIu64 "\nevents_lost %" PRIu64
+		"\nring_full %" PRIu64 "\nworkers %u\ntables_generation %u\n", rx, bytes, active,
+		hosts_tracked(a), ev, lost, full, a->nworkers,
+		a->match ? sl_match_db_generation(sl_match_current(a->match)) : 0);
+	if (!a->text.oom)
+		sl_snapshot_publish(a->stats, a->text.p, a->text.len);
+}
+
+/* Telemetry: /sluice/stats, from the snapshot the control core published. */
+static struct sl_snapshot *tel_stats;
+
+static int
+tel_stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char *text, *save = NULL, *line;
+	size_t len;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	if (tel_stats == NULL || sl_snapshot_copy(tel_stats, &text, &len) < 0) {
+		rte_tel_data_add_dict_string(d, "status", "no snapshot yet");
+		return 0;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+
+		if (sp == NULL)
+			continue;
+		*sp = '\0';
+		rte_tel_data_add_dict_u64(d, line, strtoull(sp + 1, NULL, 10));
+	}
+	free(text);
+	return 0;
+}
+
+static int
+write_outputs(struct app *a, double elapsed)
+{
+	struct sl_report_ctx rc = report_ctx(a, elapsed);
 	int ret = 0;
 
 	for (unsigned int p = 0; p < a->nports; p++)
@@ -688,6 +780,28 @@ main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (a->args.live && a->cfg.metrics_port != 0) {
+		char err[512];
+
+		a->metrics = sl_snapshot_create();
+		a->stats = sl_snapshot_create();
+		if (a->metrics == NULL || a->stats == NULL) {
+			fprintf(stderr, "sluice: metrics snapshot: out of memory\n");
+			status = 1;
+			goto out;
+		}
+		a->http = sl_http_start(a->metrics, a->cfg.metrics_bind,
+			(unsigned int)a->cfg.metrics_port, err, sizeof(err));
+		if (a->http == NULL) {
+			fprintf(stderr, "sluice: %s\n", err);
+			status = 1;
+			goto out;
+		}
+		tel_stats = a->stats;
+		if (rte_telemetry_register_cmd("/sluice/stats", tel_stats_cb,
+			    "sluice totals: packets, bytes, flows, hosts, events. No parameters.") < 0)
+			fprintf(stderr, "sluice: telemetry command /sluice/stats not registered\n");
+	}
 	for (unsigned int i = 0; i < a->nworkers; i++)
 		rte_eal_remote_launch(sl_worker_main, a->workers[i], a->workers[i]->lcore);
 
@@ -719,6 +833,8 @@ main(int argc, char **argv)
 out:
 	for (unsigned int p = 0; p < a->nports; p++)
 		sl_port_close(a->ports[p].info.port_id);
+	sl_http_stop(a->http); /* before the snapshot it serves */
+	sl_text_free(&a->text);
 	sl_match_free(a->match); /* workers have stopped (or never started) */
 	if (a->events != NULL && fflush(a->events) != 0 && !a->events_failed) {
 		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
@@ -726,6 +842,9 @@ out:
 	}
 	if (a->events_close)
 		fclose(a->events);
-	rte_eal_cleanup();
+	rte_eal_cleanup(); /* stops the telemetry thread: then its snapshot can go */
+	tel_stats = NULL;
+	sl_snapshot_free(a->metrics);
+	sl_snapshot_free(a->stats);
 	return status;
 }

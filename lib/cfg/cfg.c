@@ -26,8 +26,9 @@ static const struct key_desc keys[] = {
 static const struct {
 	const char *name, *def;
 	size_t off;
+	bool is_path;
 } str_keys[] = {
-#define SL_CFG_SDESC(name, def, help) {#name, def, offsetof(struct sl_cfg, name)},
+#define SL_CFG_SDESC(name, def, is_path, help) {#name, def, offsetof(struct sl_cfg, name), is_path},
 	SL_CFG_STR_KEYS(SL_CFG_SDESC)
 #undef SL_CFG_SDESC
 };
@@ -70,7 +71,8 @@ set_path(struct sl_cfg *cfg, unsigned int i, const char *value, const char *base
 	char *dst = (char *)cfg + str_keys[i].off;
 	int n;
 
-	if (value[0] != '\0' && value[0] != '/' && base != NULL && base[0] != '\0')
+	if (str_keys[i].is_path && value[0] != '\0' && value[0] != '/' && base != NULL &&
+	    base[0] != '\0')
 		n = snprintf(dst, SL_CFG_PATH_MAX, "%s/%s", base, value);
 	else
 		n = snprintf(dst, SL_CFG_PATH_MAX, "%s", value);

@@ -55,7 +55,9 @@ struct sl_cidr_set {
 	X(summary_top_hosts, 20, 0, 100000, "hosts listed in the summary, by bytes")             \
 	X(summary_top_flows, 10, 0, 32, "largest flows listed in the summary, by bytes")          \
 	X(exit_idle_ms, 0, 0, 86400000, "live: stop after this long with no packets, 0 = never") \
-	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")
+	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")              \
+	X(metrics_port, 9877, 0, 65535, "live: TCP port of the Prometheus /metrics endpoint, 0 = off") \
+	X(metrics_interval_ms, 1000, 100, 600000, "live: how often the metrics snapshot is rendered")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -64,14 +66,15 @@ struct sl_cidr_set {
 #define SL_CFG_PATH_MAX 512 /**< longest path a string key holds */
 
 /*
- * X(name, default, help): path keys. A relative path in a config file is taken relative to
- * that file's directory; on the command line (--set), relative to the working directory.
- * Empty means "none".
+ * X(name, default, is_path, help): string keys. A relative path in a config file is taken
+ * relative to that file's directory; on the command line (--set), relative to the working
+ * directory. Empty means "none".
  */
 #define SL_CFG_STR_KEYS(X)                                                                   \
-	X(pools_domains, SL_CONFIG_DIR "/pools.domains", "pool names, matched as suffixes on label boundaries") \
-	X(pools_ips, SL_CONFIG_DIR "/pools.ips", "pool addresses (IPv4/IPv6 CIDRs)")           \
-	X(detectors, "", "detector overrides: '<detector> off|on|weight N' per line")
+	X(pools_domains, SL_CONFIG_DIR "/pools.domains", 1, "pool names, matched as suffixes on label boundaries") \
+	X(pools_ips, SL_CONFIG_DIR "/pools.ips", 1, "pool addresses (IPv4/IPv6 CIDRs)")        \
+	X(detectors, "", 1, "detector overrides: '<detector> off|on|weight N' per line")        \
+	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")
 
 /** Parsed configuration. Plain data; copy freely. */
 struct sl_cfg {
@@ -79,7 +82,7 @@ struct sl_cfg {
 	SL_CFG_NUM_KEYS(SL_CFG_FIELD)
 #undef SL_CFG_FIELD
 	struct sl_cidr_set home_nets; /**< protected networks; empty = judge flow initiators */
-#define SL_CFG_STR_FIELD(name, def, help) char name[SL_CFG_PATH_MAX]; /**< help */
+#define SL_CFG_STR_FIELD(name, def, is_path, help) char name[SL_CFG_PATH_MAX]; /**< help */
 	SL_CFG_STR_KEYS(SL_CFG_STR_FIELD)
 #undef SL_CFG_STR_FIELD
 };

@@ -18,8 +18,9 @@ TMP = tempfile.mkdtemp(prefix="sluice-it-")
 RESULTS = []
 QUIET = ["--set", "idle_polls=64"]
 # live defaults are sized for an appliance (1 M flows); tests run in 512 MB without hugepages
-LIVE_SMALL = ["--set", "flow_capacity=65536", "--set", "payload_buffers=4096",
+LIVE_SIZES = ["--set", "flow_capacity=65536", "--set", "payload_buffers=4096",
               "--set", "host_capacity=65536"]
+LIVE_SMALL = LIVE_SIZES + ["--set", "metrics_port=0"]  # most tests need no /metrics
 
 
 def run(args, timeout=120):
@@ -715,6 +716,119 @@ def events_file_reopened_on_sighup():
         p.send_signal(signal.SIGINT)
         _, se = p.communicate(timeout=30)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+
+
+# ------------------------------------------------------------------ metrics (live)
+
+def free_port():
+    import socket
+    sk = socket.socket()
+    sk.bind(("127.0.0.1", 0))
+    port = sk.getsockname()[1]
+    sk.close()
+    return port
+
+
+def http_get(port, path, method="GET", headers=None):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read().decode(errors="replace")
+    c.close()
+    return r.status, dict(r.getheaders()), body
+
+
+@test
+def metrics_endpoint_prometheus_and_telemetry():
+    port, pport = free_port(), free_port()
+    prefix = "sl-metrics-%d" % os.getpid()
+    out = os.path.join(TMP, "metrics.json")
+    cap = os.path.join(DATA, "demo.pcap")
+    small = LIVE_SIZES
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_pcap0,rx_pcap=" + cap, "--",
+                          "-s", out, "-q", "-e", os.devnull, "--set", "idle_polls=64",
+                          "--set", "metrics_port=%d" % port, "--set", "metrics_interval_ms=200"]
+                         + small, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    prom = None
+    try:
+        deadline = time.time() + 20
+        body = ""
+        while time.time() < deadline:
+            try:
+                st, hd, body = http_get(port, "/metrics")
+                if st == 200 and 'sluice_port_rx_packets_total{port="0",name="net_pcap0"} 307' in body:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert 'sluice_port_rx_packets_total{port="0",name="net_pcap0"} 307' in body, body[:500]
+        assert 'sluice_detections_total{detector="stratum_submit",protocol="stratum"} 1' in body
+        assert hd.get("Content-Type", "").startswith("text/plain; version=0.0.4"), hd
+        chk = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                             text=True)
+        eq(chk.returncode, 0, "promtool check metrics (%s%s)" % (chk.stdout, chk.stderr))
+        # bad requests: proper status codes, and the endpoint keeps working
+        eq(http_get(port, "/")[0], 404, "GET /")
+        eq(http_get(port, "/metrics/../etc/passwd")[0], 404, "path traversal")
+        eq(http_get(port, "/metrics", method="POST")[0], 405, "POST")
+        eq(http_get(port, "/metrics", method="DELETE")[0], 405, "DELETE")
+        eq(http_get(port, "/metrics", headers={"X-Big": "a" * 60000})[0], 431, "huge header")
+        eq(http_get(port, "/metrics", method="HEAD")[0], 200, "HEAD")
+        eq(http_get(port, "/metrics")[0], 200, "still serving")
+        # DPDK telemetry, from the same snapshot
+        r = telemetry(prefix, "/sluice/stats")["/sluice/stats"]
+        eq(r.get("rx_packets"), 307, "telemetry rx_packets (%r)" % r)
+        eq(r.get("events"), 7, "telemetry events")
+        # a real Prometheus server scrapes it
+        pdir = tempfile.mkdtemp(prefix="sl-prom-", dir=TMP)
+        cfg = os.path.join(pdir, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sluice\n"
+                    "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % port)
+        prom = subprocess.Popen(["prometheus", "--config.file=" + cfg,
+                                 "--storage.tsdb.path=" + os.path.join(pdir, "data"),
+                                 "--web.listen-address=127.0.0.1:%d" % pport],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        val = None
+        deadline = time.time() + 40
+        while time.time() < deadline and val is None:
+            time.sleep(1)
+            try:
+                st, _, b = http_get(pport, "/api/v1/query?query=sluice_queue_packets_total")
+                res = json.loads(b)["data"]["result"] if st == 200 else []
+                if res:
+                    val = res[0]["value"][1]
+            except (OSError, ValueError, KeyError):
+                pass
+        eq(val, "307", "Prometheus sees sluice_queue_packets_total")
+    finally:
+        if prom is not None:
+            prom.terminate()
+            prom.wait(timeout=30)
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+
+
+@test
+def metrics_port_in_use_is_an_error():
+    import socket
+    sk = socket.socket()
+    sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sk.bind(("127.0.0.1", 0))
+    sk.listen(1)
+    port = sk.getsockname()[1]
+    try:
+        small = LIVE_SIZES
+        rc, so, se = run(["-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+                          "--file-prefix=sl-inuse-%d" % os.getpid(), "--vdev", "net_null0", "--",
+                          "-q", "--set", "metrics_port=%d" % port] + small, timeout=60)
+    finally:
+        sk.close()
+    eq(rc, 1, "exit code")
+    assert "cannot serve metrics on 127.0.0.1 port %d" % port in se, se
 
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed

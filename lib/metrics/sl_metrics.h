@@ -1,0 +1,97 @@
+/* sl_metrics.h: what sluice exposes while it runs: Prometheus text on /metrics (served by
+ * libmicrohttpd from its own control-side thread) and the DPDK telemetry command
+ * /sluice/stats.
+ *
+ * The control core renders every family into text at a fixed interval and publishes it in
+ * one of two buffers guarded by a sequence counter (a seqlock): the HTTP and telemetry
+ * threads copy the published buffer and retry if it changed under them. They never read
+ * state the control core is writing, never touch worker state and never make the control
+ * core wait. The families are one X-macro table (name, type, help).
+ */
+#ifndef SL_METRICS_H
+#define SL_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_report.h"
+
+/*
+ * X(name, type, help): every family sluice exports (the sluice_ prefix is added).
+ * Labels are documented in the help text.
+ */
+#define SL_METRIC_FAMILIES(X)                                                                \
+	X(port_rx_packets_total, counter, "Packets the NIC received (ipackets), per port")       \
+	X(port_rx_bytes_total, counter, "Bytes the NIC received (ibytes), per port")            \
+	X(port_missed_total, counter, "Packets the NIC dropped for lack of descriptors, per port") \
+	X(port_errors_total, counter, "Erroneous packets (ierrors), per port")                  \
+	X(port_nombuf_total, counter, "RX mbuf allocation failures, per port")                  \
+	X(queue_packets_total, counter, "Packets workers polled, per port and queue")           \
+	X(worker_packets_total, counter, "Packets by worker, outcome class and reason")         \
+	X(worker_bytes_total, counter, "Wire bytes received, per worker")                       \
+	X(flows_active, gauge, "Flows in the table, per worker")                                \
+	X(flows_created_total, counter, "Flows created, per worker")                            \
+	X(flows_expired_total, counter, "Flows ended by timeout or TCP close, per worker")      \
+	X(flow_table_full_total, counter, "Packets whose flow could not be created, per worker") \
+	X(payload_pool_empty_total, counter, "Flows that got no payload buffer (uninspected)")  \
+	X(channel_ring_full_total, counter, "Records refused by a full worker ring, per worker") \
+	X(events_lost_total, counter, "Detection events lost to a full ring, per worker")       \
+	X(inspected_bytes_total, counter, "Payload bytes handed to inspection, per worker")     \
+	X(detections_total, counter, "Detection events taken by the control core, per detector and protocol") \
+	X(hosts_tracked, gauge, "Hosts in the control core's table")                            \
+	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \
+	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
+	X(pool_names, gauge, "Pool names loaded")                                               \
+	X(pool_ranges, gauge, "Pool address ranges loaded")                                     \
+	X(render_seconds, gauge, "Time the control core took to render this snapshot")         \
+	X(snapshot_timestamp_seconds, gauge, "When this snapshot was rendered (Unix time)")
+
+/** A growing text buffer (control core only). */
+struct sl_text {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool oom; /**< an append failed: the text is incomplete */
+};
+
+void sl_text_reset(struct sl_text *t);
+void sl_text_free(struct sl_text *t);
+void sl_text_printf(struct sl_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** Render every family from @p c into @p t (Prometheus text format 0.0.4). */
+void sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double render_s,
+	uint64_t now_us);
+
+/** A published snapshot: two buffers, a sequence counter each. */
+struct sl_snapshot;
+
+struct sl_snapshot *sl_snapshot_create(void);
+void sl_snapshot_free(struct sl_snapshot *s);
+
+/** Control core: publish a copy of @p text. Never waits. @return 0 or -ENOMEM. */
+int sl_snapshot_publish(struct sl_snapshot *s, const char *text, size_t len);
+
+/**
+ * Any thread: a malloc'd copy of the latest snapshot (NUL terminated) in @p out and its
+ * length, or -EAGAIN if nothing has been published yet. The caller frees it.
+ */
+int sl_snapshot_copy(struct sl_snapshot *s, char **out, size_t *len);
+
+/** The HTTP endpoint. */
+struct sl_http;
+
+/**
+ * Serve GET/HEAD /metrics from @p s on @p bind:@p port (libmicrohttpd, its own thread).
+ * Other paths get 404, other methods 405, oversized requests 431/413.
+ * NULL with @p err filled on failure (e.g. port in use).
+ */
+struct sl_http *sl_http_start(struct sl_snapshot *s, const char *bind, unsigned int port,
+	char *err, size_t errlen);
+void sl_http_stop(struct sl_http *h);
+
+/** Requests served, by status class, for the summary. */
+uint64_t sl_http_requests(const struct sl_http *h);
+
+#endif /* SL_METRICS_H */
