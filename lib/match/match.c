@@ -42,7 +42,11 @@ static const struct {
 	"xmr-node-proxy|cpuminer|cpuminer-multi|cpuminer-opt|cgminer|bfgminer|sgminer|ccminer|"    \
 	"ethminer|lolminer|teamredminer|phoenixminer|nbminer|t-rex|srbminer|srbminer-multi|"      \
 	"gminer|nanominer|minergate[a-z0-9_-]{0,16}|winreport|rhminer|claymore|kawpowminer|"       \
-	"nheqminer|ewbf|bminer|wildrig|wildrig-multi|xmr-eth-proxy)"
+	"nheqminer|ewbf|bminer|wildrig|wildrig-multi|xmr-eth-proxy|bmminer|bosminer|btminer|"     \
+	"cgminer-lite|xmrigcc|xmrig-nvidia|xmrig-amd|nicehashminer|cryptodredge|z-enemy|"          \
+	"excavator|miniz|kawpowminer|teamblackminer|onezerominer|rigel|bzminer)"
+/* an optional edition after the name: XMRig-NVIDIA/2.14, cpuminer-gr/1.2, SRBMiner-MULTI/2.4 */
+#define EDITION "([-_][a-z0-9]{1,12})?"
 #define HTTP_MINERS                                                                          \
 	"(xmrig|xmr-stak|cpuminer|cpuminer-multi|cpuminer-opt|cgminer|bfgminer|sgminer|ccminer|"  \
 	"ethminer|poclbm|diablominer|diablo|minerd|bitcoin-miner|jsonrpc-miner|phoenix|"          \
@@ -67,7 +71,7 @@ static const struct {
 	X(stratum_subscribe_reply, 0,                                                         \
 		JK("result") WS "\\[" WS "\\[" WS "\\[?" WS "\"mining\\.(notify|set_difficulty)\"") \
 	X(xmr_keepalived, 0, JM("keepalived"))                                                \
-	X(miner_agent, F_CASE, "\"" MINERS "/[0-9]")                                          \
+	X(miner_agent, F_CASE, "\"" MINERS EDITION "/[0-9]")                                          \
 	X(eth_submit_login, 0, JM("eth_submitLogin"))                                         \
 	X(eth_get_work, 0, JM("eth_getWork"))                                                 \
 	X(eth_submit_work, 0, JM("eth_submitWork"))                                           \

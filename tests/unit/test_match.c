@@ -1903,6 +1903,46 @@ make_hex(char *h, unsigned int n, unsigned int seed)
 	h[n] = '\0';
 }
 
+/* Miner software names as real clients send them (with editions), and look-alikes. */
+static void
+test_inspect_miner_agents(void **state)
+{
+	static const struct {
+		const char *agent;
+		bool fires;
+	} cases[] = {
+		{"XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0", true},
+		{"XMRig-NVIDIA/2.14.1 (Windows NT 10.0; Win64; x64) libuv/1.25.0 CUDA/10.0", true},
+		{"xmr-stak-rx/1.0.5-rx", true},
+		{"cpuminer-gr/1.2.4.1", true},
+		{"SRBMiner-MULTI/2.4.6", true},
+		{"bmminer/2.0.0", true},
+		{"lolMiner/1.76", true},
+		{"Mozilla/5.0 (X11; Linux x86_64)", false},
+		{"cgminerx/1.0", false},
+		{"my-xmrig-fork", false},
+	};
+	char msg[256];
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ix t;
+		uint32_t n = (uint32_t)snprintf(msg, sizeof(msg),
+			"{\"id\":1,\"method\":\"hello\",\"params\":{\"agent\":\"%s\"}}\n",
+			cases[i].agent);
+
+		ix_init(&t, g_db, 6, 3333);
+		feed(&t, 0, msg, 0, n);
+		if (cases[i].fires) {
+			expect_events(&t, 1);
+			expect_event(&t, 0, SL_DET_miner_agent, 0, (uint32_t)(strchr(msg + 38, '/') - msg) + 2);
+		} else {
+			expect_events(&t, 0);
+		}
+		ix_fini(&t);
+	}
+}
+
 static void
 test_inspect_xmrig_session(void **state)
 {
@@ -3049,6 +3089,7 @@ main(void)
 		cmocka_unit_test(test_inspect_stratum_split),
 		cmocka_unit_test(test_inspect_once_per_flow),
 		cmocka_unit_test(test_inspect_window_limit),
+		cmocka_unit_test(test_inspect_miner_agents),
 		cmocka_unit_test(test_inspect_xmrig_session),
 		cmocka_unit_test(test_inspect_json_negatives),
 		cmocka_unit_test(test_inspect_eth_proxy),
