@@ -766,6 +766,15 @@ def metrics_endpoint_prometheus_and_telemetry():
         assert 'sluice_port_rx_packets_total{port="0",name="net_pcap0"} 307' in body, body[:500]
         assert 'sluice_detections_total{detector="stratum_submit",protocol="stratum"} 1' in body
         assert hd.get("Content-Type", "").startswith("text/plain; version=0.0.4"), hd
+        import re
+        dash = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                           "config", "grafana", "sluice.json")))
+        used = set()
+        for pn in dash["panels"]:
+            for tg in pn["targets"]:
+                used |= set(re.findall(r"sluice_[a-z_]+", tg["expr"]))
+        served = set(re.findall(r"^# TYPE (sluice_[a-z_]+) ", body, re.M))
+        eq(sorted(used - served), [], "dashboard metrics that /metrics does not serve")
         chk = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                              text=True)
         eq(chk.returncode, 0, "promtool check metrics (%s%s)" % (chk.stdout, chk.stderr))
