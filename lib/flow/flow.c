@@ -21,6 +21,14 @@ _Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is 40 bytes");
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 
+/* Bytes that arrived ahead of a hole, already stored at their stream offset in the buffer:
+ * [lo, hi) per direction (hi == 0: none). Filling the hole makes them part of the stream. */
+struct pay_ooo {
+	uint16_t lo[2];
+	uint16_t hi[2];
+	uint8_t hole_seen[2]; /* counted once per direction in payload_gaps */
+};
+
 struct sl_flow_table {
 	struct rte_hash *h;
 	struct sl_flow *flows;
@@ -30,6 +38,7 @@ struct sl_flow_table {
 	uint8_t *pay_mem;
 	uint32_t *pay_free;
 	uint8_t *pay_state; /* state_bytes per buffer, zeroed when the buffer is handed out */
+	struct pay_ooo *pay_ooo; /* per buffer: one out-of-order extent per direction */
 	sl_flow_end_cb cb;
 	void *cb_arg;
 	struct sl_flow_stats st;
@@ -42,8 +51,8 @@ sl_flow_table_memsize(const struct sl_flow_params *p)
 {
 	/* entry + rte_hash key slot (key + data + bucket share, measured ~100 B) */
 	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112) +
-	       (uint64_t)p->payload_buffers *
-		       (2ull * p->payload_bytes + sizeof(uint32_t) + p->state_bytes);
+	       (uint64_t)p->payload_buffers * (2ull * p->payload_bytes + sizeof(uint32_t) +
+						 p->state_bytes + sizeof(struct pay_ooo));
 }
 
 struct sl_flow_table *
@@ -91,7 +100,9 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 			t->pay_state = rte_malloc_socket("sl_paystate",
 				(size_t)p->payload_buffers * p->state_bytes, RTE_CACHE_LINE_SIZE,
 				socket);
-		if (t->pay_mem == NULL || t->pay_free == NULL ||
+		t->pay_ooo = rte_malloc_socket("sl_payooo",
+			(size_t)p->payload_buffers * sizeof(struct pay_ooo), RTE_CACHE_LINE_SIZE, socket);
+		if (t->pay_mem == NULL || t->pay_free == NULL || t->pay_ooo == NULL ||
 		    (p->state_bytes > 0 && t->pay_state == NULL))
 			goto err_free_pay;
 		for (uint32_t i = 0; i < p->payload_buffers; i++)
@@ -101,6 +112,7 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 	return t;
 
 err_free_pay:
+	rte_free(t->pay_ooo);
 	rte_free(t->pay_state);
 	rte_free(t->pay_mem);
 	rte_free(t->pay_free);
@@ -124,6 +136,7 @@ sl_flow_table_free(struct sl_flow_table *t)
 	rte_free(t->pay_mem);
 	rte_free(t->pay_free);
 	rte_free(t->pay_state);
+	rte_free(t->pay_ooo);
 	rte_free(t);
 }
 
@@ -295,6 +308,79 @@ sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key, uint32_t sig
 	return f;
 }
 
+/* Hand the flow a payload buffer. false: the pool is empty (counted, capture stops). */
+static bool
+take_buffer(struct sl_flow_table *t, struct sl_flow *f)
+{
+	if (f->buf != SL_FLOW_NONE)
+		return true;
+	if (t->pay_nfree == 0) {
+		t->st.payload_pool_empty++;
+		f->flags |= SL_FLOW_F_GAP0 | SL_FLOW_F_GAP1;
+		return false;
+	}
+	f->buf = t->pay_free[--t->pay_nfree];
+	t->st.payload_buffers_used++;
+	memset(&t->pay_ooo[f->buf], 0, sizeof(t->pay_ooo[f->buf]));
+	if (t->pay_state != NULL)
+		memset(t->pay_state + (size_t)f->buf * t->p.state_bytes, 0, t->p.state_bytes);
+	return true;
+}
+
+static inline uint8_t *
+buf_at(struct sl_flow_table *t, const struct sl_flow *f, int dir, uint32_t off)
+{
+	return t->pay_mem + ((size_t)f->buf * 2 + (size_t)dir) * t->p.payload_bytes + off;
+}
+
+/* Copy @p n payload bytes starting @p skip into the packet's payload to stream offset
+ * @p off. false if the bytes could not be read (counted as a gap by the caller). */
+static bool
+copy_payload(struct sl_flow_table *t, const struct sl_flow *f, int dir, const struct sl_pkt *pk,
+	const struct rte_mbuf *m, uint32_t skip, uint32_t off, uint32_t n)
+{
+	uint8_t *dst = buf_at(t, f, dir, off);
+	const void *src = rte_pktmbuf_read(m, pk->payload_off + skip, n, dst);
+
+	if (src == NULL)
+		return false;
+	if (src != dst)
+		memcpy(dst, src, n);
+	return true;
+}
+
+/* A TCP segment ahead of the next expected byte (d > 0): keep it at its offset when it
+ * fits the window and touches the one extent already held (or none is), so reordered
+ * segments are reassembled; otherwise it is not captured. The matcher only ever sees the
+ * contiguous prefix, so nothing is spliced. */
+static void
+hold_out_of_order(struct sl_flow_table *t, struct sl_flow *f, int dir, const struct sl_pkt *pk,
+	const struct rte_mbuf *m, uint32_t d)
+{
+	uint32_t off = f->buf_len[dir] + d, n, lo, hi;
+	struct pay_ooo *o;
+
+	if (pk->payload_cap == 0 || !take_buffer(t, f))
+		return;
+	o = &t->pay_ooo[f->buf];
+	if (!o->hole_seen[dir]) {
+		o->hole_seen[dir] = 1;
+		t->st.payload_gaps++;
+	}
+	if (off >= t->p.payload_bytes)
+		return; /* beyond the inspection window */
+	n = SL_MIN(pk->payload_cap, t->p.payload_bytes - off);
+	lo = o->lo[dir];
+	hi = o->hi[dir];
+	if (hi != 0 && (off > hi || off + n < lo))
+		return; /* a second, separate extent: not kept */
+	if (!copy_payload(t, f, dir, pk, m, 0, off, n))
+		return;
+	o->lo[dir] = (uint16_t)(hi == 0 ? off : SL_MIN(lo, off));
+	o->hi[dir] = (uint16_t)(hi == 0 ? off + n : SL_MAX(hi, off + n));
+	t->st.payload_reordered++;
+}
+
 static void
 capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struct sl_pkt *pk,
 	const struct rte_mbuf *m)
@@ -302,8 +388,6 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 	uint8_t gap = dir ? SL_FLOW_F_GAP1 : SL_FLOW_F_GAP0;
 	uint8_t seqf = dir ? SL_FLOW_F_SEQ1 : SL_FLOW_F_SEQ0;
 	uint32_t skip = 0, room, n;
-	uint8_t *dst;
-	const void *src;
 
 	if (f->flags & gap)
 		return;
@@ -316,9 +400,8 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 		uint32_t seq = pk->tcp_seq + ((pk->tcp_flags & TCP_SYN) ? 1 : 0);
 		int32_t d = (int32_t)(seq - f->next_seq[dir]);
 
-		if (d > 0) { /* a hole: stop, the matcher must not see spliced bytes */
-			f->flags |= gap;
-			t->st.payload_gaps++;
+		if (d > 0) { /* a hole before this segment */
+			hold_out_of_order(t, f, dir, pk, m, (uint32_t)d);
 			return;
 		}
 		if (-(uint32_t)d >= pk->payload_len)
@@ -326,38 +409,36 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 		skip = -(uint32_t)d;
 	}
 	room = t->p.payload_bytes - f->buf_len[dir];
-	if (room == 0)
+	if (room == 0 || !take_buffer(t, f))
 		return;
-	if (f->buf == SL_FLOW_NONE) {
-		if (t->pay_nfree == 0) {
-			t->st.payload_pool_empty++;
-			f->flags |= SL_FLOW_F_GAP0 | SL_FLOW_F_GAP1;
-			return;
-		}
-		f->buf = t->pay_free[--t->pay_nfree];
-		t->st.payload_buffers_used++;
-		if (t->pay_state != NULL)
-			memset(t->pay_state + (size_t)f->buf * t->p.state_bytes, 0, t->p.state_bytes);
-	}
 	if (skip >= pk->payload_cap) {
 		f->flags |= gap; /* the capture (snaplen) cut the bytes we need */
 		t->st.payload_gaps++;
 		return;
 	}
 	n = SL_MIN(room, pk->payload_cap - skip);
-	dst = t->pay_mem + ((size_t)f->buf * 2 + (size_t)dir) * t->p.payload_bytes + f->buf_len[dir];
-	src = rte_pktmbuf_read(m, pk->payload_off + skip, n, dst);
-	if (src == NULL) {
+	if (!copy_payload(t, f, dir, pk, m, skip, f->buf_len[dir], n)) {
 		f->flags |= gap;
 		t->st.payload_gaps++;
 		return;
 	}
-	if (src != dst)
-		memcpy(dst, src, n);
 	f->buf_len[dir] += n;
 	t->st.payload_bytes += n;
 	if (f->proto == 6) {
+		struct pay_ooo *o = &t->pay_ooo[f->buf];
+
 		f->next_seq[dir] += n;
+		if (o->hi[dir] != 0 && f->buf_len[dir] >= o->lo[dir]) {
+			/* the hole is filled: the held extent joins the stream */
+			if (o->hi[dir] > f->buf_len[dir]) {
+				uint32_t more = o->hi[dir] - f->buf_len[dir];
+
+				f->buf_len[dir] += more;
+				f->next_seq[dir] += more;
+				t->st.payload_bytes += more;
+			}
+			o->lo[dir] = o->hi[dir] = 0;
+		}
 		if (pk->payload_cap < pk->payload_len && n == pk->payload_cap - skip &&
 		    f->buf_len[dir] < t->p.payload_bytes) {
 			f->flags |= gap; /* snaplen cut this segment short */

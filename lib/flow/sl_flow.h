@@ -80,7 +80,8 @@ struct sl_flow {
 	X(payload_buffers_used, "payload buffers handed out")                                 \
 	X(payload_pool_empty, "flows that wanted a payload buffer and got none")             \
 	X(payload_bytes, "payload bytes copied into buffers")                                 \
-	X(payload_gaps, "flow directions whose capture stopped at a TCP sequence hole")       \
+	X(payload_gaps, "flow directions that met a TCP sequence hole (or a snaplen cut)")     \
+	X(payload_reordered, "out-of-order TCP segments held until their hole was filled")    \
 	X(long_lived, "flows that became long-lived")
 
 struct sl_flow_stats {

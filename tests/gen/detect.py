@@ -287,20 +287,23 @@ class TcpFlow(Flow):
             p = p / Raw(payload)
         self.dc.cap.add(p, t=self.t if t is None else t)
 
-    def send(self, who, msg, at=None, dt=0.0005, cuts=None, ack=True, gap=0.0002):
-        """Send msg (bytes or pieces) as one or more segments; cuts = offsets to split at."""
+    def send(self, who, msg, at=None, dt=0.0005, cuts=None, ack=True, gap=0.0002, order=None):
+        """Send msg (bytes or pieces) as one or more segments; cuts = offsets to split at;
+        order = the segments' transmission order (reordering on the wire), default in order."""
         data = joined(msg)
         self.account(who, msg)
         if cuts is None:
             cuts = list(range(self.mss, len(data), self.mss))
         bounds = [0] + list(cuts) + [len(data)]
+        nseg = len(bounds) - 1
+        base = self.seq[who]
         self.at(at, dt)
-        for i in range(len(bounds) - 1):
+        for k, i in enumerate(order if order is not None else range(nseg)):
             seg = data[bounds[i]:bounds[i + 1]]
-            if i:
+            if k:
                 self.at(dt=gap)
-            self.pkt(who, "PA" if i == len(bounds) - 2 else "A", seg)
-            self.seq[who] += len(seg)
+            self.pkt(who, "PA" if i == nseg - 1 else "A", seg, seq=base + bounds[i])
+        self.seq[who] = base + len(data)
         if ack:
             self.pkt("s" if who == "c" else "c", "A", t=self.at(dt=self.rtt / 2))
 
@@ -1923,6 +1926,27 @@ def cap_neg_sv2_shapes():
 
 
 # order matters: tests/integration picks the first positive with >= 3 events for the live test
+def cap_reordered():
+    """Segments that arrive out of order (as on a span port) are reassembled before matching."""
+    dc = DetCap("reordered", "XMRig login in 3 segments sent 1,3,2; a Stratum subscribe split "
+                "inside the method name, second half first; a pool job reordered server-side")
+    T = G.T0
+    f = dc.tcp("10.95.0.2", "203.0.113.60", 3333, T + 0.5)
+    login = ('{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"%s","pass":"x",'
+             '"agent":"XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0","algo":["rx/0"]}}\n'
+             % xmr_address())
+    f.send("c", M(login, "xmr_login", "miner_agent"), cuts=[60, 150], order=[0, 2, 1])
+    job = ('{"jsonrpc":"2.0","method":"job","params":{"blob":"%s","job_id":"%s","target":"b88d0600",'
+           '"height":3012345,"seed_hash":"%s"}}\n' % (xmr_blob(), b64id(20), hexs(64)))
+    f.send("s", M(job, "xmr_job"), cuts=[100, 200], order=[1, 0, 2])
+    f.close()
+    f = dc.tcp("10.95.0.3", "203.0.113.61", 4444, T + 5.0)
+    sub = '{"id":1,"method":"mining.subscribe","params":["cgminer/4.11.1"]}\n'
+    f.send("c", M(sub, "stratum_subscribe", "miner_agent"), cuts=[sub.index("subscribe")], order=[1, 0])
+    f.close()
+    return dc
+
+
 def cap_many_miners():
     """A botnet: 800 hosts open a Stratum session each within a few seconds (fills small
     event rings live; offline must still report every one)."""
@@ -1943,7 +1967,7 @@ CAPTURES = [cap_xmrig, cap_stratum_v1, cap_stratum_zcash, cap_eth_proxy, cap_eth
             cap_late_window, cap_ws_deflate, cap_neg_jsonrpc, cap_neg_lsp, cap_neg_eth_node,
             cap_neg_bitcoin_p2p, cap_neg_monero_p2p, cap_neg_devp2p, cap_neg_tls, cap_neg_dns,
             cap_neg_http_browse, cap_neg_ws_chat, cap_neg_http_api, cap_neg_sv2_shapes,
-            cap_many_miners]
+            cap_reordered, cap_many_miners]
 
 
 def gen_detect(outdir):

@@ -1099,8 +1099,9 @@ test_payload_tcp_overlap(void **state)
 	assert_int_equal(st(x)->payload_gaps, 0);
 }
 
-/* A hole (sequence ahead of what was captured) stops capture of that direction for good:
- * the matcher must never see spliced bytes. The other direction is unaffected. */
+/* A hole (sequence ahead of what was captured): the segment after it is held at its offset
+ * but not shown (the matcher must never see spliced bytes); when the missing segment arrives
+ * (reordering, retransmission) both join the stream. The other direction is unaffected. */
 static void
 test_payload_tcp_gap(void **state)
 {
@@ -1115,12 +1116,16 @@ test_payload_tcp_gap(void **state)
 	feed(x, TCP(HB, 80, HA, 51000, F_ACK | F_PSH, 5001, "XYZ", 3), 4);
 	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1020, "later", 5), 10);
 	assert_int_equal(st(x)->payload_gaps, 1);
-	assert_true(f->flags & SL_FLOW_F_GAP0);
+	assert_int_equal(st(x)->payload_reordered, 1);
+	assert_false(f->flags & SL_FLOW_F_GAP0);
 	check_payload(x, f, 0, "abcdefghij", 10);
-	/* the missing segment arriving late does not restart capture */
+	/* the missing segment arriving late fills the hole: both join, in stream order */
 	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1011, "klmnopqrs", 9), 11);
-	check_payload(x, f, 0, "abcdefghij", 10);
+	check_payload(x, f, 0, "abcdefghijklmnopqrslater", 24);
 	assert_int_equal(st(x)->payload_gaps, 1);
+	/* and the stream goes on from there */
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1025, "!", 1), 11);
+	check_payload(x, f, 0, "abcdefghijklmnopqrslater!", 25);
 	/* the other direction goes on */
 	feed(x, TCP(HB, 80, HA, 51000, F_ACK | F_PSH, 5004, "1234", 4), 12);
 	check_payload(x, f, 1, "XYZ1234", 7);
@@ -1131,8 +1136,42 @@ test_payload_tcp_gap(void **state)
 	feed(x, TCP(HB, 80, HA, 51000, F_ACK | F_PSH, 6002, "zz", 2), 14);
 	assert_int_equal(st(x)->payload_gaps, 2);
 	check_payload(x, f, 1, "XYZ1234", 7);
-	assert_int_equal(f->payload[0], 10 + 5 + 9);
+	assert_int_equal(f->payload[0], 10 + 5 + 9 + 1);
 	assert_int_equal(st(x)->payload_buffers_used, 1);
+}
+
+/* Reordered segments are reassembled: one held extent per direction grows while segments
+ * touch it; a second, separate one is not kept (its bytes come back by retransmission). */
+static void
+test_payload_tcp_reorder(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = default_params();
+	struct sl_flow *f;
+
+	mk_table(x, &p);
+	f = feed(x, TCP(HA, 51000, HB, 80, F_SYN, 1000, NULL, 0), 1).f;
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1001, "aaaa", 4), 2);
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1009, "cccc", 4), 3);
+	check_payload(x, f, 0, "aaaa", 4);
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1005, "bbbb", 4), 4);
+	check_payload(x, f, 0, "aaaabbbbcccc", 12);
+	/* held: [20,24) then [24,28) touching it; [32,36) is separate and not kept */
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1021, "eeee", 4), 5);
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1025, "ffff", 4), 6);
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1033, "hhhh", 4), 7);
+	check_payload(x, f, 0, "aaaabbbbcccc", 12);
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1013, "dddddddd", 8), 8);
+	check_payload(x, f, 0, "aaaabbbbccccddddddddeeeeffff", 28);
+	/* the separate one was dropped: the stream waits at 28 until it is sent again */
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1029, "gggg", 4), 9);
+	check_payload(x, f, 0, "aaaabbbbccccddddddddeeeeffffgggg", 32);
+	feed(x, TCP(HA, 51000, HB, 80, F_ACK | F_PSH, 1033, "hhhh", 4), 10);
+	check_payload(x, f, 0, "aaaabbbbccccddddddddeeeeffffgggghhhh", 36);
+	assert_int_equal(st(x)->payload_reordered, 3);
+	assert_int_equal(st(x)->payload_gaps, 1);
+	assert_int_equal(st(x)->payload_bytes, 36);
+	assert_false(f->flags & SL_FLOW_F_GAP0);
 }
 
 static void
@@ -1523,6 +1562,7 @@ main(void)
 		T(test_payload_tcp_in_order),
 		T(test_payload_tcp_overlap),
 		T(test_payload_tcp_gap),
+		T(test_payload_tcp_reorder),
 		T(test_payload_tcp_midstream_and_limit),
 		T(test_payload_udp),
 		T(test_payload_pool),
