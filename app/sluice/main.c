@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <numa.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,139 @@ control_reload(struct app *a)
 		sl_match_reclaim(a->match);
 }
 
+/* Telemetry host queries, answered by the control core (which owns the host table): a
+ * telemetry thread posts one request at a time (the mutex is only ever taken by telemetry
+ * threads) and waits for the answer; the control core never waits on anyone. */
+#define TEL_HOSTS 1
+#define TEL_HOST 2
+#define TEL_HOSTS_MAX 100
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t asked;     /* requests posted (release) */
+	uint64_t answered;  /* requests answered (release) */
+	int kind;           /* TEL_HOSTS or TEL_HOST */
+	unsigned int n;     /* TEL_HOSTS: how many */
+	uint8_t addr[16];   /* TEL_HOST: which */
+	unsigned int nout;  /* hosts in out[] */
+	struct sl_chost out[TEL_HOSTS_MAX];
+} tel_q = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+control_queries(struct app *a)
+{
+	uint64_t asked = __atomic_load_n(&tel_q.asked, __ATOMIC_ACQUIRE);
+
+	if (asked == tel_q.answered)
+		return;
+	if (tel_q.kind == TEL_HOSTS) {
+		tel_q.nout = sl_chost_top(a->hosts, tel_q.out, tel_q.n);
+	} else {
+		const struct sl_chost *h = sl_chost_find(a->hosts, tel_q.addr);
+
+		tel_q.nout = h != NULL;
+		if (h != NULL)
+			tel_q.out[0] = *h;
+	}
+	/* RELEASE: the answer is written before the telemetry thread sees it */
+	__atomic_store_n(&tel_q.answered, asked, __ATOMIC_RELEASE);
+}
+
+/* Post a query and wait up to 5 s. @return 0 or -ETIMEDOUT. Lock held by the caller. */
+static int
+tel_query(void)
+{
+	uint64_t want = __atomic_add_fetch(&tel_q.asked, 1, __ATOMIC_ACQ_REL);
+
+	for (int i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&tel_q.answered, __ATOMIC_ACQUIRE) >= want)
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static void
+tel_host_dict(struct rte_tel_data *d, const struct sl_chost *h)
+{
+	char ip[64];
+
+	sl_addr_format(h->addr, ip, sizeof(ip));
+	rte_tel_data_add_dict_string(d, "ip", ip);
+	rte_tel_data_add_dict_u64(d, "bytes_out", h->bytes_out);
+	rte_tel_data_add_dict_u64(d, "bytes_in", h->bytes_in);
+	rte_tel_data_add_dict_u64(d, "pkts_out", h->pkts_out);
+	rte_tel_data_add_dict_u64(d, "pkts_in", h->pkts_in);
+	rte_tel_data_add_dict_u64(d, "flows_opened", h->flows_opened);
+	rte_tel_data_add_dict_u64(d, "long_lived_flows", h->long_lived);
+	rte_tel_data_add_dict_u64(d, "external_peers", (uint64_t)(sl_chost_peers(h) + 0.5));
+	rte_tel_data_add_dict_u64(d, "first_seen_us", h->first_us);
+	rte_tel_data_add_dict_u64(d, "last_seen_us", h->last_us);
+}
+
+/* /sluice/hosts[,N]: the N (default 20, at most 100) hosts with the most bytes. */
+static int
+tel_hosts_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	unsigned long n = 20;
+	int rc;
+
+	RTE_SET_USED(cmd);
+	if (params != NULL && *params != '\0') {
+		char *end;
+
+		n = strtoul(params, &end, 10);
+		if (*end != '\0' || n == 0 || n > TEL_HOSTS_MAX)
+			return -EINVAL;
+	}
+	pthread_mutex_lock(&tel_q.lock);
+	tel_q.kind = TEL_HOSTS;
+	tel_q.n = (unsigned int)n;
+	rc = tel_query();
+	/* an array of host dicts: telemetry dict keys may not hold the '.' and ':' of addresses */
+	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+	if (rc == 0) {
+		for (unsigned int i = 0; i < tel_q.nout; i++) {
+			struct rte_tel_data *hd = rte_tel_data_alloc();
+
+			if (hd == NULL)
+				break;
+			rte_tel_data_start_dict(hd);
+			tel_host_dict(hd, &tel_q.out[i]);
+			if (rte_tel_data_add_array_container(d, hd, 0) < 0) {
+				rte_tel_data_free(hd);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&tel_q.lock);
+	return rc;
+}
+
+/* /sluice/host,<ip>: one host's counters, or {"tracked": 0}. */
+static int
+tel_host_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct sl_cidr c;
+	int rc;
+
+	RTE_SET_USED(cmd);
+	if (params == NULL || strchr(params, '/') != NULL || sl_cidr_parse(params, &c) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&tel_q.lock);
+	tel_q.kind = TEL_HOST;
+	memcpy(tel_q.addr, c.addr, 16);
+	rc = tel_query();
+	rte_tel_data_start_dict(d);
+	if (rc == 0) {
+		rte_tel_data_add_dict_u64(d, "tracked", tel_q.nout);
+		if (tel_q.nout)
+			tel_host_dict(d, &tel_q.out[0]);
+	}
+	pthread_mutex_unlock(&tel_q.lock);
+	return rc;
+}
+
 /* Telemetry: /sluice/reload asks the control core to reload and waits (5 s) for it. */
 static int
 tel_reload_cb(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -238,7 +372,7 @@ static void
 control_drain(struct app *a)
 {
 	for (unsigned int i = 0; i < a->nworkers; i++)
-		a->msgs += sl_chan_drain_ev(&a->workers[i]->chan, a->hosts, on_event, a, 4096);
+		a->msgs += sl_chan_drain_ev(&a->workers[i]->chan, a->hosts, on_event, NULL, a, 4096);
 }
 
 static int
@@ -529,6 +663,7 @@ control_live(struct app *a)
 
 		control_drain(a);
 		control_reload(a);
+		control_queries(a);
 		control_metrics(a, now);
 		if (a->events != NULL)
 			fflush(a->events);
@@ -802,6 +937,12 @@ main(int argc, char **argv)
 			    "sluice totals: packets, bytes, flows, hosts, events. No parameters.") < 0)
 			fprintf(stderr, "sluice: telemetry command /sluice/stats not registered\n");
 	}
+	if (a->args.live &&
+	    (rte_telemetry_register_cmd("/sluice/hosts", tel_hosts_cb,
+		     "Hosts with the most bytes. Parameter: how many (default 20, at most 100)") < 0 ||
+		    rte_telemetry_register_cmd("/sluice/host", tel_host_cb,
+			    "One host's counters. Parameter: its IPv4 or IPv6 address") < 0))
+		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	for (unsigned int i = 0; i < a->nworkers; i++)
 		rte_eal_remote_launch(sl_worker_main, a->workers[i], a->workers[i]->lcore);
 

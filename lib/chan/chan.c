@@ -80,12 +80,12 @@ sl_chan_send_wait(struct sl_chan *c, const struct sl_msg *m, void (*wait)(void))
 unsigned int
 sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max)
 {
-	return sl_chan_drain_ev(c, hosts, NULL, NULL, max);
+	return sl_chan_drain_ev(c, hosts, NULL, NULL, NULL, max);
 }
 
 unsigned int
 sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts, sl_chan_event_fn on_event,
-	void *arg, unsigned int max)
+	sl_chan_flow_fn on_flow, void *arg, unsigned int max)
 {
 	struct sl_msg m[SL_BURST];
 	unsigned int total = 0;
@@ -98,6 +98,8 @@ sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts, sl_chan_event_
 				sl_chost_apply(hosts, &m[i].u.host);
 			else if (m[i].type == SL_MSG_EVENT && on_event != NULL)
 				on_event(arg, m[i].worker, &m[i].u.event);
+			else if (m[i].type == SL_MSG_FLOW && on_flow != NULL)
+				on_flow(arg, m[i].worker, &m[i].u.flow);
 		}
 		total += n;
 		if (n < SL_BURST)

@@ -10,11 +10,13 @@
 #include <rte_common.h>
 #include <rte_ring.h>
 
+#include "sl_flow.h"
 #include "sl_host.h"
 #include "sl_match.h"
 
 #define SL_MSG_HOST 1  /**< payload is a struct sl_host_delta */
 #define SL_MSG_EVENT 2 /**< payload is a struct sl_event (a detection) */
+#define SL_MSG_FLOW 3  /**< payload is a struct sl_flow_sample (behaviour of one flow) */
 
 /** One record on a channel: 128 bytes. */
 struct sl_msg {
@@ -23,6 +25,7 @@ struct sl_msg {
 	union {
 		struct sl_host_delta host; /**< SL_MSG_HOST */
 		struct sl_event event;     /**< SL_MSG_EVENT */
+		struct sl_flow_sample flow; /**< SL_MSG_FLOW */
 		uint8_t raw[120];          /**< room for later record kinds */
 	} u;
 };
@@ -60,9 +63,15 @@ unsigned int sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsi
 /** Called by sl_chan_drain_ev() for each detection record. */
 typedef void (*sl_chan_event_fn)(void *arg, unsigned int worker, const struct sl_event *ev);
 
-/** Like sl_chan_drain(), also handing each SL_MSG_EVENT record to @p on_event. */
+/** Called by sl_chan_drain_ev() for each flow sample. */
+typedef void (*sl_chan_flow_fn)(void *arg, unsigned int worker, const struct sl_flow_sample *s);
+
+/**
+ * Like sl_chan_drain(), also handing each SL_MSG_EVENT record to @p on_event and each
+ * SL_MSG_FLOW record to @p on_flow (either may be NULL: those records are skipped).
+ */
 unsigned int sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts,
-	sl_chan_event_fn on_event, void *arg, unsigned int max);
+	sl_chan_event_fn on_event, sl_chan_flow_fn on_flow, void *arg, unsigned int max);
 
 /**
  * Enqueue one record, waiting (calling @p wait between tries) while the ring is full, without

@@ -1,6 +1,7 @@
 /* flow.c: per-worker flow table (see sl_flow.h): creation, lazy and swept expiry, TCP state,
  * inter-arrival summary and in-order payload capture into a bounded buffer pool. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ struct sl_flow_table {
 	uint32_t *pay_free;
 	uint8_t *pay_state; /* state_bytes per buffer, zeroed when the buffer is handed out */
 	struct pay_ooo *pay_ooo; /* per buffer: one out-of-order extent per direction */
+	struct sl_flow_beh *beh; /* per flow when behaviour tracking is on */
 	sl_flow_end_cb cb;
 	void *cb_arg;
 	struct sl_flow_stats st;
@@ -50,7 +52,8 @@ uint64_t
 sl_flow_table_memsize(const struct sl_flow_params *p)
 {
 	/* entry + rte_hash key slot (key + data + bucket share, measured ~100 B) */
-	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112) +
+	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112 +
+					 (p->beh_msg_gap_us ? sizeof(struct sl_flow_beh) : 0)) +
 	       (uint64_t)p->payload_buffers * (2ull * p->payload_bytes + sizeof(uint32_t) +
 						 p->state_bytes + sizeof(struct pay_ooo));
 }
@@ -90,6 +93,12 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 		RTE_CACHE_LINE_SIZE, socket);
 	if (t->flows == NULL)
 		goto err_free_hash;
+	if (p->beh_msg_gap_us > 0) {
+		t->beh = rte_zmalloc_socket("sl_flowbeh",
+			(size_t)p->capacity * sizeof(struct sl_flow_beh), RTE_CACHE_LINE_SIZE, socket);
+		if (t->beh == NULL)
+			goto err_free_flows;
+	}
 	if (p->payload_buffers > 0 && p->payload_bytes > 0) {
 		t->pay_mem = rte_malloc_socket("sl_payload",
 			(size_t)p->payload_buffers * 2 * p->payload_bytes, RTE_CACHE_LINE_SIZE,
@@ -116,6 +125,8 @@ err_free_pay:
 	rte_free(t->pay_state);
 	rte_free(t->pay_mem);
 	rte_free(t->pay_free);
+	rte_free(t->beh);
+err_free_flows:
 	rte_free(t->flows);
 err_free_hash:
 	rte_hash_free(t->h);
@@ -137,8 +148,11 @@ sl_flow_table_free(struct sl_flow_table *t)
 	rte_free(t->pay_free);
 	rte_free(t->pay_state);
 	rte_free(t->pay_ooo);
+	rte_free(t->beh);
 	rte_free(t);
 }
+
+_Static_assert(sizeof(struct sl_flow_beh) == 64, "behaviour state is one cache line");
 
 /* Three-way compare of two 16-byte addresses as big-endian 64-bit halves. */
 static inline int
@@ -267,6 +281,8 @@ flow_init(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt *pk, i
 			f->state = SL_TCP_SYNACK;
 		else
 			f->state = SL_TCP_ESTABLISHED;
+		if (t->beh != NULL)
+			memset(&t->beh[f - t->flows], 0, sizeof(struct sl_flow_beh));
 	}
 	t->st.created++;
 	t->st.active++;
@@ -447,6 +463,70 @@ capture_payload(struct sl_flow_table *t, struct sl_flow *f, int dir, const struc
 	}
 }
 
+static inline bool
+same_size(uint32_t a, uint32_t b)
+{
+	uint32_t hi = a > b ? a : b, diff = a > b ? a - b : b - a;
+
+	return diff <= SL_BEH_REP_BYTES || diff * 64 <= hi * SL_BEH_REP_64THS;
+}
+
+/* Close the message in progress in direction @p d into the size statistics. */
+static void
+beh_close(struct sl_flow_beh *b, int d)
+{
+	uint32_t sz = b->cur[d] > UINT16_MAX ? UINT16_MAX : b->cur[d];
+
+	if (sz == 0)
+		return;
+	if (d == 0 && b->msgs[0] > SL_BEH_SKIP && b->cn < UINT16_MAX) {
+		if (b->cn > 0 && same_size(sz, b->cprev))
+			b->crep++;
+		b->cn++;
+		b->cprev = (uint16_t)sz;
+		b->csz_sum += sz;
+		b->csz_sq += (uint64_t)sz * sz;
+	} else if (d == 1 && b->cur_unsol && b->un < UINT16_MAX) {
+		if (b->un > 0 && same_size(sz, b->uprev))
+			b->urep++;
+		b->un++;
+		b->uprev = (uint16_t)sz;
+		b->usz_sum += sz;
+		b->usz_sq += (uint64_t)sz * sz;
+	}
+	b->cur[d] = 0;
+}
+
+/* One payload segment of a TCP flow: extend the message in progress or start a new one. */
+static void
+beh_account(struct sl_flow_table *t, struct sl_flow *f, int d, uint32_t len, uint64_t now_us)
+{
+	struct sl_flow_beh *b = &t->beh[f - t->flows];
+	uint64_t rel = (now_us - f->first_us) / 1000;
+	uint32_t ms = rel > UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+
+	if (b->cur[d] > 0 && b->last_dir == d &&
+	    (uint64_t)(ms - b->last_ms[d]) * 1000 <= t->p.beh_msg_gap_us) {
+		b->cur[d] += len;
+	} else {
+		beh_close(b, d);
+		if (b->last_dir != d)
+			beh_close(b, !d); /* payload this way ends the other way's message */
+		if (b->msgs[d] < UINT16_MAX)
+			b->msgs[d]++;
+		b->cur[d] = len;
+		if (d == 1)
+			b->cur_unsol = b->msgs[0] == 0 ||
+				       (uint64_t)(ms - b->last_ms[0]) * 1000 > t->p.beh_reply_us;
+		if (d == 1 && b->cur_unsol && b->unsol < UINT16_MAX)
+			b->unsol++;
+	}
+	b->last_ms[d] = ms;
+	b->last_dir = (uint8_t)d;
+	if (b->cur[d] >= t->p.beh_bulk_bytes)
+		f->bflags |= SL_FLOW_B_BULK;
+}
+
 int
 sl_flow_account(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt *pk,
 	int src_hi, const struct rte_mbuf *m, uint64_t now_us)
@@ -497,6 +577,8 @@ sl_flow_account(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt 
 	}
 	if (pk->payload_cap > 0 && t->pay_mem != NULL && f->buf_len[dir] < t->p.payload_bytes)
 		capture_payload(t, f, dir, pk, m);
+	if (pk->payload_len > 0 && t->beh != NULL && f->proto == 6 && !(f->bflags & SL_FLOW_B_BULK))
+		beh_account(t, f, dir, pk->payload_len, now_us);
 	if (!(f->flags & SL_FLOW_F_LONG) && now_us - f->first_us >= t->p.long_us) {
 		f->flags |= SL_FLOW_F_LONG;
 		t->st.long_lived++;
@@ -575,6 +657,63 @@ sl_flow_state(const struct sl_flow_table *t, const struct sl_flow *f)
 	if (f->buf == SL_FLOW_NONE || t->pay_state == NULL)
 		return NULL;
 	return t->pay_state + (size_t)f->buf * t->p.state_bytes;
+}
+
+const struct sl_flow_beh *
+sl_flow_beh(const struct sl_flow_table *t, const struct sl_flow *f)
+{
+	return t->beh != NULL && f->proto == 6 ? &t->beh[f - t->flows] : NULL;
+}
+
+static inline uint32_t
+sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* Mean and coefficient of variation from a count, a sum and a sum of squares. */
+static void
+mean_cv(uint32_t n, uint64_t sum, uint64_t sq, float *mean, float *cv)
+{
+	double m, var;
+
+	*mean = *cv = 0;
+	if (n == 0)
+		return;
+	m = (double)sum / n;
+	var = (double)sq / n - m * m;
+	*mean = (float)m;
+	*cv = m > 0 && var > 0 ? (float)(sqrt(var) / m) : 0;
+}
+
+void
+sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint64_t now_us,
+	struct sl_flow_sample *s)
+{
+	const struct sl_flow_beh *b = sl_flow_beh(t, f);
+
+	s->ts_us = now_us;
+	s->age_ms = sat32((f->last_us - f->first_us) / 1000);
+	for (int d = 0; d < 2; d++) {
+		s->pkts[d] = sat32(f->pkts[d]);
+		s->bytes[d] = sat32(f->bytes[d]);
+		s->push[d] = f->push_pkts[d];
+		s->msgs[d] = b != NULL ? b->msgs[d] : 0;
+	}
+	if (f->bflags & SL_FLOW_B_BULK)
+		s->flags |= SL_SAMPLE_F_BULK;
+	if (b == NULL) {
+		s->unsol = s->cn = s->un = s->crep = s->urep = 0;
+		s->csz_mean = s->csz_cv = s->usz_mean = s->usz_cv = 0;
+		return;
+	}
+	s->unsol = b->unsol;
+	s->cn = b->cn;
+	s->un = b->un;
+	s->crep = b->crep;
+	s->urep = b->urep;
+	mean_cv(b->cn, b->csz_sum, b->csz_sq, &s->csz_mean, &s->csz_cv);
+	mean_cv(b->un, b->usz_sum, b->usz_sq, &s->usz_mean, &s->usz_cv);
 }
 
 uint32_t

@@ -45,6 +45,83 @@ struct sl_flow_key {
 #define SL_FLOW_F_GAP1 0x40     /**< same, responder side */
 #define SL_FLOW_F_FIN0 0x80     /**< initiator sent FIN */
 
+/* Behaviour flags (sl_flow.bflags). */
+#define SL_FLOW_B_BULK 0x01     /**< a message grew past bulk_bytes: no longer tracked */
+#define SL_FLOW_B_SAMPLED 0x02  /**< at least one sample was sent (a final one is due) */
+#define SL_FLOW_B_DETECTED 0x04 /**< the inspector reported a detection on this flow */
+#define SL_FLOW_B_BULK_SENT 0x08 /**< a sample has told the scorer the flow is bulk */
+
+/**
+ * Message statistics of one TCP flow, for behavioural scoring of encrypted sessions. A
+ * "message" is a run of payload segments in one direction without a pause longer than
+ * msg_gap_us and not interrupted by payload the other way (a TLS record, a JSON line, a
+ * Noise frame...). A responder message is "unsolicited" when the initiator had sent nothing
+ * for reply_us before it starts (a pool's job push, unlike the answer to a request). One
+ * cache line in an array parallel to the flows, touched only by payload packets of flows
+ * that are not bulk.
+ */
+struct sl_flow_beh {
+	uint32_t last_ms[2]; /**< last payload segment per direction, ms after first_us */
+	uint32_t cur[2];     /**< bytes of the message in progress per direction */
+	uint16_t msgs[2];    /**< messages started per direction (saturating) */
+	uint16_t unsol;      /**< unsolicited responder messages (saturating) */
+	uint16_t cn;         /**< initiator messages measured (after the first SL_BEH_SKIP) */
+	uint16_t un;         /**< unsolicited responder messages measured */
+	uint16_t crep;       /**< ... of cn: about the size of the initiator message before */
+	uint16_t urep;       /**< ... of un: about the size of the push before */
+	uint16_t cprev;      /**< size of the last measured initiator message (capped) */
+	uint16_t uprev;      /**< size of the last measured push (capped) */
+	uint8_t last_dir;    /**< direction of the last payload segment */
+	uint8_t cur_unsol;   /**< the responder message in progress is unsolicited */
+	uint32_t csz_sum;    /**< sum of measured initiator message sizes */
+	uint32_t usz_sum;    /**< sum of measured push sizes */
+	uint8_t pad[4];
+	uint64_t csz_sq;     /**< sum of squared initiator message sizes */
+	uint64_t usz_sq;     /**< sum of squared push sizes */
+};
+
+/** Initiator messages left out of the size statistics (handshakes, login). */
+#define SL_BEH_SKIP 2
+
+/** Two messages are "the same size" within this many 1/64ths of the larger (~9%) or 24 B. */
+#define SL_BEH_REP_64THS 6
+#define SL_BEH_REP_BYTES 24
+
+/**
+ * A flow's behaviour as the worker reports it to the control core (SL_MSG_FLOW): at most
+ * every sample interval while the flow lives, and once more when a sampled flow ends.
+ */
+struct sl_flow_sample {
+	uint64_t flow_id;    /**< same id as the flow's events */
+	uint64_t ts_us;      /**< time of the sample (packet time offline) */
+	uint8_t src[16];     /**< initiator */
+	uint8_t dst[16];     /**< responder */
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint8_t host;        /**< SL_EV_HOST_SRC/DST: the judged side */
+	uint8_t final;       /**< 1: the flow ended */
+	uint8_t flags;       /**< SL_SAMPLE_F_* */
+	uint32_t age_ms;     /**< last packet - first packet */
+	uint32_t pkts[2];    /**< packets per direction (saturating) */
+	uint32_t bytes[2];   /**< wire bytes per direction (saturating) */
+	uint32_t push[2];    /**< ACK|PSH packets per direction */
+	uint32_t msgs[2];    /**< messages per direction */
+	uint32_t unsol;      /**< unsolicited responder messages */
+	uint16_t cn, un;     /**< samples behind the size statistics */
+	uint16_t crep, urep; /**< of those, about the size of the one before */
+	float csz_mean;      /**< initiator message size: mean ... */
+	float csz_cv;        /**< ... and coefficient of variation */
+	float usz_mean;      /**< unsolicited responder message size: mean ... */
+	float usz_cv;        /**< ... and coefficient of variation */
+};
+
+#define SL_SAMPLE_F_TLS 0x01      /**< a TLS ClientHello opened the flow */
+#define SL_SAMPLE_F_NO_SNI 0x02   /**< ... without a server name */
+#define SL_SAMPLE_F_DETECTED 0x04 /**< payload inspection reported a detection */
+#define SL_SAMPLE_F_BULK 0x08     /**< bulk transfer: message statistics stopped */
+#define SL_SAMPLE_F_PLAIN 0x10    /**< recognised cleartext protocol (HTTP, DNS, SV2 plain) */
+#define SL_SAMPLE_F_SSH 0x20      /**< an SSH banner opened the flow */
+
 /** One flow. Direction 0 = initiator to responder. Exactly two cache lines. */
 struct sl_flow {
 	/* line 0: touched by every packet */
@@ -67,7 +144,8 @@ struct sl_flow {
 	uint8_t tcp_flags[2];  /**< TCP flags seen per direction (OR) */
 	uint8_t proto;         /**< IP protocol */
 	uint8_t fin1;          /**< responder sent FIN */
-	uint8_t pad[2];
+	uint8_t bflags;        /**< SL_FLOW_B_*: behaviour tracking */
+	uint8_t pad;
 } __rte_cache_aligned;
 
 /* X(name, help): flow-table counters (single writer: the owning worker). */
@@ -102,6 +180,9 @@ struct sl_flow_params {
 	uint64_t other_us;          /**< idle timeout, other */
 	uint64_t long_us;           /**< age at which a flow is long-lived */
 	uint32_t state_bytes;       /**< per-buffer state for the inspector (zeroed on hand-out) */
+	uint32_t beh_msg_gap_us;    /**< pause that ends a message; 0 = no behaviour tracking */
+	uint32_t beh_reply_us;      /**< responder message counts as a reply within this */
+	uint32_t beh_bulk_bytes;    /**< a message this large marks the flow bulk */
 };
 
 struct sl_flow_table;
@@ -176,6 +257,17 @@ const uint8_t *sl_flow_payload(const struct sl_flow_table *t, const struct sl_fl
 /** Capacity and a slot's flow (for tests and the bench). */
 /** The inspector's state beside the flow's payload buffer, or NULL (no buffer). */
 void *sl_flow_state(const struct sl_flow_table *t, const struct sl_flow *f);
+
+/** The flow's message statistics, or NULL when behaviour tracking is off. */
+const struct sl_flow_beh *sl_flow_beh(const struct sl_flow_table *t, const struct sl_flow *f);
+
+/**
+ * Fill the flow-derived fields of @p s (counters, message statistics, bulk flag) from @p f
+ * at @p now_us. Identity fields (flow_id, addresses, host, final, other flags) are the
+ * caller's.
+ */
+void sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f,
+	uint64_t now_us, struct sl_flow_sample *s);
 
 uint32_t sl_flow_capacity(const struct sl_flow_table *t);
 struct sl_flow *sl_flow_at(struct sl_flow_table *t, uint32_t pos);

@@ -417,6 +417,42 @@ sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl
 			fn(arg, &t->hosts[i]);
 }
 
+const struct sl_chost *
+sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16])
+{
+	int32_t pos = rte_hash_lookup(t->h, addr);
+
+	return pos >= 0 && t->used[pos] ? &t->hosts[pos] : NULL;
+}
+
+/* More bytes first, then the lower address: a total order, so the list is stable. */
+static bool
+chost_before(const struct sl_chost *a, const struct sl_chost *b)
+{
+	uint64_t x = a->bytes_in + a->bytes_out, y = b->bytes_in + b->bytes_out;
+
+	return x != y ? x > y : memcmp(a->addr, b->addr, 16) < 0;
+}
+
+unsigned int
+sl_chost_top(const struct sl_chost_table *t, struct sl_chost *out, unsigned int n)
+{
+	unsigned int k = 0;
+
+	for (uint32_t i = 0; i < t->capacity && n > 0; i++) {
+		const struct sl_chost *h = &t->hosts[i];
+		unsigned int j;
+
+		if (!t->used[i] || (k == n && !chost_before(h, &out[k - 1])))
+			continue;
+		j = k < n ? k++ : n - 1; /* insertion into the bounded, sorted list */
+		for (; j > 0 && chost_before(h, &out[j - 1]); j--)
+			out[j] = out[j - 1];
+		out[j] = *h;
+	}
+	return k;
+}
+
 void
 sl_chost_totals(const struct sl_chost_table *t, struct sl_chost_totals *out)
 {

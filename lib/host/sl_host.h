@@ -132,6 +132,15 @@ unsigned int sl_chost_age(struct sl_chost_table *t, uint64_t now_us, unsigned in
 double sl_chost_peers(const struct sl_chost *h);
 
 /** Visit every host (unordered). */
+/** The host with address @p addr (16-byte form), or NULL. Control core only. */
+const struct sl_chost *sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16]);
+
+/**
+ * The @p n hosts with the most bytes (both ways), most first, copied into @p out without
+ * copying the table. @return how many. Control core only.
+ */
+unsigned int sl_chost_top(const struct sl_chost_table *t, struct sl_chost *out, unsigned int n);
+
 void sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl_chost *h),
 	void *arg);
 

@@ -922,8 +922,10 @@ sl_match_inspect(struct sl_match_wctx *x, const struct sl_match_db *db, struct s
 				x->st.tls_client_hellos++;
 			if (r > 0)
 				check_name(x, db, st, fl, SL_DET_tls_sni_pool, 0, sni, (size_t)r, new_len);
-			else if (r == 0)
+			else if (r == 0) {
 				x->st.tls_no_sni++;
+				st->flags |= SL_MS_TLS_NOSNI;
+			}
 			else if (r == -EAGAIN || r == -ENOSPC)
 				x->st.tls_incomplete++;
 			else

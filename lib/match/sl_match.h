@@ -206,6 +206,7 @@ struct sl_mstate {
 #define SL_MS_TLS_DONE 0x10   /**< ClientHello handled (or given up) */
 #define SL_MS_SV2_BAD 0x20    /**< SV2 frame walk failed: stop */
 #define SL_MS_REQ_DONE 0x40   /**< client's HTTP request head handled */
+#define SL_MS_TLS_NOSNI 0x80  /**< the ClientHello had no server name */
 
 struct sl_match_db;
 

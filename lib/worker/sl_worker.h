@@ -68,6 +68,8 @@ struct sl_worker_conf {
 	uint32_t top_flows;          /**< flows kept for the summary (<= SL_TOP_FLOWS) */
 	bool keep_mbufs;             /**< bench only: do not free processed mbufs */
 	struct sl_match *match;      /**< detection holder, NULL = no inspection */
+	uint64_t sample_us;          /**< flow sample interval (0 = no samples) */
+	uint64_t sample_min_age_us;  /**< flows younger than this are not sampled */
 };
 
 /** A worker. Hot fields first; counters below are written only by the worker. */
@@ -95,6 +97,8 @@ struct sl_worker {
 	uint64_t bursts;            /**< non-empty bursts */
 	uint64_t idle_sleeps;       /**< times the worker slept while idle */
 	uint64_t host_untracked;    /**< flows whose host got no slot */
+	uint64_t samples;           /**< flow samples sent to the control core */
+	uint64_t samples_lost;      /**< live: flow samples dropped because the ring was full */
 	uint64_t wall0_us;          /**< live: wall clock at init, so times are epoch-based */
 	unsigned int ntop;          /**< entries in top[] */
 	unsigned int top_want;      /**< size of the top list (summary_top_flows) */

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -61,12 +62,17 @@ top_insert(struct sl_worker *w, const struct sl_flow_key *key, const struct sl_f
 	w->top[i] = r;
 }
 
+static void send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key,
+	uint64_t now, int final);
+
 static void
 on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_exit)
 {
 	struct sl_worker *w = arg;
 
 	top_insert(w, key, f, at_exit);
+	if ((f->bflags & SL_FLOW_B_SAMPLED) && !at_exit) /* the signs stop: tell the scorer */
+		send_sample(w, f, key, f->last_us, 1);
 	sl_whost_release(w->hosts, f->host[0]);
 	sl_whost_release(w->hosts, f->host[1]);
 	f->host[0] = f->host[1] = SL_FLOW_NONE;
@@ -85,28 +91,97 @@ wait_pause(void)
 	rte_pause();
 }
 
-/* A detection from the inspector: one channel record. Offline waits (exact); live counts a
- * full ring as a lost event. The judged host is the initiator unless home_nets says the
- * responder is the local one. */
+/* The judged side of a flow: the initiator unless home_nets says the responder is the
+ * local one. */
+static uint8_t
+judged_side(const struct sl_worker *w, const uint8_t *src, const uint8_t *dst)
+{
+	const struct sl_cidr_set *home = w->conf.home;
+
+	if (home != NULL && home->n > 0 && !sl_cidr_set_match(home, src) &&
+	    sl_cidr_set_match(home, dst))
+		return SL_EV_HOST_DST;
+	return SL_EV_HOST_SRC;
+}
+
+/* One record to the control core. Offline waits (exact); live refuses when the ring is full. */
+static int
+send_msg(struct sl_worker *w, const struct sl_msg *m)
+{
+	if (w->conf.offline) {
+		sl_chan_send_wait(&w->chan, m, wait_pause);
+		return 0;
+	}
+	return sl_chan_send(&w->chan, m, 1) == 1 ? 0 : -ENOBUFS;
+}
+
+/* A detection from the inspector: one channel record (live: a full ring is a lost event). */
 static int
 emit_event(void *arg, const struct sl_event *ev)
 {
 	struct sl_worker *w = arg;
 	struct sl_msg m;
-	const struct sl_cidr_set *home = w->conf.home;
 
 	m.type = SL_MSG_EVENT;
 	m.worker = w->id;
 	memset(m.u.raw, 0, sizeof(m.u.raw));
 	m.u.event = *ev;
-	if (home != NULL && home->n > 0 && !sl_cidr_set_match(home, ev->src) &&
-	    sl_cidr_set_match(home, ev->dst))
-		m.u.event.host = SL_EV_HOST_DST;
-	if (w->conf.offline) {
-		sl_chan_send_wait(&w->chan, &m, wait_pause);
-		return 0;
+	if (ev->host == SL_EV_HOST_SRC)
+		m.u.event.host = judged_side(w, ev->src, ev->dst);
+	return send_msg(w, &m);
+}
+
+static inline uint64_t
+flow_id_of(const struct sl_flow *f, uint32_t sig)
+{
+	return sl_mix64(((uint64_t)sig << 32) ^ f->first_us) & ((1ull << 53) - 1);
+}
+
+/* A behaviour sample of flow @p f for the control core's scorer. */
+static void
+send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key, uint64_t now,
+	int final)
+{
+	struct sl_msg m;
+	struct sl_flow_sample *s = &m.u.flow;
+	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
+	const struct sl_mstate *ms = sl_flow_state(w->flows, f);
+
+	m.type = SL_MSG_FLOW;
+	m.worker = w->id;
+	memset(m.u.raw, 0, sizeof(m.u.raw));
+	memcpy(s->src, hi ? key->hi : key->lo, 16);
+	memcpy(s->dst, hi ? key->lo : key->hi, 16);
+	s->sport = hi ? key->port_hi : key->port_lo;
+	s->dport = hi ? key->port_lo : key->port_hi;
+	s->proto = key->proto;
+	s->flow_id = flow_id_of(f, rte_hash_crc(key, sizeof(*key), 0));
+	s->host = judged_side(w, s->src, s->dst);
+	s->final = (uint8_t)final;
+	if (f->bflags & SL_FLOW_B_DETECTED)
+		s->flags |= SL_SAMPLE_F_DETECTED;
+	if (ms != NULL && w->db != NULL) {
+		if (ms->app == SL_APP_TLS)
+			s->flags |= SL_SAMPLE_F_TLS;
+		if (ms->flags & SL_MS_TLS_NOSNI)
+			s->flags |= SL_SAMPLE_F_NO_SNI;
+		if (ms->app == SL_APP_HTTP || ms->app == SL_APP_WS || ms->app == SL_APP_DNS ||
+		    ms->app == SL_APP_SV2)
+			s->flags |= SL_SAMPLE_F_PLAIN;
 	}
-	return sl_chan_send(&w->chan, &m, 1) == 1 ? 0 : -ENOBUFS;
+	{
+		uint32_t len;
+		const uint8_t *c = sl_flow_payload(w->flows, f, 0, &len);
+
+		if (c != NULL && len >= 4 && memcmp(c, "SSH-", 4) == 0)
+			s->flags |= SL_SAMPLE_F_SSH;
+	}
+	sl_flow_sample_fill(w->flows, f, now, s);
+	f->bflags |= SL_FLOW_B_SAMPLED;
+	if (send_msg(w, &m) == 0)
+		w->samples++;
+	else
+		w->samples_lost++;
 }
 
 int
@@ -245,7 +320,7 @@ inspect(struct sl_worker *w, const struct sl_match_db *db, struct sl_flow *f,
 	fl.dport = hi ? key->port_lo : key->port_hi;
 	fl.proto = key->proto;
 	fl.host = SL_EV_HOST_SRC;
-	fl.flow_id = sl_mix64(((uint64_t)sig << 32) ^ f->first_us) & ((1ull << 53) - 1);
+	fl.flow_id = flow_id_of(f, sig);
 	fl.now_us = now;
 	if (is_new)
 		sl_match_flow_start(&w->mx, db, &fl);
@@ -254,6 +329,27 @@ inspect(struct sl_worker *w, const struct sl_match_db *db, struct sl_flow *f,
 	fl.other = sl_flow_payload(w->flows, f, !dir, &fl.other_len);
 	buf = sl_flow_payload(w->flows, f, dir, &len);
 	sl_match_inspect(&w->mx, db, sl_flow_state(w->flows, f), &fl, dir, buf, before, len);
+}
+
+/* Sample a TCP flow at most once per sample interval of its age (packet time offline): past
+ * the minimum age, or at once when it carries a detection (so the scorer knows the signs are
+ * still there). Bulk flows stop being sampled once the scorer has heard they are bulk. */
+static inline void
+maybe_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key,
+	uint64_t prev_last, uint64_t now)
+{
+	uint64_t age = now - f->first_us, was = prev_last - f->first_us;
+
+	if (age / w->conf.sample_us == was / w->conf.sample_us)
+		return;
+	if (age < w->conf.sample_min_age_us && !(f->bflags & SL_FLOW_B_DETECTED))
+		return;
+	if ((f->bflags & SL_FLOW_B_BULK) && !(f->bflags & SL_FLOW_B_DETECTED)) {
+		if ((f->bflags & SL_FLOW_B_BULK_SENT) || !(f->bflags & SL_FLOW_B_SAMPLED))
+			return;
+		f->bflags |= SL_FLOW_B_BULK_SENT; /* one sample saying "bulk now" */
+	}
+	send_sample(w, f, key, now, 0);
 }
 
 static inline uint64_t
@@ -325,6 +421,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		bool is_new;
 		int r, dir;
 		uint32_t before;
+		uint64_t prev_last;
 
 		if (j + 2 < k && pos[j + 2] >= 0) {
 			struct sl_flow *nf = sl_flow_at(w->flows, (uint32_t)pos[j + 2]);
@@ -347,10 +444,18 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			flow_opened(w, f, &keys[j]);
 		dir = src_hi[j] ^ ((f->flags & SL_FLOW_F_INIT_HI) != 0);
 		before = f->buf_len[dir];
+		prev_last = f->last_us;
 		r = sl_flow_account(w->flows, f, &pk[j], src_hi[j], m[which[j]], now);
 		dir = r & 1;
-		if (db != NULL && (is_new || f->buf_len[dir] != before))
+		if (db != NULL && (is_new || f->buf_len[dir] != before)) {
+			uint64_t ev0 = w->mx.st.events;
+
 			inspect(w, db, f, &keys[j], sig[j], dir, before, is_new, now);
+			if (w->mx.st.events != ev0)
+				f->bflags |= SL_FLOW_B_DETECTED;
+		}
+		if (w->conf.sample_us != 0 && f->proto == 6 && !is_new)
+			maybe_sample(w, f, &keys[j], prev_last, now);
 		if (f->host[dir] != SL_FLOW_NONE) {
 			struct sl_whost *h = sl_whost_touch(w->hosts, f->host[dir]);
 

@@ -790,6 +790,19 @@ def metrics_endpoint_prometheus_and_telemetry():
         r = telemetry(prefix, "/sluice/stats")["/sluice/stats"]
         eq(r.get("rx_packets"), 307, "telemetry rx_packets (%r)" % r)
         eq(r.get("events"), 7, "telemetry events")
+        hosts = telemetry(prefix, "/sluice/hosts,3")["/sluice/hosts"]
+        eq(len(hosts), 3, "three hosts asked for (%r)" % hosts)
+        off = host_view(offline("demo.pcap", "--set", "detect=0")[1])
+        for ip, h in hosts.items():
+            eq((h["pkts_out"], h["bytes_in"]), (off[ip]["pkts_out"], off[ip]["bytes_in"]),
+               "telemetry host %s" % ip)
+        one = telemetry(prefix, "/sluice/host,192.168.1.66")["/sluice/host"]
+        eq((one.get("tracked"), one.get("pkts_out")), (1, off["192.168.1.66"]["pkts_out"]),
+           "/sluice/host,192.168.1.66 (%r)" % one)
+        eq(telemetry(prefix, "/sluice/host,203.0.113.254")["/sluice/host"], {"tracked": 0},
+           "an unknown host")
+        eq(telemetry(prefix, "/sluice/host,not-an-ip")["/sluice/host"], None, "a bad address")
+        eq(telemetry(prefix, "/sluice/hosts,1000")["/sluice/hosts"], None, "too many hosts")
         # a real Prometheus server scrapes it
         pdir = tempfile.mkdtemp(prefix="sl-prom-", dir=TMP)
         cfg = os.path.join(pdir, "prometheus.yml")

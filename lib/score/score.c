@@ -1,0 +1,650 @@
+/* score.c: host scores from signals, behavioural judgement of flow samples (see sl_score.h). */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "sl_common.h"
+#include "sl_score.h"
+
+#define LEVEL_HYSTERESIS 10.0f /**< a level is left only this many points below its threshold */
+
+SL_DEFINE_COUNTER_NAMES(SL_SCORE_COUNTERS, sl_score_num_counters, sl_score_counter_name)
+#define SL_X_HELP_(name, help) help,
+static const char *const kind_names[] = {SL_SIGNAL_KINDS(SL_X_NAME_)};
+static const char *const kind_help[] = {SL_SIGNAL_KINDS(SL_X_HELP_)};
+static const char *const metric_names[] = {SL_BASE_METRICS(SL_X_NAME_)};
+static const char *const gate_names[] = {SL_BEH_GATES(SL_X_NAME_)};
+#undef SL_X_HELP_
+
+const char *
+sl_signal_kind_name(unsigned int k)
+{
+	return k < SL_ARRAY_SIZE(kind_names) ? kind_names[k] : NULL;
+}
+
+const char *
+sl_base_metric_name(unsigned int m)
+{
+	return m < SL_ARRAY_SIZE(metric_names) ? metric_names[m] : NULL;
+}
+
+const char *
+sl_beh_gate_name(unsigned int g)
+{
+	return g < SL_ARRAY_SIZE(gate_names) ? gate_names[g] : NULL;
+}
+
+#define SL_X_FNAME_(name, pts, help) #name,
+#define SL_X_FPTS_(name, pts, help) pts,
+static const char *const feature_names[] = {SL_BEH_FEATURES(SL_X_FNAME_)};
+static const unsigned int feature_points[] = {SL_BEH_FEATURES(SL_X_FPTS_)};
+#undef SL_X_FNAME_
+#undef SL_X_FPTS_
+
+const char *
+sl_signal_kind_help(unsigned int k)
+{
+	return k < SL_ARRAY_SIZE(kind_help) ? kind_help[k] : NULL;
+}
+
+const char *
+sl_beh_feature_name(unsigned int f)
+{
+	return f < SL_ARRAY_SIZE(feature_names) ? feature_names[f] : NULL;
+}
+
+enum sl_signal_kind
+sl_signal_kind_of(unsigned int det)
+{
+	switch (det) {
+	case SL_DET_dns_pool_name:
+	case SL_DET_tls_sni_pool:
+	case SL_DET_http_host_pool:
+		return SL_SIG_pool_name;
+	case SL_DET_pool_ip:
+		return SL_SIG_pool_ip;
+	case SL_DET_sv2_noise:
+		return SL_SIG_fingerprint;
+	default:
+		return SL_SIG_dpi;
+	}
+}
+
+/* ---------------------------------------------------------------- behaviour of one flow */
+
+static bool
+service_port(const struct sl_score_params *p, uint16_t port)
+{
+	for (uint32_t i = 0; i < p->nservice_ports; i++)
+		if (p->service_ports[i] == port)
+			return true;
+	return false;
+}
+
+unsigned int
+sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample *s,
+	struct sl_beh *b)
+{
+	uint64_t pkts = (uint64_t)s->pkts[0] + s->pkts[1];
+	uint64_t bytes = (uint64_t)s->bytes[0] + s->bytes[1];
+	unsigned int pts = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->age_s = (float)s->age_ms / 1000.0f;
+	b->bytes_per_pkt = pkts ? (float)bytes / (float)pkts : 0;
+	b->pkts_per_min = b->age_s > 0 ? (float)pkts * 60.0f / b->age_s : 0;
+	b->bytes_per_s = b->age_s > 0 ? (float)bytes / b->age_s : 0;
+	b->up_share = bytes ? (float)s->bytes[0] / (float)bytes : 0;
+	b->client_gap_s = s->msgs[0] > 1 ? b->age_s / (float)s->msgs[0] : 0;
+	b->csz_mean = s->csz_mean;
+	b->csz_cv = s->csz_cv;
+	b->usz_mean = s->usz_mean;
+	b->usz_cv = s->usz_cv;
+	b->msgs[0] = s->msgs[0];
+	b->msgs[1] = s->msgs[1];
+	b->pushes = s->unsol;
+	b->cn = s->cn;
+	b->crep = s->crep;
+	b->un = s->un;
+	b->urep = s->urep;
+	if (s->flags & SL_SAMPLE_F_NO_SNI)
+		b->transport = SL_TRANSPORT_TLS_NO_SNI;
+	else if (s->flags & SL_SAMPLE_F_TLS)
+		b->transport = SL_TRANSPORT_TLS_SNI;
+	else if (s->flags & (SL_SAMPLE_F_PLAIN | SL_SAMPLE_F_SSH))
+		b->transport = SL_TRANSPORT_KNOWN;
+	else
+		b->transport = SL_TRANSPORT_OPAQUE;
+
+	/* gates: only long, sparse, two-way, opaque flows are judged */
+	if (s->proto != 6)
+		b->gate = SL_GATE_not_tcp;
+	else if (s->flags & SL_SAMPLE_F_BULK)
+		b->gate = SL_GATE_bulk;
+	else if ((uint64_t)s->age_ms * 1000 < p->beh_min_age_us)
+		b->gate = SL_GATE_young;
+	else if (s->msgs[0] < p->beh_min_msgs || s->msgs[1] < p->beh_min_msgs)
+		b->gate = SL_GATE_few_messages;
+	else if (b->bytes_per_pkt > (float)p->beh_max_bpp || b->bytes_per_s > (float)p->beh_max_rate)
+		b->gate = SL_GATE_dense;
+	else if (s->flags & SL_SAMPLE_F_PLAIN)
+		b->gate = SL_GATE_cleartext;
+	else if (service_port(p, s->dport))
+		b->gate = SL_GATE_service_port;
+	else
+		b->gate = SL_GATE_passed;
+	if (b->gate != SL_GATE_passed)
+		return 0;
+
+	/* features: what a pool session looks like from outside the encryption */
+	if (s->unsol >= 1) {
+		b->matched |= 1u << SL_BEH_server_pushes;
+		pts += s->unsol >= 2 ? feature_points[SL_BEH_server_pushes]
+				     : feature_points[SL_BEH_server_pushes] * 4 / 5;
+	}
+	if (s->cn >= 2 && s->crep >= 1 && 2u * s->crep >= (unsigned int)s->cn - 1u) {
+		b->matched |= 1u << SL_BEH_steady_requests;
+		pts += s->crep >= 2 ? feature_points[SL_BEH_steady_requests]
+				    : feature_points[SL_BEH_steady_requests] * 3 / 5;
+	}
+	if (s->un >= 2 && s->urep >= 1 && 2u * s->urep >= (unsigned int)s->un - 1u) {
+		b->matched |= 1u << SL_BEH_steady_pushes;
+		pts += feature_points[SL_BEH_steady_pushes];
+	}
+	if (b->client_gap_s * 1000.0f >= (float)p->beh_gap_min_ms &&
+	    b->client_gap_s * 1000.0f <= (float)p->beh_gap_max_ms) {
+		b->matched |= 1u << SL_BEH_cadence;
+		pts += feature_points[SL_BEH_cadence];
+	}
+	if (b->transport == SL_TRANSPORT_TLS_NO_SNI) {
+		b->matched |= 1u << SL_BEH_opaque;
+		pts += feature_points[SL_BEH_opaque];
+	} else if (b->transport == SL_TRANSPORT_OPAQUE) {
+		b->matched |= 1u << SL_BEH_opaque;
+		pts += feature_points[SL_BEH_opaque] * 3 / 4;
+	}
+	if (s->cn > 0 && s->csz_mean <= 600.0f && (s->un == 0 || s->usz_mean <= 1500.0f)) {
+		b->matched |= 1u << SL_BEH_small_messages;
+		pts += feature_points[SL_BEH_small_messages];
+	}
+	b->points = (uint8_t)SL_MIN(pts, 100u);
+	return b->points;
+}
+
+/* ---------------------------------------------------------------- host table */
+
+struct shost {
+	uint8_t addr[16];
+	uint8_t level;
+	uint8_t nsig;
+	uint8_t pad[2];
+	float peak;
+	uint32_t active_pos;  /* index in s->active */
+	uint32_t alerts;
+	uint64_t first_us;
+	uint64_t alert_us;
+	struct sl_signal sig[SL_SCORE_SIGNALS];
+};
+
+struct sl_score {
+	struct sl_score_params p;
+	struct rte_hash *h;
+	struct shost *hosts;
+	uint32_t *active;     /* slots with signals */
+	uint32_t nactive;
+	uint64_t now_us;
+	sl_score_note_fn fn;
+	void *arg;
+	struct sl_score_stats st;
+	struct sl_score_view view; /* scratch for notes */
+};
+
+uint64_t
+sl_score_memsize(uint32_t capacity)
+{
+	return (uint64_t)capacity * (sizeof(struct shost) + sizeof(uint32_t) + 96) + 65536;
+}
+
+struct sl_score *
+sl_score_create(const struct sl_score_params *p, int socket, sl_score_note_fn fn, void *arg)
+{
+	struct rte_hash_parameters hp = {0};
+	struct sl_score *s;
+
+	if (p->capacity == 0 || p->half_life_us == 0 || p->alert == 0 || p->block < p->alert) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	s = rte_zmalloc_socket("sl_score", sizeof(*s), RTE_CACHE_LINE_SIZE, socket);
+	if (s == NULL)
+		goto err_nomem;
+	s->p = *p;
+	s->fn = fn;
+	s->arg = arg;
+	hp.name = "sl_score";
+	hp.entries = p->capacity;
+	hp.key_len = 16;
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = socket;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	s->h = rte_hash_create(&hp);
+	if (s->h == NULL)
+		goto err_free;
+	s->hosts = rte_zmalloc_socket("sl_score_hosts", (size_t)p->capacity * sizeof(struct shost),
+		RTE_CACHE_LINE_SIZE, socket);
+	s->active = rte_malloc_socket("sl_score_active", (size_t)p->capacity * sizeof(uint32_t),
+		RTE_CACHE_LINE_SIZE, socket);
+	if (s->hosts == NULL || s->active == NULL)
+		goto err_free;
+	return s;
+
+err_free:
+	sl_score_free(s);
+err_nomem:
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+sl_score_free(struct sl_score *s)
+{
+	if (s == NULL)
+		return;
+	rte_hash_free(s->h);
+	rte_free(s->hosts);
+	rte_free(s->active);
+	rte_free(s);
+}
+
+static struct shost *
+host_get(struct sl_score *s, const uint8_t addr[16], uint64_t now, bool create)
+{
+	int32_t pos = rte_hash_lookup(s->h, addr);
+	struct shost *h;
+
+	if (pos >= 0)
+		return &s->hosts[pos];
+	if (!create)
+		return NULL;
+	pos = rte_hash_add_key(s->h, addr);
+	if (pos < 0) {
+		s->st.table_full++;
+		return NULL;
+	}
+	h = &s->hosts[pos];
+	memset(h, 0, sizeof(*h));
+	memcpy(h->addr, addr, 16);
+	h->first_us = now;
+	h->active_pos = s->nactive;
+	s->active[s->nactive++] = (uint32_t)pos;
+	return h;
+}
+
+static void
+host_forget(struct sl_score *s, struct shost *h)
+{
+	uint32_t pos = (uint32_t)(h - s->hosts);
+	uint32_t last = s->active[--s->nactive];
+
+	s->active[h->active_pos] = last;
+	s->hosts[last].active_pos = h->active_pos;
+	rte_hash_del_key(s->h, h->addr);
+	(void)pos;
+	s->st.hosts_expired++;
+}
+
+/* A signal's points at @p now: full while held, then halving every half-life. */
+static float
+sig_value(const struct sl_score *s, const struct sl_signal *g, uint64_t now)
+{
+	uint64_t t0 = g->last_us + (g->live ? s->p.hold_us : 0);
+
+	if (now <= t0)
+		return g->points;
+	return g->points * (float)exp2(-(double)(now - t0) / (double)s->p.half_life_us);
+}
+
+static float
+host_score(const struct sl_score *s, const struct shost *h, uint64_t now, float *each)
+{
+	float best[SL_SIG_MAX] = {0};
+	float total = 0;
+
+	for (unsigned int i = 0; i < h->nsig; i++) {
+		float v = sig_value(s, &h->sig[i], now);
+
+		if (each != NULL)
+			each[i] = v;
+		if (v > best[h->sig[i].kind])
+			best[h->sig[i].kind] = v;
+	}
+	for (unsigned int k = 0; k < SL_SIG_MAX; k++)
+		total += best[k];
+	return total > 100.0f ? 100.0f : total;
+}
+
+static void
+fill_view(const struct sl_score *s, const struct shost *h, uint64_t now, struct sl_score_view *v)
+{
+	memcpy(v->addr, h->addr, 16);
+	v->score = host_score(s, h, now, v->now_points);
+	v->peak = h->peak > v->score ? h->peak : v->score;
+	v->level = h->level;
+	v->nsig = h->nsig;
+	v->first_us = h->first_us;
+	v->alert_us = h->alert_us;
+	v->alerts = h->alerts;
+	memcpy(v->sig, h->sig, sizeof(h->sig[0]) * h->nsig);
+}
+
+/* Re-evaluate @p h at @p now; report level changes. */
+static void
+evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id)
+{
+	float sc = host_score(s, h, now, NULL);
+	uint8_t lvl = h->level;
+	struct sl_score_note n;
+
+	if (sc > h->peak)
+		h->peak = sc;
+	if (sc >= (float)s->p.block)
+		lvl = SL_LEVEL_BLOCK;
+	else if (sc >= (float)s->p.alert)
+		lvl = lvl > SL_LEVEL_ALERT && sc >= (float)s->p.block - LEVEL_HYSTERESIS ? lvl
+										     : SL_LEVEL_ALERT;
+	else if (lvl == SL_LEVEL_NONE || sc < (float)s->p.alert - LEVEL_HYSTERESIS)
+		lvl = SL_LEVEL_NONE;
+	else
+		lvl = SL_LEVEL_ALERT; /* inside the hysteresis band below the alert threshold */
+	if (lvl == h->level)
+		return;
+	n.ts_us = now;
+	n.old_level = h->level;
+	n.new_level = lvl;
+	n.flow_id = flow_id;
+	n.v = &s->view;
+	h->level = lvl;
+	s->st.level_changes++;
+	if (n.old_level == SL_LEVEL_NONE) {
+		h->alerts++;
+		h->alert_us = now;
+		s->st.alerts++;
+	}
+	fill_view(s, h, now, &s->view);
+	if (s->fn == NULL)
+		return;
+	if (n.old_level == SL_LEVEL_NONE) {
+		n.type = SL_NOTE_ALERT;
+		s->fn(s->arg, &n);
+	}
+	n.type = SL_NOTE_LEVEL;
+	s->fn(s->arg, &n);
+}
+
+static inline bool
+keyed_by_detector(unsigned int kind)
+{
+	return kind != SL_SIG_behaviour && kind != SL_SIG_baseline;
+}
+
+/*
+ * Add or refresh a signal. One slot per (kind, detector) (per kind for behaviour and
+ * baseline): the same flow refreshes it, another flow takes it over when at least as strong
+ * as what is left of the old one. With every slot taken, the weakest one now is replaced.
+ */
+static void
+add_signal(struct sl_score *s, struct shost *h, const struct sl_signal *g, uint64_t now)
+{
+	struct sl_signal *slot = NULL;
+
+	for (unsigned int i = 0; i < h->nsig; i++) {
+		struct sl_signal *x = &h->sig[i];
+
+		if (x->kind == g->kind && (!keyed_by_detector(g->kind) || x->detector == g->detector)) {
+			slot = x;
+			break;
+		}
+	}
+	if (slot != NULL) {
+		uint32_t count = slot->count + 1;
+		uint64_t first = slot->first_us;
+
+		if (slot->flow_id == g->flow_id || g->points >= sig_value(s, slot, now)) {
+			if (slot->flow_id != g->flow_id)
+				first = g->first_us;
+			*slot = *g;
+			slot->first_us = first;
+		}
+		slot->count = count;
+		return;
+	}
+	if (h->nsig < SL_SCORE_SIGNALS) {
+		slot = &h->sig[h->nsig++];
+	} else {
+		unsigned int weakest = 0;
+		float wv = sig_value(s, &h->sig[0], now);
+
+		for (unsigned int i = 1; i < h->nsig; i++) {
+			float v = sig_value(s, &h->sig[i], now);
+
+			if (v < wv) {
+				wv = v;
+				weakest = i;
+			}
+		}
+		if (wv > g->points)
+			return;
+		slot = &h->sig[weakest];
+		s->st.signals_replaced++;
+	}
+	*slot = *g;
+	slot->count = 1;
+}
+
+static inline void
+clock_to(struct sl_score *s, uint64_t ts)
+{
+	if (ts > s->now_us)
+		s->now_us = ts;
+}
+
+void
+sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int weight)
+{
+	const uint8_t *host = ev->host == SL_EV_HOST_DST ? ev->dst : ev->src;
+	const uint8_t *peer = ev->host == SL_EV_HOST_DST ? ev->src : ev->dst;
+	struct sl_signal g;
+	struct shost *h;
+	unsigned int kind = sl_signal_kind_of(ev->detector);
+
+	s->st.detections++;
+	clock_to(s, ev->ts_us);
+	h = host_get(s, host, ev->ts_us, true);
+	if (h == NULL)
+		return;
+	memset(&g, 0, sizeof(g));
+	g.kind = (uint8_t)kind;
+	g.detector = ev->detector;
+	g.live = 1;
+	g.proto = ev->proto;
+	g.points = (float)s->p.weight[kind] * (float)SL_MIN(weight, 100u) / 100.0f;
+	g.first_us = g.last_us = ev->ts_us;
+	g.flow_id = ev->flow_id;
+	memcpy(g.peer, peer, 16);
+	g.sport = ev->sport;
+	g.dport = ev->dport;
+	g.u.det.offset = ev->offset;
+	g.u.det.dir = ev->dir;
+	g.u.det.len = SL_MIN(ev->excerpt_len, (uint8_t)SL_EVIDENCE_MAX);
+	memcpy(g.u.det.excerpt, ev->excerpt, g.u.det.len);
+	add_signal(s, h, &g, ev->ts_us);
+	evaluate(s, h, s->now_us, ev->flow_id);
+}
+
+void
+sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
+{
+	const uint8_t *host = fs->host == SL_EV_HOST_DST ? fs->dst : fs->src;
+	const uint8_t *peer = fs->host == SL_EV_HOST_DST ? fs->src : fs->dst;
+	struct sl_beh b;
+	unsigned int pts;
+	struct shost *h;
+	bool touched = false;
+
+	s->st.samples++;
+	clock_to(s, fs->ts_us);
+	pts = sl_score_behaviour(&s->p, fs, &b);
+	if (b.gate == SL_GATE_passed)
+		s->st.samples_judged++;
+	h = host_get(s, host, fs->ts_us, pts >= s->p.beh_min_points && pts > 0);
+	if (h == NULL)
+		return;
+	/* the flow's own signals: still there (refresh) or gone (decay from now on) */
+	for (unsigned int i = 0; i < h->nsig; i++) {
+		struct sl_signal *g = &h->sig[i];
+
+		if (g->flow_id != fs->flow_id || g->kind == SL_SIG_baseline)
+			continue;
+		if (g->kind == SL_SIG_behaviour && pts < s->p.beh_min_points) {
+			g->live = 0; /* no longer looks like mining: let it decay */
+		} else {
+			if (fs->ts_us > g->last_us)
+				g->last_us = fs->ts_us;
+			g->live = !fs->final;
+		}
+		touched = true;
+	}
+	if (pts >= s->p.beh_min_points && pts > 0) {
+		struct sl_signal g;
+
+		memset(&g, 0, sizeof(g));
+		g.kind = SL_SIG_behaviour;
+		g.live = !fs->final;
+		g.proto = fs->proto;
+		g.points = (float)s->p.weight[SL_SIG_behaviour] * (float)pts / 100.0f;
+		g.first_us = g.last_us = fs->ts_us;
+		g.flow_id = fs->flow_id;
+		memcpy(g.peer, peer, 16);
+		g.sport = fs->sport;
+		g.dport = fs->dport;
+		g.u.beh = b;
+		add_signal(s, h, &g, fs->ts_us);
+		s->st.behaviour_signals++;
+		touched = true;
+	}
+	if (touched)
+		evaluate(s, h, s->now_us, fs->flow_id);
+}
+
+void
+sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_base_dev *d,
+	uint64_t now_us)
+{
+	struct sl_signal g;
+	struct shost *h;
+	float strength;
+
+	s->st.deviations++;
+	clock_to(s, now_us);
+	h = host_get(s, addr, now_us, true);
+	if (h == NULL)
+		return;
+	/* z at the threshold gives half the weight, twice the threshold or more the whole */
+	strength = d->z >= 8.0f ? 1.0f : 0.5f + (d->z > 4.0f ? (d->z - 4.0f) / 8.0f : 0.0f);
+	memset(&g, 0, sizeof(g));
+	g.kind = SL_SIG_baseline;
+	g.detector = d->metric;
+	g.live = 0;
+	g.points = (float)s->p.weight[SL_SIG_baseline] * strength;
+	g.first_us = g.last_us = now_us;
+	g.u.base = *d;
+	add_signal(s, h, &g, now_us);
+	evaluate(s, h, s->now_us, 0);
+}
+
+void
+sl_score_tick(struct sl_score *s, uint64_t now_us)
+{
+	uint64_t t0 = rte_rdtsc();
+	uint64_t alert = 0, block = 0;
+
+	clock_to(s, now_us);
+	for (uint32_t i = 0; i < s->nactive;) {
+		struct shost *h = &s->hosts[s->active[i]];
+		bool keep = false;
+
+		evaluate(s, h, s->now_us, 0);
+		for (unsigned int j = 0; j < h->nsig && !keep; j++)
+			keep = h->sig[j].live || sig_value(s, &h->sig[j], s->now_us) >= 0.5f;
+		if (!keep && h->level == SL_LEVEL_NONE) {
+			host_forget(s, h); /* the last active slot moved into position i */
+			continue;
+		}
+		alert += h->level >= SL_LEVEL_ALERT;
+		block += h->level >= SL_LEVEL_BLOCK;
+		i++;
+	}
+	s->st.over_alert = alert;
+	s->st.over_block = block;
+	s->st.cycles++;
+	s->st.cycle_ns = (rte_rdtsc() - t0) * 1000000000ull / rte_get_tsc_hz();
+}
+
+/* Higher score first, then the lower address: a total order. */
+static bool
+view_before(const struct sl_score_view *a, const struct sl_score_view *b)
+{
+	return a->score != b->score ? a->score > b->score : memcmp(a->addr, b->addr, 16) < 0;
+}
+
+unsigned int
+sl_score_top(struct sl_score *s, uint64_t now_us, struct sl_score_view *out, unsigned int n)
+{
+	unsigned int k = 0;
+
+	for (uint32_t i = 0; i < s->nactive && n > 0; i++) {
+		const struct shost *h = &s->hosts[s->active[i]];
+		struct sl_score_view *v = &s->view;
+		unsigned int j;
+
+		fill_view(s, h, now_us, v);
+		if (v->score <= 0 || (k == n && !view_before(v, &out[k - 1])))
+			continue;
+		j = k < n ? k++ : n - 1;
+		for (; j > 0 && view_before(v, &out[j - 1]); j--)
+			out[j] = out[j - 1];
+		out[j] = *v;
+	}
+	return k;
+}
+
+int
+sl_score_get(struct sl_score *s, const uint8_t addr[16], uint64_t now_us,
+	struct sl_score_view *out)
+{
+	const struct shost *h = host_get(s, addr, now_us, false);
+
+	if (h == NULL)
+		return -ENOENT;
+	fill_view(s, h, now_us, out);
+	return 0;
+}
+
+void
+sl_score_get_stats(const struct sl_score *s, struct sl_score_stats *out)
+{
+	*out = s->st;
+	out->hosts = s->nactive;
+}
+
+uint64_t
+sl_score_now(const struct sl_score *s)
+{
+	return s->now_us;
+}

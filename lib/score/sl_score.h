@@ -1,0 +1,287 @@
+/* sl_score.h: the control core's host scores. Every signal about a host (a payload
+ * detection, a pool name or address, a handshake fingerprint, a flow that behaves like a
+ * miner, traffic far from the host's own baseline) becomes points of one kind; a host's score
+ * (0-100) is the sum over kinds of the strongest signal of each kind, so ten flows of one kind
+ * never outweigh two independent kinds. A signal counts fully while its flow is alive
+ * (refreshed by the worker's flow samples) and halves every half-life once it stops. Level
+ * changes (alert, block) are reported with every signal behind them: kind, points, flow,
+ * peer, and the evidence (excerpt or feature values). Control core only, single-threaded;
+ * time is the records' time (packet time offline), so offline and live agree. */
+#ifndef SL_SCORE_H
+#define SL_SCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sl_flow.h"
+#include "sl_match.h"
+
+/* X(name, help): signal kinds. Each has a weight (points at full strength, config key
+ * score_weight_<name>). */
+#define SL_SIGNAL_KINDS(X)                                                                   \
+	X(dpi, "payload of a mining protocol (Stratum, XMRig, getwork, browser miner...)")     \
+	X(pool_name, "a listed pool name in DNS, TLS SNI or HTTP Host")                       \
+	X(pool_ip, "a flow to or from a listed pool address")                                 \
+	X(fingerprint, "handshake shape of an encrypted pool protocol (Stratum V2 Noise)")    \
+	X(behaviour, "an opaque flow that behaves like a miner: long, sparse, steady pushes")  \
+	X(baseline, "host traffic far from its own learned baseline")
+
+enum sl_signal_kind {
+#define SL_SIG_ENUM(name, help) SL_SIG_##name,
+	SL_SIGNAL_KINDS(SL_SIG_ENUM)
+#undef SL_SIG_ENUM
+	SL_SIG_MAX
+};
+
+const char *sl_signal_kind_name(unsigned int k);
+const char *sl_signal_kind_help(unsigned int k);
+
+/** Kind of signal a detector gives (pool names, pool addresses, the Noise shape, or DPI). */
+enum sl_signal_kind sl_signal_kind_of(unsigned int det);
+
+/* Host levels. */
+#define SL_LEVEL_NONE 0
+#define SL_LEVEL_ALERT 1
+#define SL_LEVEL_BLOCK 2
+
+/** Scoring parameters (from the config keys; see config/sluice.conf). */
+struct sl_score_params {
+	uint32_t capacity;              /**< hosts with signals */
+	uint32_t weight[SL_SIG_MAX];    /**< points of each kind at full strength */
+	uint32_t alert;                 /**< alert threshold (score 0..100) */
+	uint32_t block;                 /**< block threshold */
+	uint64_t hold_us;               /**< a signal counts fully this long after last seen */
+	uint64_t half_life_us;          /**< then halves every half-life */
+	/* behaviour of one flow */
+	uint64_t beh_min_age_us;        /**< younger flows are not judged */
+	uint32_t beh_min_msgs;          /**< messages each way before judging */
+	uint32_t beh_max_bpp;           /**< mean wire bytes per packet above this: not sparse */
+	uint32_t beh_max_rate;          /**< mean bytes/s both ways above this: not sparse */
+	uint32_t beh_rep_pct;           /**< "same size" tolerance, percent */
+	uint32_t beh_gap_min_ms;        /**< initiator message cadence band: shortest mean ... */
+	uint32_t beh_gap_max_ms;        /**< ... and longest */
+	uint32_t beh_min_points;        /**< behaviour points below this give no signal */
+	uint16_t service_ports[32];     /**< well-known ports of benign long-lived services */
+	uint32_t nservice_ports;
+};
+
+/* X(name, points, help): behavioural features of one flow, with the points each gives. */
+#define SL_BEH_FEATURES(X)                                                                   \
+	X(server_pushes, 25, "the responder pushes messages unasked (jobs)")                  \
+	X(steady_requests, 25, "the initiator's messages repeat one size (shares)")            \
+	X(steady_pushes, 15, "the unasked pushes repeat one size")                            \
+	X(cadence, 10, "initiator messages every few seconds to minutes")                     \
+	X(opaque, 20, "TLS without a server name (or unrecognised binary: 15)")               \
+	X(small_messages, 5, "messages of a few hundred bytes")
+
+enum sl_beh_feature {
+#define SL_BEH_ENUM(name, pts, help) SL_BEH_##name,
+	SL_BEH_FEATURES(SL_BEH_ENUM)
+#undef SL_BEH_ENUM
+	SL_BEH_MAX
+};
+
+/* Why a flow was not judged (sl_beh.gate). */
+#define SL_BEH_GATES(X)                                                                      \
+	X(passed, "judged")                                                                   \
+	X(not_tcp, "not TCP")                                                                 \
+	X(young, "younger than score_beh_min_age")                                            \
+	X(few_messages, "fewer than score_beh_min_messages each way")                         \
+	X(bulk, "bulk transfer")                                                              \
+	X(dense, "too many bytes per packet or per second")                                   \
+	X(cleartext, "a recognised cleartext protocol (judged by payload instead)")           \
+	X(service_port, "a well-known service port (score_beh_service_ports)")
+
+enum sl_beh_gate {
+#define SL_GATE_ENUM(name, help) SL_GATE_##name,
+	SL_BEH_GATES(SL_GATE_ENUM)
+#undef SL_GATE_ENUM
+	SL_GATE_MAX
+};
+
+const char *sl_beh_feature_name(unsigned int f);
+const char *sl_beh_gate_name(unsigned int g);
+
+/* Transport of a judged flow. */
+#define SL_TRANSPORT_TLS_SNI 0    /**< TLS with a server name */
+#define SL_TRANSPORT_TLS_NO_SNI 1 /**< TLS without one */
+#define SL_TRANSPORT_OPAQUE 2     /**< unrecognised binary (e.g. Noise) */
+#define SL_TRANSPORT_KNOWN 3      /**< cleartext or SSH */
+
+/** A flow's behavioural features and verdict: what an explanation shows. */
+struct sl_beh {
+	float age_s;          /**< flow age */
+	float pkts_per_min;   /**< packets per minute, both ways */
+	float bytes_per_pkt;  /**< mean wire bytes per packet */
+	float bytes_per_s;    /**< mean wire bytes per second, both ways */
+	float up_share;       /**< initiator's share of the bytes */
+	float client_gap_s;   /**< mean time between initiator messages */
+	float csz_mean, csz_cv; /**< initiator message sizes (after the handshake) */
+	float usz_mean, usz_cv; /**< unasked responder message sizes */
+	uint32_t msgs[2];     /**< messages each way */
+	uint32_t pushes;      /**< unasked responder messages */
+	uint16_t cn, crep;    /**< initiator messages measured / same size as the one before */
+	uint16_t un, urep;    /**< pushes measured / same size as the one before */
+	uint8_t transport;    /**< SL_TRANSPORT_* */
+	uint8_t gate;         /**< enum sl_beh_gate */
+	uint8_t points;       /**< 0..100 */
+	uint8_t pad;
+	uint32_t matched;     /**< bit per enum sl_beh_feature that gave points */
+};
+
+/**
+ * Judge one flow sample. @return its behaviour points (0..100); @p out gets the features.
+ * Pure function (unit-tested with synthetic samples).
+ */
+unsigned int sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample *s,
+	struct sl_beh *out);
+
+/* Baseline metrics (per bucket). */
+#define SL_BASE_METRICS(X)                                                                   \
+	X(bytes_out, "bytes sent")                                                            \
+	X(bytes_in, "bytes received")                                                         \
+	X(pkts_out, "packets sent")                                                           \
+	X(flows_opened, "flows opened")                                                       \
+	X(peers, "new distinct external peers")                                               \
+	X(long_lived, "flows that became long-lived")
+
+enum sl_base_metric {
+#define SL_BASE_ENUM(name, help) SL_BASE_##name,
+	SL_BASE_METRICS(SL_BASE_ENUM)
+#undef SL_BASE_ENUM
+	SL_BASE_MAX
+};
+
+const char *sl_base_metric_name(unsigned int m);
+
+/** A baseline deviation (what lib/host's baseline reports). */
+struct sl_base_dev {
+	uint8_t metric;  /**< enum sl_base_metric */
+	uint8_t pad[3];
+	uint32_t buckets; /**< buckets learned */
+	float value;     /**< this bucket */
+	float mean;      /**< learned mean */
+	float sd;        /**< learned standard deviation (with its floor) */
+	float z;         /**< (value - mean) / sd */
+};
+
+/** One signal as kept and explained. */
+struct sl_signal {
+	uint8_t kind;        /**< enum sl_signal_kind */
+	uint8_t detector;    /**< enum sl_det (dpi, pool_*, fingerprint) */
+	uint8_t live;        /**< its flow is still alive (not ended) */
+	uint8_t proto;
+	float points;        /**< points at full strength */
+	uint64_t first_us;   /**< first seen */
+	uint64_t last_us;    /**< last seen (refreshed by flow samples) */
+	uint64_t flow_id;    /**< flow behind it (0 for baseline) */
+	uint8_t peer[16];    /**< the other end of that flow */
+	uint16_t sport, dport; /**< that flow's ports (initiator, responder) */
+	uint32_t count;      /**< times seen (events, samples, buckets) */
+	union {
+		struct {
+			uint32_t offset;       /**< stream offset of the match end */
+			uint8_t dir;           /**< direction of the match */
+			uint8_t len;           /**< excerpt bytes */
+			uint8_t excerpt[SL_EVIDENCE_MAX];
+		} det;
+		struct sl_beh beh;
+		struct sl_base_dev base;
+	} u;
+};
+
+#define SL_SCORE_SIGNALS 8 /**< signals kept per host (one per kind and detector) */
+
+/** A host's score as shown to operators. */
+struct sl_score_view {
+	uint8_t addr[16];
+	float score;          /**< now, 0..100 */
+	float peak;           /**< highest so far */
+	uint8_t level;        /**< SL_LEVEL_* now */
+	uint8_t nsig;
+	uint64_t first_us;    /**< first signal */
+	uint64_t alert_us;    /**< when it last crossed the alert threshold (0 = never) */
+	uint32_t alerts;      /**< times it crossed the alert threshold */
+	float now_points[SL_SCORE_SIGNALS]; /**< each signal's points now (decayed) */
+	struct sl_signal sig[SL_SCORE_SIGNALS];
+};
+
+/* Notes the scorer emits. */
+#define SL_NOTE_ALERT 1 /**< crossed the alert threshold upward: with every reason */
+#define SL_NOTE_LEVEL 2 /**< level changed (up or down) */
+
+struct sl_score_note {
+	int type;                   /**< SL_NOTE_* */
+	uint64_t ts_us;             /**< when */
+	uint8_t old_level, new_level;
+	const struct sl_score_view *v; /**< the host (valid during the call) */
+	uint64_t flow_id;           /**< the flow whose signal made the change (0 = decay) */
+};
+
+typedef void (*sl_score_note_fn)(void *arg, const struct sl_score_note *n);
+
+/* X(name, help): scorer counters. */
+#define SL_SCORE_COUNTERS(X)                                                                 \
+	X(detections, "detection events scored")                                              \
+	X(samples, "flow samples scored")                                                     \
+	X(samples_judged, "flow samples that passed the behaviour gates")                     \
+	X(behaviour_signals, "flow samples that gave a behaviour signal")                     \
+	X(deviations, "baseline deviations scored")                                           \
+	X(alerts, "hosts that crossed the alert threshold")                                   \
+	X(level_changes, "host level changes (up or down)")                                   \
+	X(table_full, "signals dropped: no room for a new host")                              \
+	X(signals_replaced, "weaker signals replaced because a host's slots were full")       \
+	X(hosts_expired, "hosts forgotten after their score decayed to nothing")               \
+	X(cycles, "decay passes")
+
+struct sl_score_stats {
+#define SL_SCORE_CNT(name, help) uint64_t name; /**< help */
+	SL_SCORE_COUNTERS(SL_SCORE_CNT)
+#undef SL_SCORE_CNT
+	uint64_t hosts;          /**< hosts with signals now */
+	uint64_t over_alert;     /**< hosts at or over the alert threshold (at the last pass) */
+	uint64_t over_block;     /**< hosts at or over the block threshold */
+	uint64_t cycle_ns;       /**< duration of the last decay pass */
+};
+
+unsigned int sl_score_num_counters(void);
+const char *sl_score_counter_name(unsigned int i);
+
+struct sl_score;
+
+/** @return the scorer, or NULL with rte_errno (ENOMEM, EINVAL). */
+struct sl_score *sl_score_create(const struct sl_score_params *p, int socket,
+	sl_score_note_fn fn, void *arg);
+void sl_score_free(struct sl_score *s);
+uint64_t sl_score_memsize(uint32_t capacity);
+
+/** A detection for host @p host (16-byte form) with the detector's current weight. */
+void sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int weight);
+
+/** A flow sample: refreshes the flow's detections, judges its behaviour. */
+void sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs);
+
+/** A baseline deviation of host @p addr at @p now_us. */
+void sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_base_dev *d,
+	uint64_t now_us);
+
+/**
+ * Decay pass at @p now_us: re-evaluate every host with signals, report level changes, forget
+ * hosts whose signals have all decayed below one point. Keeps the stats' over_* gauges.
+ */
+void sl_score_tick(struct sl_score *s, uint64_t now_us);
+
+/** The @p n highest-scoring hosts at @p now_us (score > 0), highest first. @return count. */
+unsigned int sl_score_top(struct sl_score *s, uint64_t now_us, struct sl_score_view *out,
+	unsigned int n);
+
+/** One host's view at @p now_us. @return 0 or -ENOENT. */
+int sl_score_get(struct sl_score *s, const uint8_t addr[16], uint64_t now_us,
+	struct sl_score_view *out);
+
+void sl_score_get_stats(const struct sl_score *s, struct sl_score_stats *out);
+
+/** Latest record time the scorer has seen (its clock). */
+uint64_t sl_score_now(const struct sl_score *s);
+
+#endif /* SL_SCORE_H */
