@@ -34,6 +34,7 @@
 #include "sl_metrics.h"
 #include "sl_port.h"
 #include "sl_report.h"
+#include "sl_score.h"
 #include "sl_worker.h"
 
 #define MAX_PORTS 32
@@ -88,6 +89,10 @@ struct app {
 	struct sl_http *http;          /* live: the /metrics endpoint */
 	struct sl_text text;           /* render buffer (control core) */
 	uint64_t next_metrics_us;
+	struct sl_score *score;        /* host scores (NULL: score = 0) */
+	struct sl_score_params score_p;
+	struct sl_base_params base_p;
+	uint64_t next_stats_us;        /* live: next stats event */
 	/* net_pcap vdevs named on the command line and their files' link type */
 	unsigned int npcap;
 	char pcap_name[MAX_PCAP_VDEVS][64];
@@ -129,22 +134,62 @@ shipped_list(char *path, const char *key, const char *what)
 	}
 }
 
-/* Control core: one detection from a worker. Until scoring lands, each is written out. */
+static void
+events_failed(struct app *a)
+{
+	fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
+	a->events_failed = true;
+}
+
+/* Control core: one detection from a worker: written out, then scored. */
 static void
 on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 {
 	struct app *a = arg;
+	unsigned int weight;
 
 	RTE_SET_USED(worker);
 	if (ev->detector >= SL_DET_MAX)
 		return;
 	a->det_events[ev->detector]++;
+	weight = sl_match_db_weight(sl_match_current(a->match), ev->detector);
+	if (a->events != NULL && !a->events_failed && sl_report_event(a->events, ev, weight) < 0)
+		events_failed(a);
+	if (a->score != NULL)
+		sl_score_detection(a->score, ev, weight);
+}
+
+/* Control core: one flow's behaviour sample. */
+static void
+on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
+{
+	struct app *a = arg;
+
+	RTE_SET_USED(worker);
+	if (a->score != NULL)
+		sl_score_sample(a->score, s);
+}
+
+/* Control core: time moves (record time): decay passes and baseline buckets fall due. */
+static void
+on_clock(void *arg, uint64_t ts_us)
+{
+	struct app *a = arg;
+
+	if (a->score != NULL)
+		sl_score_advance(a->score, a->hosts, &a->base_p, a->cfg.score_interval_ms * 1000,
+			ts_us);
+}
+
+/* Scorer: a host crossed a threshold (alert with its reasons, or a level change). */
+static void
+on_note(void *arg, const struct sl_score_note *n)
+{
+	struct app *a = arg;
+
 	if (a->events != NULL && !a->events_failed &&
-	    sl_report_event(a->events, ev,
-		    sl_match_db_weight(sl_match_current(a->match), ev->detector)) < 0) {
-		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
-		a->events_failed = true;
-	}
+	    sl_report_note(a->events, n, &a->score_p) < 0)
+		events_failed(a);
 }
 
 /* Control core: reload the detection tables (SIGUSR2 or the telemetry command). A bad list
@@ -212,9 +257,9 @@ control_reload(struct app *a)
 		sl_match_reclaim(a->match);
 }
 
-/* Telemetry host queries, answered by the control core (which owns the host table): a
- * telemetry thread posts one request at a time (the mutex is only ever taken by telemetry
- * threads) and waits for the answer; the control core never waits on anyone. */
+/* Telemetry host queries, answered by the control core (which owns the host and score
+ * tables): a telemetry thread posts one request at a time (the mutex is only ever taken by
+ * telemetry threads) and waits for the answer; the control core never waits on anyone. */
 #define TEL_HOSTS 1
 #define TEL_HOST 2
 #define TEL_HOSTS_MAX 100
@@ -227,24 +272,55 @@ static struct {
 	unsigned int n;     /* TEL_HOSTS: how many */
 	uint8_t addr[16];   /* TEL_HOST: which */
 	unsigned int nout;  /* hosts in out[] */
-	struct sl_chost out[TEL_HOSTS_MAX];
+	struct sl_chost out[TEL_HOSTS_MAX];       /* counters (zero when untracked) */
+	bool tracked[TEL_HOSTS_MAX];              /* out[i] is in the host table */
+	bool scored[TEL_HOSTS_MAX];               /* sv[i] is valid */
+	struct sl_score_view sv[TEL_HOSTS_MAX];
 } tel_q = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* One answer row: counters and score of host @p addr. */
+static void
+tel_row(struct app *a, unsigned int i, const uint8_t addr[16], uint64_t now)
+{
+	const struct sl_chost *h = sl_chost_find(a->hosts, addr);
+
+	memset(&tel_q.out[i], 0, sizeof(tel_q.out[i]));
+	tel_q.tracked[i] = h != NULL;
+	if (h != NULL)
+		tel_q.out[i] = *h;
+	memcpy(tel_q.out[i].addr, addr, 16);
+	tel_q.scored[i] = a->score != NULL && sl_score_get(a->score, addr, now, &tel_q.sv[i]) == 0;
+}
 
 static void
 control_queries(struct app *a)
 {
 	uint64_t asked = __atomic_load_n(&tel_q.asked, __ATOMIC_ACQUIRE);
+	uint64_t now = a->score != NULL ? sl_score_now(a->score) : 0;
 
 	if (asked == tel_q.answered)
 		return;
+	tel_q.nout = 0;
 	if (tel_q.kind == TEL_HOSTS) {
-		tel_q.nout = sl_chost_top(a->hosts, tel_q.out, tel_q.n);
-	} else {
-		const struct sl_chost *h = sl_chost_find(a->hosts, tel_q.addr);
+		/* highest scores first, then the busiest of the rest */
+		static struct sl_score_view top[TEL_HOSTS_MAX];
+		static struct sl_chost busy[TEL_HOSTS_MAX];
+		unsigned int ns = a->score ? sl_score_top(a->score, now, top, tel_q.n) : 0;
+		unsigned int nb = sl_chost_top(a->hosts, busy, tel_q.n);
 
-		tel_q.nout = h != NULL;
-		if (h != NULL)
-			tel_q.out[0] = *h;
+		for (unsigned int i = 0; i < ns; i++)
+			tel_row(a, tel_q.nout++, top[i].addr, now);
+		for (unsigned int i = 0; i < nb && tel_q.nout < tel_q.n; i++) {
+			bool dup = false;
+
+			for (unsigned int k = 0; k < ns && !dup; k++)
+				dup = memcmp(top[k].addr, busy[i].addr, 16) == 0;
+			if (!dup)
+				tel_row(a, tel_q.nout++, busy[i].addr, now);
+		}
+	} else {
+		tel_row(a, 0, tel_q.addr, now);
+		tel_q.nout = tel_q.tracked[0] || tel_q.scored[0];
 	}
 	/* RELEASE: the answer is written before the telemetry thread sees it */
 	__atomic_store_n(&tel_q.answered, asked, __ATOMIC_RELEASE);
@@ -264,28 +340,27 @@ tel_query(void)
 	return -ETIMEDOUT;
 }
 
-static void
-tel_host_dict(struct rte_tel_data *d, const struct sl_chost *h)
+static const char *
+level_str(unsigned int l)
 {
-	char ip[64];
-
-	sl_addr_format(h->addr, ip, sizeof(ip));
-	rte_tel_data_add_dict_string(d, "ip", ip);
-	rte_tel_data_add_dict_u64(d, "bytes_out", h->bytes_out);
-	rte_tel_data_add_dict_u64(d, "bytes_in", h->bytes_in);
-	rte_tel_data_add_dict_u64(d, "pkts_out", h->pkts_out);
-	rte_tel_data_add_dict_u64(d, "pkts_in", h->pkts_in);
-	rte_tel_data_add_dict_u64(d, "flows_opened", h->flows_opened);
-	rte_tel_data_add_dict_u64(d, "long_lived_flows", h->long_lived);
-	rte_tel_data_add_dict_u64(d, "external_peers", (uint64_t)(sl_chost_peers(h) + 0.5));
-	rte_tel_data_add_dict_u64(d, "first_seen_us", h->first_us);
-	rte_tel_data_add_dict_u64(d, "last_seen_us", h->last_us);
+	return l == SL_LEVEL_BLOCK ? "block" : l == SL_LEVEL_ALERT ? "alert" : "none";
 }
 
-/* /sluice/hosts[,N]: the N (default 20, at most 100) hosts with the most bytes. */
+static unsigned int
+score_u(unsigned int i)
+{
+	return tel_q.scored[i] ? (unsigned int)(tel_q.sv[i].score + 0.5f) : 0;
+}
+
+/* /sluice/hosts[,N]: the N (default 20, at most 100) highest-scoring hosts, then the
+ * busiest. Telemetry in DPDK 22.11 cannot nest dicts in arrays, so the answer is columns:
+ * {"host": [...], "score": [...], "level": [...], ...}, one row per host. */
 static int
 tel_hosts_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	static const char *const cols[] = {"host", "score", "level", "peak", "alerts", "signals",
+					   "bytes_out", "bytes_in", "flows_opened", "reason"};
+	struct rte_tel_data *c[SL_ARRAY_SIZE(cols)];
 	unsigned long n = 20;
 	int rc;
 
@@ -297,51 +372,107 @@ tel_hosts_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (*end != '\0' || n == 0 || n > TEL_HOSTS_MAX)
 			return -EINVAL;
 	}
+	for (unsigned int k = 0; k < SL_ARRAY_SIZE(cols); k++) {
+		c[k] = rte_tel_data_alloc();
+		if (c[k] == NULL) {
+			while (k-- > 0)
+				rte_tel_data_free(c[k]);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_array(c[k], k == 0 || k == 2 || k == 9 ? RTE_TEL_STRING_VAL
+									  : RTE_TEL_U64_VAL);
+	}
 	pthread_mutex_lock(&tel_q.lock);
 	tel_q.kind = TEL_HOSTS;
 	tel_q.n = (unsigned int)n;
 	rc = tel_query();
-	/* an array of host dicts: telemetry dict keys may not hold the '.' and ':' of addresses */
-	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
-	if (rc == 0) {
-		for (unsigned int i = 0; i < tel_q.nout; i++) {
-			struct rte_tel_data *hd = rte_tel_data_alloc();
+	for (unsigned int i = 0; rc == 0 && i < tel_q.nout; i++) {
+		const struct sl_chost *h = &tel_q.out[i];
+		const struct sl_score_view *v = &tel_q.sv[i];
+		char ip[64], why[128] = "";
 
-			if (hd == NULL)
-				break;
-			rte_tel_data_start_dict(hd);
-			tel_host_dict(hd, &tel_q.out[i]);
-			if (rte_tel_data_add_array_container(d, hd, 0) < 0) {
-				rte_tel_data_free(hd);
-				break;
-			}
+		sl_addr_format(h->addr, ip, sizeof(ip));
+		if (tel_q.scored[i] && v->nsig > 0) {
+			unsigned int best = 0;
+
+			for (unsigned int g = 1; g < v->nsig; g++)
+				if (v->now_points[g] > v->now_points[best])
+					best = g;
+			sl_report_reason_text(&v->sig[best], v->now_points[best], why, sizeof(why));
 		}
+		rte_tel_data_add_array_string(c[0], ip);
+		rte_tel_data_add_array_u64(c[1], score_u(i));
+		rte_tel_data_add_array_string(c[2], level_str(tel_q.scored[i] ? v->level : 0));
+		rte_tel_data_add_array_u64(c[3], tel_q.scored[i] ? (uint64_t)(v->peak + 0.5f) : 0);
+		rte_tel_data_add_array_u64(c[4], tel_q.scored[i] ? v->alerts : 0);
+		rte_tel_data_add_array_u64(c[5], tel_q.scored[i] ? v->nsig : 0);
+		rte_tel_data_add_array_u64(c[6], h->bytes_out);
+		rte_tel_data_add_array_u64(c[7], h->bytes_in);
+		rte_tel_data_add_array_u64(c[8], h->flows_opened);
+		rte_tel_data_add_array_string(c[9], why);
 	}
 	pthread_mutex_unlock(&tel_q.lock);
+	rte_tel_data_start_dict(d);
+	for (unsigned int k = 0; k < SL_ARRAY_SIZE(cols); k++)
+		if (rc != 0 || rte_tel_data_add_dict_container(d, cols[k], c[k], 0) < 0)
+			rte_tel_data_free(c[k]);
 	return rc;
 }
 
-/* /sluice/host,<ip>: one host's counters, or {"tracked": 0}. */
+/* /sluice/host,<ip>: one host's counters, score, level and reasons, or {"tracked": 0}. */
 static int
 tel_host_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct sl_cidr c;
+	struct rte_tel_data *reasons;
 	int rc;
 
 	RTE_SET_USED(cmd);
 	if (params == NULL || strchr(params, '/') != NULL || sl_cidr_parse(params, &c) < 0)
 		return -EINVAL;
+	reasons = rte_tel_data_alloc();
+	if (reasons == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_array(reasons, RTE_TEL_STRING_VAL);
 	pthread_mutex_lock(&tel_q.lock);
 	tel_q.kind = TEL_HOST;
 	memcpy(tel_q.addr, c.addr, 16);
 	rc = tel_query();
 	rte_tel_data_start_dict(d);
 	if (rc == 0) {
-		rte_tel_data_add_dict_u64(d, "tracked", tel_q.nout);
-		if (tel_q.nout)
-			tel_host_dict(d, &tel_q.out[0]);
+		const struct sl_chost *h = &tel_q.out[0];
+		const struct sl_score_view *v = &tel_q.sv[0];
+		char ip[64];
+
+		rte_tel_data_add_dict_u64(d, "tracked", tel_q.tracked[0]);
+		if (tel_q.nout) {
+			sl_addr_format(h->addr, ip, sizeof(ip));
+			rte_tel_data_add_dict_string(d, "ip", ip);
+			rte_tel_data_add_dict_u64(d, "score", score_u(0));
+			rte_tel_data_add_dict_string(d, "level", level_str(tel_q.scored[0] ? v->level : 0));
+			rte_tel_data_add_dict_u64(d, "peak", tel_q.scored[0] ? (uint64_t)(v->peak + 0.5f) : 0);
+			rte_tel_data_add_dict_u64(d, "alerts", tel_q.scored[0] ? v->alerts : 0);
+			rte_tel_data_add_dict_u64(d, "bytes_out", h->bytes_out);
+			rte_tel_data_add_dict_u64(d, "bytes_in", h->bytes_in);
+			rte_tel_data_add_dict_u64(d, "pkts_out", h->pkts_out);
+			rte_tel_data_add_dict_u64(d, "pkts_in", h->pkts_in);
+			rte_tel_data_add_dict_u64(d, "flows_opened", h->flows_opened);
+			rte_tel_data_add_dict_u64(d, "long_lived_flows", h->long_lived);
+			rte_tel_data_add_dict_u64(d, "external_peers",
+				tel_q.tracked[0] ? (uint64_t)(sl_chost_peers(h) + 0.5) : 0);
+			rte_tel_data_add_dict_u64(d, "first_seen_us", h->first_us);
+			rte_tel_data_add_dict_u64(d, "last_seen_us", h->last_us);
+			for (unsigned int g = 0; tel_q.scored[0] && g < v->nsig; g++) {
+				char why[128];
+
+				sl_report_reason_text(&v->sig[g], v->now_points[g], why, sizeof(why));
+				rte_tel_data_add_array_string(reasons, why);
+			}
+		}
 	}
 	pthread_mutex_unlock(&tel_q.lock);
+	if (rc != 0 || !tel_q.nout || rte_tel_data_add_dict_container(d, "reasons", reasons, 0) < 0)
+		rte_tel_data_free(reasons);
 	return rc;
 }
 
@@ -371,8 +502,16 @@ tel_reload_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 static void
 control_drain(struct app *a)
 {
+	struct sl_chan_sink k = {
+		.hosts = a->hosts,
+		.on_clock = on_clock,
+		.on_event = on_event,
+		.on_flow = on_flow,
+		.arg = a,
+	};
+
 	for (unsigned int i = 0; i < a->nworkers; i++)
-		a->msgs += sl_chan_drain_ev(&a->workers[i]->chan, a->hosts, on_event, NULL, a, 4096);
+		a->msgs += sl_chan_drain_ev(&a->workers[i]->chan, &k, 4096);
 }
 
 static int
@@ -413,7 +552,14 @@ worker_conf(const struct app *a)
 		.home = &c->home_nets,
 		.top_flows = (uint32_t)c->summary_top_flows,
 		.match = a->match,
+		.sample_us = c->score ? c->flow_sample_s * 1000000 : 0,
+		.sample_min_age_us = c->flow_sample_min_age_s * 1000000,
 	};
+	if (c->score && c->flow_sample_s > 0) {
+		wc.flow.beh_msg_gap_us = (uint32_t)(c->beh_msg_gap_ms * 1000);
+		wc.flow.beh_reply_us = (uint32_t)(c->beh_reply_ms * 1000);
+		wc.flow.beh_bulk_bytes = (uint32_t)SL_MIN(c->beh_bulk_bytes, (uint64_t)UINT32_MAX);
+	}
 	return wc;
 }
 
@@ -426,6 +572,8 @@ offline_memory_mb(const struct app *a, unsigned int mbufs)
 
 	b += a->cfg.workers * sl_worker_memsize(&wc);
 	b += sl_chost_memsize((uint32_t)a->cfg.offline_host_capacity);
+	if (a->cfg.score)
+		b += sl_score_memsize((uint32_t)a->cfg.score_capacity);
 	b += (uint64_t)mbufs * (RTE_MBUF_DEFAULT_BUF_SIZE + 256);
 	b += 96ull << 20; /* EAL, rings, hash internals */
 	if (a->cfg.detect) /* RCU state; Hyperscan and lists use the C heap */
@@ -651,6 +799,7 @@ total_rx(struct app *a)
 }
 
 static void control_metrics(struct app *a, uint64_t now);
+static struct sl_report_ctx report_ctx(struct app *a, double elapsed);
 
 /* Live control loop: drain channels, age hosts, stop on a signal or when idle. */
 static void
@@ -662,9 +811,18 @@ control_live(struct app *a)
 		uint64_t now = wall_us(), rx;
 
 		control_drain(a);
+		on_clock(a, now); /* decay goes on when no records come */
 		control_reload(a);
 		control_queries(a);
 		control_metrics(a, now);
+		if (a->cfg.stats_interval_s && now >= a->next_stats_us) {
+			struct sl_report_ctx rc = report_ctx(a, 0);
+
+			if (a->next_stats_us != 0 && a->events != NULL && !a->events_failed &&
+			    sl_report_stats_event(a->events, &rc, now) < 0)
+				events_failed(a);
+			a->next_stats_us = now + a->cfg.stats_interval_s * 1000000;
+		}
 		if (a->events != NULL)
 			fflush(a->events);
 		if (now - a->last_age_us > 100000) {
@@ -700,6 +858,8 @@ report_ctx(struct app *a, double elapsed)
 		.det_events = a->det_events,
 		.reloads = a->reloads,
 		.reload_errors = a->reload_errors,
+		.score = a->score,
+		.score_now_us = a->score != NULL ? sl_score_now(a->score) : 0,
 	};
 	return rc;
 }
@@ -821,6 +981,14 @@ main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	if (sl_args_config(&a->args, &a->cfg) < 0)
 		return 2;
+	{
+		char err[256];
+
+		if (sl_score_params_from_cfg(&a->cfg, &a->score_p, &a->base_p, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluice: %s\n", err);
+			return 2;
+		}
+	}
 	if (!a->args.live) {
 		char err[1024];
 
@@ -886,6 +1054,14 @@ main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (a->cfg.score) {
+		a->score = sl_score_create(&a->score_p, (int)rte_socket_id(), on_note, a);
+		if (a->score == NULL) {
+			fprintf(stderr, "sluice: score table: %s\n", rte_strerror(rte_errno));
+			status = 1;
+			goto out;
+		}
+	}
 	if (a->cfg.detect) {
 		char err[1024] = "";
 
@@ -939,9 +1115,9 @@ main(int argc, char **argv)
 	}
 	if (a->args.live &&
 	    (rte_telemetry_register_cmd("/sluice/hosts", tel_hosts_cb,
-		     "Hosts with the most bytes. Parameter: how many (default 20, at most 100)") < 0 ||
+		     "Highest-scoring hosts, then the busiest. Parameter: how many (default 20, at most 100)") < 0 ||
 		    rte_telemetry_register_cmd("/sluice/host", tel_host_cb,
-			    "One host's counters. Parameter: its IPv4 or IPv6 address") < 0))
+			    "One host's counters, score and reasons. Parameter: its IPv4 or IPv6 address") < 0))
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	for (unsigned int i = 0; i < a->nworkers; i++)
 		rte_eal_remote_launch(sl_worker_main, a->workers[i], a->workers[i]->lcore);
@@ -969,6 +1145,19 @@ main(int argc, char **argv)
 	}
 	rte_eal_mp_wait_lcore();
 	control_drain(a);
+	if (a->score != NULL) { /* scores as they stand at the last packet (offline) or now */
+		uint64_t end = a->args.live ? wall_us() : sl_input_stats(a->input)->last_us;
+
+		on_clock(a, end);
+		sl_score_tick(a->score, end);
+	}
+	if (a->events != NULL && !a->events_failed && (a->score != NULL || a->args.live)) {
+		struct sl_report_ctx ctx = report_ctx(a, 0);
+
+		if (sl_report_stats_event(a->events, &ctx,
+			    a->args.live ? wall_us() : sl_input_stats(a->input)->last_us) < 0)
+			events_failed(a);
+	}
 	if (write_outputs(a, mono_s() - t0) < 0)
 		status = 1;
 out:
@@ -977,6 +1166,7 @@ out:
 	sl_http_stop(a->http); /* before the snapshot it serves */
 	sl_text_free(&a->text);
 	sl_match_free(a->match); /* workers have stopped (or never started) */
+	sl_score_free(a->score);
 	if (a->events != NULL && fflush(a->events) != 0 && !a->events_failed) {
 		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
 		status = 1;

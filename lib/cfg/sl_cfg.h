@@ -57,7 +57,38 @@ struct sl_cidr_set {
 	X(exit_idle_ms, 0, 0, 86400000, "live: stop after this long with no packets, 0 = never") \
 	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")              \
 	X(metrics_port, 9877, 0, 65535, "live: TCP port of the Prometheus /metrics endpoint, 0 = off") \
-	X(metrics_interval_ms, 1000, 100, 600000, "live: how often the metrics snapshot is rendered")
+	X(metrics_interval_ms, 1000, 100, 600000, "live: how often the metrics snapshot is rendered") \
+	X(metrics_top_hosts, 10, 0, 1000, "hosts whose score /metrics shows (highest first)")    \
+	X(score, 1, 0, 1, "score hosts and write alerts (0 = detection events only)")           \
+	X(score_capacity, 65536, 64, 16777216, "hosts with signals the scorer keeps")            \
+	X(score_alert, 60, 1, 100, "score at which a host is alerted")                          \
+	X(score_block, 85, 1, 100, "score at which a host is to be blocked")                    \
+	X(score_weight_dpi, 100, 0, 100, "points of a mining-protocol payload detection")       \
+	X(score_weight_pool_name, 70, 0, 100, "points of a listed pool name (DNS, SNI, Host)")   \
+	X(score_weight_pool_ip, 70, 0, 100, "points of a flow to a listed pool address")        \
+	X(score_weight_fingerprint, 100, 0, 100, "points of an encrypted pool handshake shape") \
+	X(score_weight_behaviour, 80, 0, 100, "points of a flow that behaves like a miner")     \
+	X(score_weight_baseline, 25, 0, 100, "points of traffic far from the host's baseline")  \
+	X(score_hold_s, 30, 0, 86400, "seconds a signal counts fully after it was last seen")   \
+	X(score_half_life_s, 300, 1, 604800, "then its points halve every this many seconds")   \
+	X(score_interval_ms, 1000, 10, 600000, "how often scores are re-evaluated for decay")   \
+	X(flow_sample_s, 10, 0, 3600, "seconds between behaviour samples of a flow, 0 = none")  \
+	X(flow_sample_min_age_s, 20, 0, 86400, "flows younger than this are not sampled")       \
+	X(beh_msg_gap_ms, 50, 1, 10000, "a pause this long ends a message (behaviour)")         \
+	X(beh_reply_ms, 1000, 1, 60000, "a responder message this soon after a request is a reply") \
+	X(beh_bulk_bytes, 65536, 1024, 1073741824, "a message this large marks a flow as bulk") \
+	X(score_beh_min_age_s, 45, 1, 86400, "flows younger than this are not judged")          \
+	X(score_beh_min_messages, 3, 1, 1000, "messages each way before a flow is judged")      \
+	X(score_beh_max_bytes_per_packet, 600, 60, 65535, "denser flows are not judged")        \
+	X(score_beh_max_bytes_per_s, 4000, 1, 1000000000, "faster flows are not judged")        \
+	X(score_beh_gap_min_ms, 2000, 0, 86400000, "mining cadence: shortest mean request gap") \
+	X(score_beh_gap_max_ms, 180000, 0, 86400000, "mining cadence: longest mean request gap") \
+	X(score_beh_min_points, 40, 1, 100, "behaviour points (of 100) that make a signal")     \
+	X(baseline_bucket_s, 60, 1, 86400, "length of a baseline bucket")                       \
+	X(baseline_warmup, 10, 1, 100000, "buckets learned before deviations count")            \
+	X(baseline_alpha_pct, 10, 1, 100, "weight of a new bucket in the baseline, percent")    \
+	X(baseline_sigma, 4, 1, 100, "deviation, in standard deviations, that is a signal")     \
+	X(stats_interval_s, 60, 0, 86400, "seconds between stats events in the event log, 0 = none")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -74,7 +105,9 @@ struct sl_cidr_set {
 	X(pools_domains, SL_CONFIG_DIR "/pools.domains", 1, "pool names, matched as suffixes on label boundaries") \
 	X(pools_ips, SL_CONFIG_DIR "/pools.ips", 1, "pool addresses (IPv4/IPv6 CIDRs)")        \
 	X(detectors, "", 1, "detector overrides: '<detector> off|on|weight N' per line")        \
-	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")
+	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \
+	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
+		"ports of benign long-lived services whose flows are not judged by behaviour")
 
 /** Parsed configuration. Plain data; copy freely. */
 struct sl_cfg {

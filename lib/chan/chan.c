@@ -80,12 +80,28 @@ sl_chan_send_wait(struct sl_chan *c, const struct sl_msg *m, void (*wait)(void))
 unsigned int
 sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max)
 {
-	return sl_chan_drain_ev(c, hosts, NULL, NULL, NULL, max);
+	struct sl_chan_sink k = {.hosts = hosts};
+
+	return sl_chan_drain_ev(c, &k, max);
+}
+
+static uint64_t
+msg_time(const struct sl_msg *m)
+{
+	switch (m->type) {
+	case SL_MSG_HOST:
+		return m->u.host.ts_us;
+	case SL_MSG_EVENT:
+		return m->u.event.ts_us;
+	case SL_MSG_FLOW:
+		return m->u.flow.ts_us;
+	default:
+		return 0;
+	}
 }
 
 unsigned int
-sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts, sl_chan_event_fn on_event,
-	sl_chan_flow_fn on_flow, void *arg, unsigned int max)
+sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int max)
 {
 	struct sl_msg m[SL_BURST];
 	unsigned int total = 0;
@@ -94,12 +110,14 @@ sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts, sl_chan_event_
 		unsigned int n = sl_chan_recv(c, m, SL_MIN((unsigned int)SL_BURST, max - total));
 
 		for (unsigned int i = 0; i < n; i++) {
+			if (k->on_clock != NULL)
+				k->on_clock(k->arg, msg_time(&m[i]));
 			if (m[i].type == SL_MSG_HOST)
-				sl_chost_apply(hosts, &m[i].u.host);
-			else if (m[i].type == SL_MSG_EVENT && on_event != NULL)
-				on_event(arg, m[i].worker, &m[i].u.event);
-			else if (m[i].type == SL_MSG_FLOW && on_flow != NULL)
-				on_flow(arg, m[i].worker, &m[i].u.flow);
+				sl_chost_apply(k->hosts, &m[i].u.host);
+			else if (m[i].type == SL_MSG_EVENT && k->on_event != NULL)
+				k->on_event(k->arg, m[i].worker, &m[i].u.event);
+			else if (m[i].type == SL_MSG_FLOW && k->on_flow != NULL)
+				k->on_flow(k->arg, m[i].worker, &m[i].u.flow);
 		}
 		total += n;
 		if (n < SL_BURST)

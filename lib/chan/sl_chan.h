@@ -60,18 +60,19 @@ unsigned int sl_chan_send_host(void *chan, const struct sl_host_delta *d, unsign
  */
 unsigned int sl_chan_drain(struct sl_chan *c, struct sl_chost_table *hosts, unsigned int max);
 
-/** Called by sl_chan_drain_ev() for each detection record. */
-typedef void (*sl_chan_event_fn)(void *arg, unsigned int worker, const struct sl_event *ev);
+/** Where drained records go. Any callback may be NULL (those records are skipped). */
+struct sl_chan_sink {
+	struct sl_chost_table *hosts; /**< host deltas are folded in here */
+	/** before each record, with its time: lets the consumer run clock-driven work exactly
+	 * where it falls among the records */
+	void (*on_clock)(void *arg, uint64_t ts_us);
+	void (*on_event)(void *arg, unsigned int worker, const struct sl_event *ev);
+	void (*on_flow)(void *arg, unsigned int worker, const struct sl_flow_sample *s);
+	void *arg;
+};
 
-/** Called by sl_chan_drain_ev() for each flow sample. */
-typedef void (*sl_chan_flow_fn)(void *arg, unsigned int worker, const struct sl_flow_sample *s);
-
-/**
- * Like sl_chan_drain(), also handing each SL_MSG_EVENT record to @p on_event and each
- * SL_MSG_FLOW record to @p on_flow (either may be NULL: those records are skipped).
- */
-unsigned int sl_chan_drain_ev(struct sl_chan *c, struct sl_chost_table *hosts,
-	sl_chan_event_fn on_event, sl_chan_flow_fn on_flow, void *arg, unsigned int max);
+/** Like sl_chan_drain(), handing every record to @p k. @return records taken. */
+unsigned int sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int max);
 
 /**
  * Enqueue one record, waiting (calling @p wait between tries) while the ring is full, without

@@ -417,6 +417,71 @@ sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl
 			fn(arg, &t->hosts[i]);
 }
 
+static const char *const base_names[] = {SL_BASE_METRICS(SL_X_NAME_)};
+
+const char *
+sl_base_metric_name(unsigned int m)
+{
+	return m < SL_ARRAY_SIZE(base_names) ? base_names[m] : NULL;
+}
+
+int
+sl_base_update(struct sl_base *b, const struct sl_base_params *p,
+	const uint64_t totals[SL_BASE_MAX], struct sl_base_dev *dev)
+{
+	int worst = -1;
+
+	for (unsigned int m = 0; m < SL_BASE_MAX; m++) {
+		float x = totals[m] > b->prev[m] ? (float)(totals[m] - b->prev[m]) : 0.0f;
+		float d = x - b->mean[m];
+		float sd = sqrtf(b->var[m]);
+
+		if (sd < p->floor[m])
+			sd = p->floor[m];
+		if (b->buckets >= p->warmup && sd > 0 && d / sd >= p->z &&
+		    (worst < 0 || d / sd > dev->z)) {
+			worst = (int)m;
+			dev->metric = (uint8_t)m;
+			dev->buckets = b->buckets;
+			dev->value = x;
+			dev->mean = b->mean[m];
+			dev->sd = sd;
+			dev->z = d / sd;
+		}
+		if (b->buckets == 0) {
+			b->mean[m] = x;
+		} else {
+			b->mean[m] += p->alpha * d;
+			b->var[m] = (1.0f - p->alpha) * (b->var[m] + p->alpha * d * d);
+		}
+		b->prev[m] = totals[m];
+	}
+	b->buckets++;
+	return worst;
+}
+
+void
+sl_chost_baseline(struct sl_chost_table *t, const struct sl_base_params *p, uint64_t now_us,
+	sl_base_dev_fn fn, void *arg)
+{
+	for (uint32_t i = 0; i < t->capacity; i++) {
+		struct sl_chost *h = &t->hosts[i];
+		uint64_t tot[SL_BASE_MAX];
+		struct sl_base_dev dev;
+
+		if (!t->used[i])
+			continue;
+		tot[SL_BASE_bytes_out] = h->bytes_out;
+		tot[SL_BASE_bytes_in] = h->bytes_in;
+		tot[SL_BASE_pkts_out] = h->pkts_out;
+		tot[SL_BASE_flows_opened] = h->flows_opened;
+		tot[SL_BASE_peers] = (uint64_t)(sl_chost_peers(h) + 0.5);
+		tot[SL_BASE_long_lived] = h->long_lived;
+		if (sl_base_update(&h->base, p, tot, &dev) >= 0 && fn != NULL)
+			fn(arg, h->addr, &dev, now_us);
+	}
+}
+
 const struct sl_chost *
 sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16])
 {

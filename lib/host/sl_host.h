@@ -101,6 +101,60 @@ unsigned int sl_whost_num_counters(void);
 const char *sl_whost_counter_name(unsigned int i);
 
 /** Control core's view of one host. */
+/* X(name, help): what a host's baseline learns, per bucket. */
+#define SL_BASE_METRICS(X)                                                                   \
+	X(bytes_out, "bytes sent")                                                            \
+	X(bytes_in, "bytes received")                                                         \
+	X(pkts_out, "packets sent")                                                           \
+	X(flows_opened, "flows opened")                                                       \
+	X(peers, "new distinct external peers")                                               \
+	X(long_lived, "flows that became long-lived")
+
+enum sl_base_metric {
+#define SL_BASE_ENUM(name, help) SL_BASE_##name,
+	SL_BASE_METRICS(SL_BASE_ENUM)
+#undef SL_BASE_ENUM
+	SL_BASE_MAX
+};
+
+const char *sl_base_metric_name(unsigned int m);
+
+/** A host's learned baseline: an EWMA mean and variance per metric over fixed buckets. */
+struct sl_base {
+	uint64_t prev[SL_BASE_MAX]; /**< totals at the last bucket edge */
+	float mean[SL_BASE_MAX];
+	float var[SL_BASE_MAX];
+	uint32_t buckets;           /**< buckets learned */
+	uint32_t pad;
+};
+
+/** Baseline parameters. */
+struct sl_base_params {
+	uint64_t bucket_us;   /**< bucket length */
+	uint32_t warmup;      /**< buckets learned before deviations are reported */
+	float alpha;          /**< EWMA weight of a new bucket */
+	float z;              /**< deviation threshold, in standard deviations */
+	float floor[SL_BASE_MAX]; /**< smallest standard deviation per metric */
+};
+
+/** A bucket far above a host's baseline. */
+struct sl_base_dev {
+	uint8_t metric;   /**< enum sl_base_metric */
+	uint8_t pad[3];
+	uint32_t buckets; /**< buckets learned */
+	float value;      /**< this bucket */
+	float mean;       /**< learned mean */
+	float sd;         /**< learned standard deviation (with its floor) */
+	float z;          /**< (value - mean) / sd */
+};
+
+/**
+ * Fold one bucket (@p totals now) into @p b. @return the metric with the largest deviation at
+ * or over the threshold (filled into @p dev), or -1. Pure function.
+ */
+int sl_base_update(struct sl_base *b, const struct sl_base_params *p,
+	const uint64_t totals[SL_BASE_MAX], struct sl_base_dev *dev);
+
 struct sl_chost {
 	uint8_t addr[16];
 	uint64_t bytes_out, bytes_in;
@@ -109,6 +163,7 @@ struct sl_chost {
 	uint64_t long_lived;
 	uint64_t first_us, last_us;
 	uint8_t hll[SL_HLL_M]; /**< one byte per register, merged by max */
+	struct sl_base base;   /**< learned baseline (control core) */
 };
 
 struct sl_chost_table;
@@ -131,7 +186,6 @@ unsigned int sl_chost_age(struct sl_chost_table *t, uint64_t now_us, unsigned in
 /** Estimated distinct peers of a host (HyperLogLog with small-range correction). */
 double sl_chost_peers(const struct sl_chost *h);
 
-/** Visit every host (unordered). */
 /** The host with address @p addr (16-byte form), or NULL. Control core only. */
 const struct sl_chost *sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16]);
 
@@ -141,8 +195,19 @@ const struct sl_chost *sl_chost_find(const struct sl_chost_table *t, const uint8
  */
 unsigned int sl_chost_top(const struct sl_chost_table *t, struct sl_chost *out, unsigned int n);
 
+/** Visit every host (unordered). */
 void sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl_chost *h),
 	void *arg);
+
+typedef void (*sl_base_dev_fn)(void *arg, const uint8_t addr[16], const struct sl_base_dev *d,
+	uint64_t now_us);
+
+/**
+ * Close a baseline bucket at @p now_us for every host: learn it, and report each host whose
+ * bucket deviates through @p fn. Control core only.
+ */
+void sl_chost_baseline(struct sl_chost_table *t, const struct sl_base_params *p, uint64_t now_us,
+	sl_base_dev_fn fn, void *arg);
 
 /** Table totals. */
 struct sl_chost_totals {

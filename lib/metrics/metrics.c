@@ -116,6 +116,55 @@ static uint64_t w_pool(const struct sl_worker *w) { return rd(&sl_flow_stats(w->
 static uint64_t w_ring(const struct sl_worker *w) { return rd(&w->chan.full); }
 static uint64_t w_lost(const struct sl_worker *w) { return rd(&w->mx.st.events_lost); }
 static uint64_t w_insp(const struct sl_worker *w) { return rd(&w->mx.st.inspected_bytes); }
+static uint64_t w_samples(const struct sl_worker *w) { return rd(&w->samples); }
+static uint64_t w_slost(const struct sl_worker *w) { return rd(&w->samples_lost); }
+
+/* Scoring families: the control core owns the scorer, and renders these itself. */
+static void
+scoring_families(struct sl_text *t, const struct sl_report_ctx *c)
+{
+	struct sl_score_stats st;
+	struct sl_score_params p;
+	struct sl_score_view *v;
+	unsigned int n = 0, want = (unsigned int)c->cfg->metrics_top_hosts;
+
+	if (c->score == NULL)
+		return;
+	sl_score_get_stats(c->score, &st);
+	sl_score_params_get(c->score, &p);
+	head(t, FAM_score_signals_total);
+	sl_text_printf(t, "sluice_score_signals_total{kind=\"detection\"} %" PRIu64 "\n"
+			  "sluice_score_signals_total{kind=\"behaviour\"} %" PRIu64 "\n"
+			  "sluice_score_signals_total{kind=\"baseline\"} %" PRIu64 "\n",
+		st.detections, st.behaviour_signals, st.deviations);
+	head(t, FAM_alerts_total);
+	sl_text_printf(t, "sluice_alerts_total %" PRIu64 "\n", st.alerts);
+	head(t, FAM_hosts_scored);
+	sl_text_printf(t, "sluice_hosts_scored %" PRIu64 "\n", st.hosts);
+	head(t, FAM_hosts_over_threshold);
+	sl_text_printf(t, "sluice_hosts_over_threshold{level=\"alert\",threshold=\"%u\"} %" PRIu64 "\n"
+			  "sluice_hosts_over_threshold{level=\"block\",threshold=\"%u\"} %" PRIu64 "\n",
+		p.alert, st.over_alert, p.block, st.over_block);
+	head(t, FAM_host_score);
+	v = want > 0 ? calloc(want, sizeof(*v)) : NULL;
+	if (v != NULL)
+		n = sl_score_top(c->score, c->score_now_us, v, want);
+	for (unsigned int i = 0; i < n; i++) {
+		char a[64];
+
+		sl_addr_format(v[i].addr, a, sizeof(a));
+		sl_text_printf(t, "sluice_host_score{host=\"%s\",level=\"%s\"} %.1f\n", a,
+			v[i].level == SL_LEVEL_BLOCK ? "block" :
+			v[i].level == SL_LEVEL_ALERT ? "alert" : "none", v[i].score);
+	}
+	free(v);
+	head(t, FAM_score_table_full_total);
+	sl_text_printf(t, "sluice_score_table_full_total %" PRIu64 "\n", st.table_full);
+	head(t, FAM_scoring_cycle_seconds);
+	sl_text_printf(t, "sluice_scoring_cycle_seconds %.9f\n", (double)st.cycle_ns / 1e9);
+	head(t, FAM_scoring_cycles_total);
+	sl_text_printf(t, "sluice_scoring_cycles_total %" PRIu64 "\n", st.cycles);
+}
 
 static void
 port_family(struct sl_text *t, const struct sl_report_ctx *c, enum fam f, size_t off)
@@ -176,6 +225,9 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double rende
 	sl_chost_totals(c->hosts, &ht);
 	head(t, FAM_hosts_tracked);
 	sl_text_printf(t, "sluice_hosts_tracked %" PRIu64 "\n", ht.hosts);
+	per_worker(t, c, FAM_flow_samples_total, w_samples);
+	per_worker(t, c, FAM_flow_samples_lost_total, w_slost);
+	scoring_families(t, c);
 	if (c->db != NULL) {
 		uint32_t nd, nr, ndet, npat;
 

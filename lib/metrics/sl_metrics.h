@@ -40,6 +40,16 @@
 	X(inspected_bytes_total, counter, "Payload bytes handed to inspection, per worker")     \
 	X(detections_total, counter, "Detection events taken by the control core, per detector and protocol") \
 	X(hosts_tracked, gauge, "Hosts in the control core's table")                            \
+	X(flow_samples_total, counter, "Behaviour samples of flows sent to the control core, per worker") \
+	X(flow_samples_lost_total, counter, "Behaviour samples lost to a full ring, per worker") \
+	X(score_signals_total, counter, "Signals the scorer took, by kind")                    \
+	X(alerts_total, counter, "Hosts that crossed the alert threshold")                      \
+	X(hosts_scored, gauge, "Hosts with signals")                                            \
+	X(hosts_over_threshold, gauge, "Hosts at or over a score threshold, by level")          \
+	X(host_score, gauge, "Score (0-100) of the highest-scoring hosts (top metrics_top_hosts)") \
+	X(score_table_full_total, counter, "Signals dropped because the score table was full")  \
+	X(scoring_cycle_seconds, gauge, "Duration of the last score decay pass")                \
+	X(scoring_cycles_total, counter, "Score decay passes")                                  \
 	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \
 	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
 	X(pool_names, gauge, "Pool names loaded")                                               \

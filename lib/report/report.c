@@ -20,6 +20,8 @@ sl_json_init(struct sl_json *j, FILE *f, bool compact)
 	j->first[0] = true;
 }
 
+static void str_raw(struct sl_json *j, const char *s);
+
 static void
 member(struct sl_json *j, const char *key)
 {
@@ -32,7 +34,7 @@ member(struct sl_json *j, const char *key)
 			fputs("  ", j->f);
 	}
 	if (key != NULL) {
-		sl_json_str(j, NULL, key);
+		str_raw(j, key);
 		fputs(j->compact ? ":" : ": ", j->f);
 	}
 }
@@ -124,10 +126,15 @@ sl_json_dbl(struct sl_json *j, const char *key, double v, int decimals)
 void
 sl_json_str(struct sl_json *j, const char *key, const char *s)
 {
+	member(j, key); /* also separates array items (key NULL) */
+	str_raw(j, s);
+}
+
+static void
+str_raw(struct sl_json *j, const char *s)
+{
 	const unsigned char *p = (const unsigned char *)s;
 
-	if (key != NULL)
-		member(j, key);
 	fputc('"', j->f);
 	for (; *p != '\0'; p++) {
 		switch (*p) {
@@ -426,7 +433,7 @@ sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight)
 	sl_json_init(&j, f, true);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", ev->ts_us);
-	sl_json_str(&j, "event_type", "alert");
+	sl_json_str(&j, "event_type", "detection");
 	sl_json_u64(&j, "flow_id", ev->flow_id);
 	sl_json_str(&j, "src_ip", a);
 	sl_json_u64(&j, "src_port", ev->sport);
@@ -445,6 +452,314 @@ sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight)
 	sl_json_obj_close(&j);
 	fputc('\n', f);
 	return ferror(f) ? -EIO : 0;
+}
+
+/* ---- scores ---- */
+
+static const char *const level_names[] = {"none", "alert", "block"};
+
+static const char *
+level_name(unsigned int l)
+{
+	return l < SL_ARRAY_SIZE(level_names) ? level_names[l] : "?";
+}
+
+static const char *const transport_names[] = {"tls", "tls_no_sni", "opaque", "known"};
+
+static void
+excerpt_text(const uint8_t *b, unsigned int n, char *out)
+{
+	for (unsigned int i = 0; i < n; i++)
+		out[i] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '.';
+	out[n] = '\0';
+}
+
+static void
+beh_json(struct sl_json *j, const struct sl_beh *b)
+{
+	sl_json_obj_open(j, "features");
+	sl_json_dbl(j, "age_s", b->age_s, 1);
+	sl_json_dbl(j, "packets_per_min", b->pkts_per_min, 1);
+	sl_json_dbl(j, "bytes_per_packet", b->bytes_per_pkt, 1);
+	sl_json_dbl(j, "bytes_per_s", b->bytes_per_s, 1);
+	sl_json_dbl(j, "upload_share", b->up_share, 3);
+	sl_json_u64(j, "client_messages", b->msgs[0]);
+	sl_json_u64(j, "server_messages", b->msgs[1]);
+	sl_json_u64(j, "server_pushes", b->pushes);
+	sl_json_dbl(j, "client_interval_s", b->client_gap_s, 1);
+	sl_json_u64(j, "client_sizes_measured", b->cn);
+	sl_json_u64(j, "client_sizes_repeated", b->crep);
+	sl_json_dbl(j, "client_size_mean", b->csz_mean, 1);
+	sl_json_dbl(j, "client_size_cv", b->csz_cv, 3);
+	sl_json_u64(j, "push_sizes_measured", b->un);
+	sl_json_u64(j, "push_sizes_repeated", b->urep);
+	sl_json_dbl(j, "push_size_mean", b->usz_mean, 1);
+	sl_json_dbl(j, "push_size_cv", b->usz_cv, 3);
+	sl_json_str(j, "transport", b->transport < SL_ARRAY_SIZE(transport_names) ?
+					    transport_names[b->transport] : "?");
+	sl_json_obj_close(j);
+	sl_json_arr_open(j, "matched");
+	for (unsigned int f = 0; f < SL_BEH_MAX; f++)
+		if (b->matched & (1u << f))
+			sl_json_str(j, NULL, sl_beh_feature_name(f));
+	sl_json_arr_close(j);
+	sl_json_u64(j, "behaviour_points", b->points);
+}
+
+static void
+signal_json(struct sl_json *j, const struct sl_signal *g, float now_points)
+{
+	char peer[64], ex[SL_EVIDENCE_MAX + 1];
+
+	sl_json_obj_open(j, NULL);
+	sl_json_str(j, "signal", sl_signal_kind_name(g->kind));
+	if (g->kind != SL_SIG_behaviour && g->kind != SL_SIG_baseline)
+		sl_json_str(j, "detector", sl_det_name(g->detector));
+	sl_json_dbl(j, "points", now_points, 1);
+	sl_json_dbl(j, "weight", g->points, 1);
+	sl_json_u64(j, "count", g->count);
+	sl_json_time(j, "first_seen", g->first_us);
+	sl_json_time(j, "last_seen", g->last_us);
+	sl_json_bool(j, "flow_alive", g->live != 0);
+	if (g->kind == SL_SIG_baseline) {
+		const struct sl_base_dev *d = &g->u.base;
+
+		sl_json_obj_open(j, "baseline");
+		sl_json_str(j, "metric", sl_base_metric_name(d->metric));
+		sl_json_dbl(j, "value", d->value, 1);
+		sl_json_dbl(j, "mean", d->mean, 1);
+		sl_json_dbl(j, "sd", d->sd, 1);
+		sl_json_dbl(j, "z", d->z, 1);
+		sl_json_u64(j, "buckets", d->buckets);
+		sl_json_obj_close(j);
+		sl_json_obj_close(j);
+		return;
+	}
+	sl_json_u64(j, "flow_id", g->flow_id);
+	sl_addr_format(g->peer, peer, sizeof(peer));
+	sl_json_str(j, "peer", peer);
+	sl_json_str(j, "host_side", g->host_dst ? "responder" : "initiator");
+	sl_json_u64(j, "src_port", g->sport);
+	sl_json_u64(j, "dest_port", g->dport);
+	if (g->kind == SL_SIG_behaviour) {
+		beh_json(j, &g->u.beh);
+	} else {
+		excerpt_text(g->u.det.excerpt, SL_MIN(g->u.det.len, (uint8_t)SL_EVIDENCE_MAX), ex);
+		sl_json_obj_open(j, "evidence");
+		sl_json_str(j, "direction", g->u.det.dir ? "to_client" : "to_server");
+		sl_json_u64(j, "offset", g->u.det.offset);
+		sl_json_str(j, "excerpt", ex);
+		sl_json_obj_close(j);
+	}
+	sl_json_obj_close(j);
+}
+
+void
+sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, size_t len)
+{
+	char peer[64], ex[SL_EVIDENCE_MAX + 1];
+	int n;
+
+	if (g->kind == SL_SIG_baseline) {
+		const struct sl_base_dev *d = &g->u.base;
+
+		snprintf(buf, len, "baseline %.0f/%.0f: %s %.0f per bucket vs %.1f+-%.1f (z %.1f)",
+			now_points, g->points, sl_base_metric_name(d->metric), d->value, d->mean,
+			d->sd, d->z);
+		return;
+	}
+	sl_addr_format(g->peer, peer, sizeof(peer));
+	n = snprintf(buf, len, "%s%s%s %.0f/%.0f: %s:%u ", sl_signal_kind_name(g->kind),
+		g->kind == SL_SIG_behaviour ? "" : " ",
+		g->kind == SL_SIG_behaviour ? "" : sl_det_name(g->detector), now_points, g->points,
+		peer, g->dport);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (g->kind == SL_SIG_behaviour) {
+		const struct sl_beh *b = &g->u.beh;
+
+		snprintf(buf + n, len - (size_t)n,
+			"age %.0fs, %u pushes, %u/%u steady requests every %.1fs, %s",
+			b->age_s, b->pushes, b->crep, b->cn, b->client_gap_s,
+			b->transport < SL_ARRAY_SIZE(transport_names) ? transport_names[b->transport] : "?");
+	} else {
+		excerpt_text(g->u.det.excerpt, SL_MIN(g->u.det.len, (uint8_t)SL_EVIDENCE_MAX), ex);
+		snprintf(buf + n, len - (size_t)n, "\"%s\"", ex);
+	}
+}
+
+void
+sl_report_score_view(struct sl_json *j, const char *key, const struct sl_score_view *v,
+	const struct sl_score_params *p)
+{
+	char a[64];
+	unsigned int order[SL_SCORE_SIGNALS];
+
+	sl_addr_format(v->addr, a, sizeof(a));
+	sl_json_obj_open(j, key);
+	sl_json_str(j, "host", a);
+	sl_json_dbl(j, "score", v->score, 1);
+	sl_json_dbl(j, "peak", v->peak, 1);
+	sl_json_str(j, "level", level_name(v->level));
+	sl_json_u64(j, "alert_threshold", p->alert);
+	sl_json_u64(j, "block_threshold", p->block);
+	sl_json_time(j, "first_signal", v->first_us);
+	if (v->alert_us != 0)
+		sl_json_time(j, "alerted", v->alert_us);
+	sl_json_u64(j, "alerts", v->alerts);
+	/* strongest reason first */
+	for (unsigned int i = 0; i < v->nsig; i++) {
+		unsigned int k = i;
+
+		for (; k > 0 && v->now_points[order[k - 1]] < v->now_points[i]; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+	sl_json_arr_open(j, "reasons");
+	for (unsigned int i = 0; i < v->nsig; i++)
+		signal_json(j, &v->sig[order[i]], v->now_points[order[i]]);
+	sl_json_arr_close(j);
+	sl_json_obj_close(j);
+}
+
+int
+sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_params *p)
+{
+	struct sl_json j;
+	const struct sl_score_view *v = n->v;
+	const struct sl_signal *by = NULL;
+	char h[64], peer[64];
+
+	for (unsigned int i = 0; i < v->nsig && n->flow_id != 0; i++)
+		if (v->sig[i].flow_id == n->flow_id && v->sig[i].kind != SL_SIG_baseline)
+			by = &v->sig[i];
+	sl_addr_format(v->addr, h, sizeof(h));
+	sl_json_init(&j, f, true);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", n->ts_us);
+	sl_json_str(&j, "event_type", n->type == SL_NOTE_ALERT ? "alert" : "host_score");
+	if (by != NULL) {
+		const char *pn = proto_name(by->proto);
+
+		sl_addr_format(by->peer, peer, sizeof(peer));
+		sl_json_u64(&j, "flow_id", by->flow_id);
+		/* src is the flow's initiator, as in detection events */
+		sl_json_str(&j, "src_ip", by->host_dst ? peer : h);
+		sl_json_u64(&j, "src_port", by->sport);
+		sl_json_str(&j, "dest_ip", by->host_dst ? h : peer);
+		sl_json_u64(&j, "dest_port", by->dport);
+		sl_json_str(&j, "proto", pn != NULL ? pn : "?");
+	}
+	sl_json_str(&j, "host", h);
+	sl_json_dbl(&j, "score", v->score, 1);
+	sl_json_str(&j, "level", level_name(n->new_level));
+	if (n->type == SL_NOTE_ALERT) {
+		sl_json_u64(&j, "threshold", p->alert);
+		sl_report_score_view(&j, "explanation", v, p);
+	} else {
+		sl_json_str(&j, "previous_level", level_name(n->old_level));
+		sl_json_str(&j, "direction", n->new_level > n->old_level ? "up" : "down");
+		sl_json_dbl(&j, "peak", v->peak, 1);
+	}
+	sl_json_obj_close(&j);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
+static void
+score_totals_json(struct sl_json *j, const struct sl_score_stats *st)
+{
+	for (unsigned int k = 0; k < sl_score_num_counters(); k++)
+		sl_json_u64(j, sl_score_counter_name(k), ((const uint64_t *)st)[k]);
+	sl_json_u64(j, "hosts_scored", st->hosts);
+	sl_json_u64(j, "hosts_over_alert", st->over_alert);
+	sl_json_u64(j, "hosts_over_block", st->over_block);
+}
+
+int
+sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us)
+{
+	struct sl_json j;
+	uint64_t rx = 0, bytes = 0, active = 0, created = 0, lost = 0, slost = 0, full = 0,
+		 samples = 0, det = 0;
+	struct sl_chost_totals ht;
+
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		const struct sl_worker *w = c->workers[i];
+		const struct sl_flow_stats *fs = sl_flow_stats(w->flows);
+
+		rx += SL_LOAD_RELAXED(&w->rx_pkts);
+		bytes += SL_LOAD_RELAXED(&w->rx_bytes);
+		active += SL_LOAD_RELAXED(&fs->active);
+		created += SL_LOAD_RELAXED(&fs->created);
+		lost += SL_LOAD_RELAXED(&w->mx.st.events_lost);
+		slost += SL_LOAD_RELAXED(&w->samples_lost);
+		samples += SL_LOAD_RELAXED(&w->samples);
+		full += SL_LOAD_RELAXED(&w->chan.full);
+	}
+	for (unsigned int d = 0; d < SL_DET_MAX && c->det_events != NULL; d++)
+		det += c->det_events[d];
+	sl_chost_totals(c->hosts, &ht);
+	sl_json_init(&j, f, true);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", ts_us);
+	sl_json_str(&j, "event_type", "stats");
+	sl_json_obj_open(&j, "stats");
+	sl_json_u64(&j, "packets", rx);
+	sl_json_u64(&j, "bytes", bytes);
+	sl_json_u64(&j, "flows_active", active);
+	sl_json_u64(&j, "flows_created", created);
+	sl_json_u64(&j, "hosts_tracked", ht.hosts);
+	sl_json_u64(&j, "detections", det);
+	sl_json_u64(&j, "flow_samples", samples);
+	sl_json_u64(&j, "events_lost", lost);
+	sl_json_u64(&j, "flow_samples_lost", slost);
+	sl_json_u64(&j, "ring_full", full);
+	if (c->score != NULL) {
+		struct sl_score_stats st;
+
+		sl_score_get_stats(c->score, &st);
+		sl_json_obj_open(&j, "scoring");
+		score_totals_json(&j, &st);
+		sl_json_obj_close(&j);
+	}
+	sl_json_obj_close(&j);
+	sl_json_obj_close(&j);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* Summary "scoring": thresholds, counters and the highest-scoring hosts with reasons. */
+static void
+scoring_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	struct sl_score_stats st;
+	struct sl_score_params p;
+	unsigned int want = (unsigned int)SL_MIN(c->cfg->summary_top_hosts, 100), n = 0;
+	struct sl_score_view *v = NULL;
+
+	sl_json_obj_open(j, "scoring");
+	if (c->score == NULL) {
+		sl_json_bool(j, "enabled", false);
+		sl_json_obj_close(j);
+		return;
+	}
+	sl_score_params_get(c->score, &p);
+	sl_score_get_stats(c->score, &st);
+	sl_json_bool(j, "enabled", true);
+	sl_json_u64(j, "alert_threshold", p.alert);
+	sl_json_u64(j, "block_threshold", p.block);
+	score_totals_json(j, &st);
+	if (want > 0)
+		v = calloc(want, sizeof(*v));
+	if (v != NULL)
+		n = sl_score_top(c->score, c->score_now_us, v, want);
+	sl_json_arr_open(j, "hosts");
+	for (unsigned int i = 0; i < n; i++)
+		sl_report_score_view(j, NULL, &v[i], &p);
+	sl_json_arr_close(j);
+	free(v);
+	sl_json_obj_close(j);
 }
 
 /* ---- summary ---- */
@@ -652,6 +967,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	sl_json_obj_close(j);
 
 	detection_json(j, c, &ms);
+	scoring_json(j, c);
 
 	sl_json_obj_open(j, "conservation");
 	sl_json_str(j, "equation",

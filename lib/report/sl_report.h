@@ -17,6 +17,7 @@
 #include "sl_input.h"
 #include "sl_match.h"
 #include "sl_port.h"
+#include "sl_score.h"
 #include "sl_worker.h"
 
 /** Streaming JSON writer with two-space indentation. */
@@ -64,14 +65,34 @@ struct sl_report_ctx {
 	const uint64_t *det_events;         /**< events the control core took, per detector */
 	uint64_t reloads;                   /**< successful list/detector reloads */
 	uint64_t reload_errors;             /**< reloads refused (bad list: old kept) */
+	struct sl_score *score;             /**< host scores, or NULL (score = 0) */
+	uint64_t score_now_us;              /**< time the scores are shown at */
 };
 
 /**
- * Write one detection as an EVE-style JSON line (event_type "alert"): timestamp, flow_id,
- * 5-tuple, host, detector, protocol, weight, direction, evidence {offset, excerpt}.
+ * Write one detection as an EVE-style JSON line (event_type "detection"): timestamp,
+ * flow_id, 5-tuple, host, detector, protocol, weight, direction, evidence {offset, excerpt}.
  * @return 0 or -EIO.
  */
 int sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight);
+
+/**
+ * Write a scorer note as a JSON line: event_type "alert" (host, score, level, reasons: every
+ * signal with its kind, points now and at full strength, flow, peer and evidence or feature
+ * values) or "host_score" (a level change up or down). The 5-tuple is the flow that made the
+ * change, when there is one. @return 0 or -EIO.
+ */
+int sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_params *p);
+
+/** Write a periodic "stats" JSON line at @p ts_us. @return 0 or -EIO. */
+int sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us);
+
+/** One reason as a line of text (for telemetry and the human report). */
+void sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, size_t len);
+
+/** A host's score and reasons as a JSON object member (@p key may be NULL in arrays). */
+void sl_report_score_view(struct sl_json *j, const char *key, const struct sl_score_view *v,
+	const struct sl_score_params *p);
 
 /** Conservation check for one port: true when every received packet is accounted for. */
 bool sl_report_port_conserved(const struct sl_report_ctx *c, unsigned int p);

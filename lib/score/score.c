@@ -1,6 +1,9 @@
 /* score.c: host scores from signals, behavioural judgement of flow samples (see sl_score.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -18,7 +21,6 @@ SL_DEFINE_COUNTER_NAMES(SL_SCORE_COUNTERS, sl_score_num_counters, sl_score_count
 #define SL_X_HELP_(name, help) help,
 static const char *const kind_names[] = {SL_SIGNAL_KINDS(SL_X_NAME_)};
 static const char *const kind_help[] = {SL_SIGNAL_KINDS(SL_X_HELP_)};
-static const char *const metric_names[] = {SL_BASE_METRICS(SL_X_NAME_)};
 static const char *const gate_names[] = {SL_BEH_GATES(SL_X_NAME_)};
 #undef SL_X_HELP_
 
@@ -26,12 +28,6 @@ const char *
 sl_signal_kind_name(unsigned int k)
 {
 	return k < SL_ARRAY_SIZE(kind_names) ? kind_names[k] : NULL;
-}
-
-const char *
-sl_base_metric_name(unsigned int m)
-{
-	return m < SL_ARRAY_SIZE(metric_names) ? metric_names[m] : NULL;
 }
 
 const char *
@@ -194,6 +190,8 @@ struct shost {
 
 struct sl_score {
 	struct sl_score_params p;
+	uint64_t next_tick_us;   /* grid time of the next decay pass (0 = clock not started) */
+	uint64_t next_bucket_us; /* grid time of the next baseline bucket edge */
 	struct rte_hash *h;
 	struct shost *hosts;
 	uint32_t *active;     /* slots with signals */
@@ -479,6 +477,7 @@ sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int w
 	memcpy(g.peer, peer, 16);
 	g.sport = ev->sport;
 	g.dport = ev->dport;
+	g.host_dst = ev->host == SL_EV_HOST_DST;
 	g.u.det.offset = ev->offset;
 	g.u.det.dir = ev->dir;
 	g.u.det.len = SL_MIN(ev->excerpt_len, (uint8_t)SL_EVIDENCE_MAX);
@@ -533,6 +532,7 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 		memcpy(g.peer, peer, 16);
 		g.sport = fs->sport;
 		g.dport = fs->dport;
+		g.host_dst = fs->host == SL_EV_HOST_DST;
 		g.u.beh = b;
 		add_signal(s, h, &g, fs->ts_us);
 		s->st.behaviour_signals++;
@@ -647,4 +647,114 @@ uint64_t
 sl_score_now(const struct sl_score *s)
 {
 	return s->now_us;
+}
+
+void
+sl_score_params_get(const struct sl_score *s, struct sl_score_params *out)
+{
+	*out = s->p;
+}
+
+int
+sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
+	struct sl_base_params *bp, char *err, size_t errlen)
+{
+	const char *q = c->score_beh_service_ports;
+
+	memset(p, 0, sizeof(*p));
+	memset(bp, 0, sizeof(*bp));
+	if (c->score_block < c->score_alert) {
+		snprintf(err, errlen, "score_block (%" PRIu64 ") is below score_alert (%" PRIu64 ")",
+			c->score_block, c->score_alert);
+		return -EINVAL;
+	}
+	p->capacity = (uint32_t)c->score_capacity;
+	p->weight[SL_SIG_dpi] = (uint32_t)c->score_weight_dpi;
+	p->weight[SL_SIG_pool_name] = (uint32_t)c->score_weight_pool_name;
+	p->weight[SL_SIG_pool_ip] = (uint32_t)c->score_weight_pool_ip;
+	p->weight[SL_SIG_fingerprint] = (uint32_t)c->score_weight_fingerprint;
+	p->weight[SL_SIG_behaviour] = (uint32_t)c->score_weight_behaviour;
+	p->weight[SL_SIG_baseline] = (uint32_t)c->score_weight_baseline;
+	p->alert = (uint32_t)c->score_alert;
+	p->block = (uint32_t)c->score_block;
+	p->hold_us = c->score_hold_s * 1000000;
+	p->half_life_us = c->score_half_life_s * 1000000;
+	p->beh_min_age_us = c->score_beh_min_age_s * 1000000;
+	p->beh_min_msgs = (uint32_t)c->score_beh_min_messages;
+	p->beh_max_bpp = (uint32_t)c->score_beh_max_bytes_per_packet;
+	p->beh_max_rate = (uint32_t)c->score_beh_max_bytes_per_s;
+	p->beh_gap_min_ms = (uint32_t)c->score_beh_gap_min_ms;
+	p->beh_gap_max_ms = (uint32_t)c->score_beh_gap_max_ms;
+	p->beh_min_points = (uint32_t)c->score_beh_min_points;
+	while (*q != '\0') {
+		char *end;
+		unsigned long v;
+
+		if (*q == ',' || *q == ' ' || *q == '\t') {
+			q++;
+			continue;
+		}
+		v = strtoul(q, &end, 10);
+		if (end == q || v == 0 || v > 65535 || (*end != '\0' && *end != ',' && *end != ' ' &&
+							 *end != '\t')) {
+			snprintf(err, errlen, "score_beh_service_ports: bad port at '%.20s'", q);
+			return -EINVAL;
+		}
+		if (p->nservice_ports == SL_ARRAY_SIZE(p->service_ports)) {
+			snprintf(err, errlen, "score_beh_service_ports: more than %zu ports",
+				SL_ARRAY_SIZE(p->service_ports));
+			return -EINVAL;
+		}
+		p->service_ports[p->nservice_ports++] = (uint16_t)v;
+		q = end;
+	}
+	bp->bucket_us = c->baseline_bucket_s * 1000000;
+	bp->warmup = (uint32_t)c->baseline_warmup;
+	bp->alpha = (float)c->baseline_alpha_pct / 100.0f;
+	bp->z = (float)c->baseline_sigma;
+	/* smallest standard deviations: a quiet host's first few flows or kilobytes are not news */
+	bp->floor[SL_BASE_bytes_out] = 50000.0f;
+	bp->floor[SL_BASE_bytes_in] = 100000.0f;
+	bp->floor[SL_BASE_pkts_out] = 100.0f;
+	bp->floor[SL_BASE_flows_opened] = 5.0f;
+	bp->floor[SL_BASE_peers] = 3.0f;
+	bp->floor[SL_BASE_long_lived] = 1.0f;
+	return 0;
+}
+
+/* Baseline deviation of one host: a signal. */
+static void
+on_deviation(void *arg, const uint8_t addr[16], const struct sl_base_dev *d, uint64_t now_us)
+{
+	sl_score_deviation(arg, addr, d, now_us);
+}
+
+void
+sl_score_advance(struct sl_score *s, struct sl_chost_table *hosts,
+	const struct sl_base_params *bp, uint64_t tick_us, uint64_t ts_us)
+{
+	if (ts_us == 0 || tick_us == 0)
+		return;
+	if (s->next_tick_us == 0) { /* the first record starts the clock */
+		s->next_tick_us = ts_us + tick_us;
+		if (bp != NULL && bp->bucket_us > 0)
+			s->next_bucket_us = (ts_us / bp->bucket_us + 1) * bp->bucket_us;
+		return;
+	}
+	if (ts_us >= s->next_tick_us + 100 * tick_us) {
+		sl_score_tick(s, ts_us);
+		s->next_tick_us = ts_us + tick_us;
+	}
+	while (ts_us >= s->next_tick_us) {
+		sl_score_tick(s, s->next_tick_us);
+		s->next_tick_us += tick_us;
+	}
+	if (hosts == NULL || bp == NULL || bp->bucket_us == 0 || s->next_bucket_us == 0)
+		return;
+	if (ts_us >= s->next_bucket_us + 100 * bp->bucket_us)
+		s->next_bucket_us = (ts_us / bp->bucket_us) * bp->bucket_us;
+	while (ts_us >= s->next_bucket_us) {
+		sl_chost_baseline(hosts, bp, s->next_bucket_us, on_deviation, s);
+		s->next_bucket_us += bp->bucket_us;
+	}
 }

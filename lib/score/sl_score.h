@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sl_cfg.h"
 #include "sl_flow.h"
+#include "sl_host.h"
 #include "sl_match.h"
 
 /* X(name, help): signal kinds. Each has a weight (points at full strength, config key
@@ -57,7 +59,6 @@ struct sl_score_params {
 	uint32_t beh_min_msgs;          /**< messages each way before judging */
 	uint32_t beh_max_bpp;           /**< mean wire bytes per packet above this: not sparse */
 	uint32_t beh_max_rate;          /**< mean bytes/s both ways above this: not sparse */
-	uint32_t beh_rep_pct;           /**< "same size" tolerance, percent */
 	uint32_t beh_gap_min_ms;        /**< initiator message cadence band: shortest mean ... */
 	uint32_t beh_gap_max_ms;        /**< ... and longest */
 	uint32_t beh_min_points;        /**< behaviour points below this give no signal */
@@ -136,35 +137,6 @@ struct sl_beh {
 unsigned int sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample *s,
 	struct sl_beh *out);
 
-/* Baseline metrics (per bucket). */
-#define SL_BASE_METRICS(X)                                                                   \
-	X(bytes_out, "bytes sent")                                                            \
-	X(bytes_in, "bytes received")                                                         \
-	X(pkts_out, "packets sent")                                                           \
-	X(flows_opened, "flows opened")                                                       \
-	X(peers, "new distinct external peers")                                               \
-	X(long_lived, "flows that became long-lived")
-
-enum sl_base_metric {
-#define SL_BASE_ENUM(name, help) SL_BASE_##name,
-	SL_BASE_METRICS(SL_BASE_ENUM)
-#undef SL_BASE_ENUM
-	SL_BASE_MAX
-};
-
-const char *sl_base_metric_name(unsigned int m);
-
-/** A baseline deviation (what lib/host's baseline reports). */
-struct sl_base_dev {
-	uint8_t metric;  /**< enum sl_base_metric */
-	uint8_t pad[3];
-	uint32_t buckets; /**< buckets learned */
-	float value;     /**< this bucket */
-	float mean;      /**< learned mean */
-	float sd;        /**< learned standard deviation (with its floor) */
-	float z;         /**< (value - mean) / sd */
-};
-
 /** One signal as kept and explained. */
 struct sl_signal {
 	uint8_t kind;        /**< enum sl_signal_kind */
@@ -178,6 +150,8 @@ struct sl_signal {
 	uint8_t peer[16];    /**< the other end of that flow */
 	uint16_t sport, dport; /**< that flow's ports (initiator, responder) */
 	uint32_t count;      /**< times seen (events, samples, buckets) */
+	uint8_t host_dst;    /**< the host is the flow's responder (home_nets) */
+	uint8_t pad[3];
 	union {
 		struct {
 			uint32_t offset;       /**< stream offset of the match end */
@@ -281,7 +255,26 @@ int sl_score_get(struct sl_score *s, const uint8_t addr[16], uint64_t now_us,
 
 void sl_score_get_stats(const struct sl_score *s, struct sl_score_stats *out);
 
+/** The parameters in force. */
+void sl_score_params_get(const struct sl_score *s, struct sl_score_params *out);
+
 /** Latest record time the scorer has seen (its clock). */
 uint64_t sl_score_now(const struct sl_score *s);
+
+/**
+ * Scoring and baseline parameters from the configuration.
+ * @return 0, or -EINVAL with the reason in @p err (bad service port list, block < alert).
+ */
+int sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
+	struct sl_base_params *bp, char *err, size_t errlen);
+
+/**
+ * Move the scorer's clock to @p ts_us, running what falls due on the way, each at its own
+ * grid time so results do not depend on how records were batched: decay passes every
+ * @p tick_us and baseline buckets of @p hosts (when not NULL). Called before every record and
+ * from the control loop. A jump longer than 100 periods runs one pass at @p ts_us instead.
+ */
+void sl_score_advance(struct sl_score *s, struct sl_chost_table *hosts,
+	const struct sl_base_params *bp, uint64_t tick_us, uint64_t ts_us);
 
 #endif /* SL_SCORE_H */

@@ -427,13 +427,18 @@ EV_FIELDS = ("timestamp", "event_type", "flow_id", "src_ip", "src_port", "dest_i
              "proto", "host", "detector", "protocol", "weight", "direction", "evidence")
 
 
-def read_events(path):
+def read_all_events(path):
     evs = []
     with open(path) as f:
         for line in f:
             if line.strip():
                 evs.append(json.loads(line))
     return evs
+
+
+def read_events(path, kind="detection"):
+    """The event lines of one event_type (detections by default)."""
+    return [e for e in read_all_events(path) if e.get("event_type") == kind]
 
 
 def ev_multiset(evs):
@@ -464,7 +469,7 @@ def check_event_lines(evs):
     for e in evs:
         for k in EV_FIELDS:
             assert k in e, "event lacks %s: %r" % (k, e)
-        eq(e["event_type"], "alert", "event_type")
+        eq(e["event_type"], "detection", "event_type")
         assert isinstance(e["evidence"]["offset"], int), e
         assert e["evidence"]["excerpt"] != "", "empty excerpt: %r" % e
         assert 0 < e["flow_id"] < 2 ** 53, e
@@ -790,15 +795,26 @@ def metrics_endpoint_prometheus_and_telemetry():
         r = telemetry(prefix, "/sluice/stats")["/sluice/stats"]
         eq(r.get("rx_packets"), 307, "telemetry rx_packets (%r)" % r)
         eq(r.get("events"), 7, "telemetry events")
-        hosts = telemetry(prefix, "/sluice/hosts,3")["/sluice/hosts"]
-        eq(len(hosts), 3, "three hosts asked for (%r)" % hosts)
+        for _ in range(50):  # host counters arrive with the workers' next report
+            hosts = telemetry(prefix, "/sluice/hosts,3")["/sluice/hosts"]
+            if len(hosts.get("host", [])) == 3 and min(hosts["bytes_in"]) > 0:
+                break
+            time.sleep(0.2)
+        eq(len(hosts.get("host", [])), 3, "three hosts asked for (%r)" % hosts)
+        eq(hosts["host"][0], "192.168.1.66", "the miner heads the list (%r)" % hosts)
+        eq(hosts["level"][0], "block", "the miner's level")
+        assert hosts["score"][0] >= 85 and hosts["score"][1:] == [0, 0], hosts
+        assert "stratum" in hosts["reason"][0], hosts["reason"]
         off = host_view(offline("demo.pcap", "--set", "detect=0")[1])
-        for ip, h in hosts.items():
-            eq((h["pkts_out"], h["bytes_in"]), (off[ip]["pkts_out"], off[ip]["bytes_in"]),
-               "telemetry host %s" % ip)
+        for i, ip in enumerate(hosts["host"]):
+            eq((hosts["bytes_out"][i], hosts["bytes_in"][i]),
+               (off[ip]["bytes_out"], off[ip]["bytes_in"]), "telemetry host %s" % ip)
         one = telemetry(prefix, "/sluice/host,192.168.1.66")["/sluice/host"]
         eq((one.get("tracked"), one.get("pkts_out")), (1, off["192.168.1.66"]["pkts_out"]),
            "/sluice/host,192.168.1.66 (%r)" % one)
+        eq(one.get("level"), "block", "the miner's level")
+        assert len(one.get("reasons", [])) >= 4, one
+        assert any(r.startswith("dpi stratum_submit") for r in one["reasons"]), one["reasons"]
         eq(telemetry(prefix, "/sluice/host,203.0.113.254")["/sluice/host"], {"tracked": 0},
            "an unknown host")
         eq(telemetry(prefix, "/sluice/host,not-an-ip")["/sluice/host"], None, "a bad address")
