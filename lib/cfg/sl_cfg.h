@@ -64,7 +64,7 @@ struct sl_cidr_set {
 	X(score_alert, 60, 1, 100, "score at which a host is alerted")                          \
 	X(score_block, 85, 1, 100, "score at which a host is to be blocked")                    \
 	X(score_weight_dpi, 100, 0, 100, "points of a mining-protocol payload detection")       \
-	X(score_weight_pool_name, 70, 0, 100, "points of a listed pool name (DNS, SNI, Host)")   \
+	X(score_weight_pool_name, 90, 0, 100, "points of a listed pool name (DNS, SNI, Host)")   \
 	X(score_weight_pool_ip, 70, 0, 100, "points of a flow to a listed pool address")        \
 	X(score_weight_fingerprint, 100, 0, 100, "points of an encrypted pool handshake shape") \
 	X(score_weight_behaviour, 80, 0, 100, "points of a flow that behaves like a miner")     \

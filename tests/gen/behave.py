@@ -581,19 +581,21 @@ def typing(ss, t, text_len, obfuscate, ktime=0.18):
     for _ in range(text_len):
         x += R.lognormvariate(0, 0.5) * ktime
         keys.append(x)
+    ev = []  # (time, who, real): keys (CHANNEL_DATA, one byte) and their echoes overlap in flight
     if not obfuscate:
-        for k in keys:
-            ss.msg("c", 10, at=k, ack=False)  # CHANNEL_DATA with one byte
-            ss.msg("s", 10, dt=ss.rtt + 0.0002, ack=R.random() < 0.5)
-        return x
-    tick, stop, ki = t, x + R.uniform(0.5, 1.5), 0
-    while tick < stop:
-        real = ki < len(keys) and keys[ki] <= tick
-        ki += 1 if real else 0
-        ss.msg("c", 10, at=tick, ack=False, count=real)  # a key, or a PING of the same size
-        ss.msg("s", 10, dt=ss.rtt + 0.0002, ack=False, count=real)  # echo or PONG
-        tick += 0.02
-    return stop
+        ev = [(k, "c", True) for k in keys] + [(k + ss.rtt + 0.0002, "s", True) for k in keys]
+        x += ss.rtt
+    else:  # a key, or a PING of the same size, each 20 ms tick; echo or PONG back
+        tick, x, ki = t, x + R.uniform(0.5, 1.5), 0
+        while tick < x:
+            real = ki < len(keys) and keys[ki] <= tick
+            ki += 1 if real else 0
+            ev += [(tick, "c", real), (tick + ss.rtt + 0.0002, "s", real)]
+            tick += 0.02
+        x += ss.rtt
+    for at, who, real in sorted(ev):
+        ss.msg(who, 10, at=at, ack=False, count=real)
+    return x
 
 
 def ssh_interactive(bc, c, s, port, t0, dur, rtt, client, server, cipher, obfuscate, tail=False):
@@ -674,8 +676,10 @@ def ws_chat(bc, c, s, t0, dur, rtt, sni, ping=30.0):
     ss.msg("s", R.randrange(800, 4000), dt=0.01)  # hello / initial state
     end, ev = t0 + dur - 1, []
     t = ss.f.t
-    while t < end:
+    while True:
         t += min(R.lognormvariate(2.5, 1.2), 180) + 1
+        if t >= end:
+            break
         ev.append((t, R.choice("ccsss")))
     ev += [(x, "p") for x in [ss.f.t + ping * (i + 1) for i in range(int(dur / ping))] if x < end]
 
@@ -861,7 +865,7 @@ def rsync_ssh(bc, c, s, t0, dur, rtt, total):
         sent += n
         if R.random() < 0.5:
             ss.msg("s", [R.randrange(20, 200)], dt=rtt)
-        t = ss.f.t + R.expovariate(1 / 6)
+        t = ss.f.t + R.expovariate(1 / 12)
     ss.msg("c", [40], dt=0.5, ack=False)
     ss.reply([60, 12, 8, 4])
     ss.close(at=ss.f.t + 0.2)
@@ -930,8 +934,10 @@ def collab_ws(bc, c, s, t0, dur, rtt, sni):
     ss.reply(R.randrange(180, 260))
     ss.msg("s", R.randrange(5000, 30000), dt=0.02)  # document snapshot
     ev, t = [], ss.f.t
-    while t < t0 + dur - 2:
+    while True:
         t += R.lognormvariate(2.3, 1.3) + 0.5
+        if t >= t0 + dur - 40:
+            break
         ev.append((t, R.choice("ccs")))
     ev += [(ss.f.t + 45 * i, "p") for i in range(1, int(dur / 45)) if ss.f.t + 45 * i < t0 + dur - 2]
 
