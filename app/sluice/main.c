@@ -93,6 +93,8 @@ struct app {
 	struct sl_score_params score_p;
 	struct sl_base_params base_p;
 	uint64_t next_stats_us;        /* live: next stats event */
+	struct sl_chan_merge merge;    /* offline: workers' records in time order */
+	bool merging;
 	/* net_pcap vdevs named on the command line and their files' link type */
 	unsigned int npcap;
 	char pcap_name[MAX_PCAP_VDEVS][64];
@@ -498,6 +500,8 @@ tel_reload_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static bool all_done(struct app *a);
+
 /* Control core: fold every worker's records into the host table, write events. */
 static void
 control_drain(struct app *a)
@@ -510,6 +514,10 @@ control_drain(struct app *a)
 		.arg = a,
 	};
 
+	if (a->merging) { /* offline: in time order, whatever the number of workers */
+		a->msgs += sl_chan_merge_drain(&a->merge, &k, all_done(a));
+		return;
+	}
 	for (unsigned int i = 0; i < a->nworkers; i++)
 		a->msgs += sl_chan_drain_ev(&a->workers[i]->chan, &k, 4096);
 }
@@ -1091,6 +1099,21 @@ main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (!a->args.live) {
+		struct sl_chan *ch[SL_MAX_WORKERS];
+		const int *done[SL_MAX_WORKERS];
+
+		for (unsigned int i = 0; i < a->nworkers; i++) {
+			ch[i] = &a->workers[i]->chan;
+			done[i] = &a->run.done[i];
+		}
+		if (sl_chan_merge_init(&a->merge, ch, done, a->nworkers, (int)rte_socket_id()) < 0) {
+			fprintf(stderr, "sluice: record merge: out of memory\n");
+			status = 1;
+			goto out;
+		}
+		a->merging = true;
+	}
 	if (a->args.live && a->cfg.metrics_port != 0) {
 		char err[512];
 
@@ -1167,6 +1190,8 @@ out:
 	sl_text_free(&a->text);
 	sl_match_free(a->match); /* workers have stopped (or never started) */
 	sl_score_free(a->score);
+	if (a->merging)
+		sl_chan_merge_fini(&a->merge);
 	if (a->events != NULL && fflush(a->events) != 0 && !a->events_failed) {
 		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
 		status = 1;

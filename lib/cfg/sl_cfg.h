@@ -107,7 +107,9 @@ struct sl_cidr_set {
 	X(detectors, "", 1, "detector overrides: '<detector> off|on|weight N' per line")        \
 	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
-		"ports of benign long-lived services whose flows are not judged by behaviour")
+		"ports of benign long-lived services whose flows are not judged by behaviour") \
+	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", 0, \
+		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)")
 
 /** Parsed configuration. Plain data; copy freely. */
 struct sl_cfg {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_malloc.h>
 #include <rte_ring_elem.h>
 
 #include "sl_chan.h"
@@ -100,6 +101,107 @@ msg_time(const struct sl_msg *m)
 	}
 }
 
+static void
+deliver(const struct sl_chan_sink *k, const struct sl_msg *m)
+{
+	if (k->on_clock != NULL)
+		k->on_clock(k->arg, msg_time(m));
+	if (m->type == SL_MSG_HOST)
+		sl_chost_apply(k->hosts, &m->u.host);
+	else if (m->type == SL_MSG_EVENT && k->on_event != NULL)
+		k->on_event(k->arg, m->worker, &m->u.event);
+	else if (m->type == SL_MSG_FLOW && k->on_flow != NULL)
+		k->on_flow(k->arg, m->worker, &m->u.flow);
+}
+
+int
+sl_chan_merge_init(struct sl_chan_merge *m, struct sl_chan **c, const int **done,
+	unsigned int n, int socket)
+{
+	memset(m, 0, sizeof(*m));
+	if (n == 0 || n > SL_CHAN_MERGE_MAX)
+		return -EINVAL;
+	m->n = n;
+	for (unsigned int i = 0; i < n; i++) {
+		m->c[i] = c[i];
+		m->done[i] = done != NULL ? done[i] : NULL;
+		m->stage[i] = rte_malloc_socket("sl_merge", SL_MERGE_STAGE * sizeof(struct sl_msg),
+			RTE_CACHE_LINE_SIZE, socket);
+		if (m->stage[i] == NULL) {
+			sl_chan_merge_fini(m);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void
+sl_chan_merge_fini(struct sl_chan_merge *m)
+{
+	for (unsigned int i = 0; i < SL_CHAN_MERGE_MAX; i++) {
+		rte_free(m->stage[i]);
+		m->stage[i] = NULL;
+	}
+}
+
+/* Top up channel @p i's stage (a ring buffer of SL_MERGE_STAGE records). */
+static void
+stage_fill(struct sl_chan_merge *m, unsigned int i)
+{
+	while (m->cnt[i] < SL_MERGE_STAGE) {
+		uint32_t tail = (m->head[i] + m->cnt[i]) % SL_MERGE_STAGE;
+		uint32_t room = SL_MIN(SL_MERGE_STAGE - m->cnt[i], SL_MERGE_STAGE - tail);
+		unsigned int got = sl_chan_recv(m->c[i], &m->stage[i][tail], SL_MIN(room, 256u));
+
+		m->cnt[i] += got;
+		m->taken += got;
+		if (got == 0)
+			break;
+	}
+}
+
+unsigned int
+sl_chan_merge_drain(struct sl_chan_merge *m, const struct sl_chan_sink *k, bool flush)
+{
+	unsigned int delivered = 0;
+
+	for (;;) {
+		int best = -1, full = -1;
+		bool blocked = false;
+
+		for (unsigned int i = 0; i < m->n; i++) {
+			if (m->cnt[i] == 0) {
+				/* done is set after the producer's last enqueue: once it is seen, what
+				 * the ring holds is all there will ever be */
+				bool fin = flush || (m->done[i] != NULL && SL_LOAD_ACQUIRE(m->done[i]));
+
+				stage_fill(m, i);
+				if (m->cnt[i] == 0) {
+					blocked |= !fin;
+					continue;
+				}
+			}
+			if (m->cnt[i] == SL_MERGE_STAGE)
+				full = (int)i;
+			if (best < 0 || msg_time(&m->stage[i][m->head[i]]) <
+						msg_time(&m->stage[best][m->head[best]]))
+				best = (int)i;
+		}
+		if (best < 0)
+			return delivered;
+		if (blocked) {
+			if (full < 0)
+				return delivered; /* an older record may still come from an idle channel */
+			best = full; /* never let a waiting producer deadlock: count and go on */
+			m->forced++;
+		}
+		deliver(k, &m->stage[best][m->head[best]]);
+		m->head[best] = (m->head[best] + 1) % SL_MERGE_STAGE;
+		m->cnt[best]--;
+		delivered++;
+	}
+}
+
 unsigned int
 sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int max)
 {
@@ -109,16 +211,8 @@ sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int m
 	while (total < max) {
 		unsigned int n = sl_chan_recv(c, m, SL_MIN((unsigned int)SL_BURST, max - total));
 
-		for (unsigned int i = 0; i < n; i++) {
-			if (k->on_clock != NULL)
-				k->on_clock(k->arg, msg_time(&m[i]));
-			if (m[i].type == SL_MSG_HOST)
-				sl_chost_apply(k->hosts, &m[i].u.host);
-			else if (m[i].type == SL_MSG_EVENT && k->on_event != NULL)
-				k->on_event(k->arg, m[i].worker, &m[i].u.event);
-			else if (m[i].type == SL_MSG_FLOW && k->on_flow != NULL)
-				k->on_flow(k->arg, m[i].worker, &m[i].u.flow);
-		}
+		for (unsigned int i = 0; i < n; i++)
+			deliver(k, &m[i]);
 		total += n;
 		if (n < SL_BURST)
 			break;

@@ -5,6 +5,7 @@
 #ifndef SL_CHAN_H
 #define SL_CHAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -13,6 +14,8 @@
 #include "sl_flow.h"
 #include "sl_host.h"
 #include "sl_match.h"
+
+#define SL_CHAN_MERGE_MAX 64 /**< channels one merge can take */
 
 #define SL_MSG_HOST 1  /**< payload is a struct sl_host_delta */
 #define SL_MSG_EVENT 2 /**< payload is a struct sl_event (a detection) */
@@ -73,6 +76,38 @@ struct sl_chan_sink {
 
 /** Like sl_chan_drain(), handing every record to @p k. @return records taken. */
 unsigned int sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int max);
+
+/*
+ * Offline merge: records of several channels handed to the sink in time order, so what the
+ * control core computes from them (scores, decay, baselines) does not depend on how many
+ * workers there are or how their records interleave. A record is delivered only when every
+ * channel whose producer has not finished has a record staged (so nothing older can still
+ * come); a channel whose stage fills up while another has nothing forces its oldest record
+ * out (counted), so producers that wait for ring space can never deadlock.
+ */
+#define SL_MERGE_STAGE 4096 /**< records staged per channel */
+
+struct sl_chan_merge {
+	unsigned int n;                  /**< channels */
+	struct sl_chan *c[SL_CHAN_MERGE_MAX];
+	const int *done[SL_CHAN_MERGE_MAX]; /**< producer finished (acquire), or NULL */
+	uint32_t head[SL_CHAN_MERGE_MAX], cnt[SL_CHAN_MERGE_MAX];
+	struct sl_msg *stage[SL_CHAN_MERGE_MAX]; /**< SL_MERGE_STAGE records each */
+	uint64_t forced;                 /**< records delivered out of order (stage full) */
+	uint64_t taken;                  /**< records taken from the rings */
+};
+
+/** Set up a merge over @p n channels. @return 0 or -ENOMEM/-EINVAL. */
+int sl_chan_merge_init(struct sl_chan_merge *m, struct sl_chan **c, const int **done,
+	unsigned int n, int socket);
+void sl_chan_merge_fini(struct sl_chan_merge *m);
+
+/**
+ * Take what the rings hold and deliver every record that can be placed in time order.
+ * With @p flush (every producer finished), deliver everything left. @return records delivered.
+ */
+unsigned int sl_chan_merge_drain(struct sl_chan_merge *m, const struct sl_chan_sink *k,
+	bool flush);
 
 /**
  * Enqueue one record, waiting (calling @p wait between tries) while the ring is full, without

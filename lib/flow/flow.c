@@ -471,28 +471,35 @@ same_size(uint32_t a, uint32_t b)
 	return diff <= SL_BEH_REP_BYTES || diff * 64 <= hi * SL_BEH_REP_64THS;
 }
 
-/* Close the message in progress in direction @p d into the size statistics. */
+/* Close the message in progress in direction @p d into the size statistics. A change of
+ * size counts as a miss only once a repeat has been seen: the login and the other opening
+ * messages of a session are not held against it. */
 static void
 beh_close(struct sl_flow_beh *b, int d)
 {
-	uint32_t sz = b->cur[d] > UINT16_MAX ? UINT16_MAX : b->cur[d];
+	uint32_t len = b->cur[d] & ~SL_BEH_REPLY;
+	uint32_t sz = len > UINT16_MAX ? UINT16_MAX : len;
 
 	if (sz == 0)
 		return;
-	if (d == 0 && b->msgs[0] > SL_BEH_SKIP && b->cn < UINT16_MAX) {
+	if (d == 0 && (b->cur[0] & SL_BEH_REPLY)) {
+		; /* an answer to the responder: not a request */
+	} else if (d == 0 && b->msgs[0] > SL_BEH_SKIP && b->cn < UINT16_MAX) {
 		if (b->cn > 0 && same_size(sz, b->cprev))
 			b->crep++;
+		else if (b->crep > 0)
+			b->cmiss++;
 		b->cn++;
 		b->cprev = (uint16_t)sz;
 		b->csz_sum += sz;
-		b->csz_sq += (uint64_t)sz * sz;
-	} else if (d == 1 && b->cur_unsol && b->un < UINT16_MAX) {
-		if (b->un > 0 && same_size(sz, b->uprev))
+		b->csz_sq += (float)sz * (float)sz;
+	} else if (d == 1 && b->cur_unsol && b->urep + b->umiss < UINT16_MAX - 1) {
+		if (b->usz_sum > 0 && same_size(sz, b->uprev))
 			b->urep++;
-		b->un++;
+		else if (b->urep > 0)
+			b->umiss++;
 		b->uprev = (uint16_t)sz;
 		b->usz_sum += sz;
-		b->usz_sq += (uint64_t)sz * sz;
 	}
 	b->cur[d] = 0;
 }
@@ -509,21 +516,38 @@ beh_account(struct sl_flow_table *t, struct sl_flow *f, int d, uint32_t len, uin
 	    (uint64_t)(ms - b->last_ms[d]) * 1000 <= t->p.beh_msg_gap_us) {
 		b->cur[d] += len;
 	} else {
+		bool reply;
+
 		beh_close(b, d);
 		if (b->last_dir != d)
 			beh_close(b, !d); /* payload this way ends the other way's message */
 		if (b->msgs[d] < UINT16_MAX)
 			b->msgs[d]++;
-		b->cur[d] = len;
+		/* an answer: this side starts right after the other side's payload */
+		reply = b->msgs[!d] > 0 && (uint64_t)(ms - b->last_ms[!d]) * 1000 <= t->p.beh_reply_us;
+		b->cur[d] = len | (d == 0 && reply ? SL_BEH_REPLY : 0);
+		if (d == 0 && !reply && b->msgs[0] > SL_BEH_SKIP) {
+			/* timing of the initiator's own messages (requests, not answers) */
+			uint16_t now_ds = (uint16_t)(ms / 100);
+
+			if (b->cn > 0) {
+				float g = (float)(uint16_t)(now_ds - b->gstart_ds) / 10.0f;
+
+				b->gsum += g;
+				b->gsq += g * g;
+			}
+			b->gstart_ds = now_ds;
+		}
+		/* a push: the initiator is past its handshake and has been quiet (a server that
+		 * speaks first, like SSH's banner, is not pushing anything) */
 		if (d == 1)
-			b->cur_unsol = b->msgs[0] == 0 ||
-				       (uint64_t)(ms - b->last_ms[0]) * 1000 > t->p.beh_reply_us;
+			b->cur_unsol = b->msgs[0] >= SL_BEH_SKIP && !reply;
 		if (d == 1 && b->cur_unsol && b->unsol < UINT16_MAX)
 			b->unsol++;
 	}
 	b->last_ms[d] = ms;
 	b->last_dir = (uint8_t)d;
-	if (b->cur[d] >= t->p.beh_bulk_bytes)
+	if ((b->cur[d] & ~SL_BEH_REPLY) >= t->p.beh_bulk_bytes)
 		f->bflags |= SL_FLOW_B_BULK;
 }
 
@@ -673,15 +697,15 @@ sat32(uint64_t v)
 
 /* Mean and coefficient of variation from a count, a sum and a sum of squares. */
 static void
-mean_cv(uint32_t n, uint64_t sum, uint64_t sq, float *mean, float *cv)
+mean_cv(uint32_t n, double sum, double sq, float *mean, float *cv)
 {
 	double m, var;
 
 	*mean = *cv = 0;
 	if (n == 0)
 		return;
-	m = (double)sum / n;
-	var = (double)sq / n - m * m;
+	m = sum / n;
+	var = sq / n - m * m;
 	*mean = (float)m;
 	*cv = m > 0 && var > 0 ? (float)(sqrt(var) / m) : 0;
 }
@@ -697,23 +721,33 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 	for (int d = 0; d < 2; d++) {
 		s->pkts[d] = sat32(f->pkts[d]);
 		s->bytes[d] = sat32(f->bytes[d]);
-		s->push[d] = f->push_pkts[d];
 		s->msgs[d] = b != NULL ? b->msgs[d] : 0;
 	}
 	if (f->bflags & SL_FLOW_B_BULK)
 		s->flags |= SL_SAMPLE_F_BULK;
 	if (b == NULL) {
-		s->unsol = s->cn = s->un = s->crep = s->urep = 0;
+		s->unsol = s->cn = s->un = s->crep = s->urep = s->cmiss = s->umiss = 0;
+		s->gap_cv = 0;
 		s->csz_mean = s->csz_cv = s->usz_mean = s->usz_cv = 0;
 		return;
 	}
 	s->unsol = b->unsol;
 	s->cn = b->cn;
-	s->un = b->un;
+	/* pushes measured: every unsolicited one but the one in progress */
+	s->un = (uint16_t)(b->unsol - (b->cur[1] > 0 && b->cur_unsol && b->unsol > 0));
 	s->crep = b->crep;
 	s->urep = b->urep;
+	s->cmiss = b->cmiss;
+	s->umiss = b->umiss;
 	mean_cv(b->cn, b->csz_sum, b->csz_sq, &s->csz_mean, &s->csz_cv);
-	mean_cv(b->un, b->usz_sum, b->usz_sq, &s->usz_mean, &s->usz_cv);
+	s->usz_mean = s->un ? (float)b->usz_sum / (float)s->un : 0;
+	if (b->cn >= 3) { /* gaps are taken between measured initiator messages */
+		float gm;
+		uint32_t gaps = b->cn - 1u + ((b->cur[0] & ~SL_BEH_REPLY) > 0 &&
+					     !(b->cur[0] & SL_BEH_REPLY));
+
+		mean_cv(gaps, b->gsum, b->gsq, &gm, &s->gap_cv);
+	}
 }
 
 uint32_t

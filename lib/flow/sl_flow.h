@@ -55,37 +55,47 @@ struct sl_flow_key {
  * Message statistics of one TCP flow, for behavioural scoring of encrypted sessions. A
  * "message" is a run of payload segments in one direction without a pause longer than
  * msg_gap_us and not interrupted by payload the other way (a TLS record, a JSON line, a
- * Noise frame...). A responder message is "unsolicited" when the initiator had sent nothing
+ * Noise frame...). An initiator message that starts within reply_us of the responder's last
+ * payload is an answer (a pong, a receipt) and is not measured. A responder message is
+ * "unsolicited" when the initiator had sent nothing
  * for reply_us before it starts (a pool's job push, unlike the answer to a request). One
  * cache line in an array parallel to the flows, touched only by payload packets of flows
  * that are not bulk.
  */
 struct sl_flow_beh {
 	uint32_t last_ms[2]; /**< last payload segment per direction, ms after first_us */
-	uint32_t cur[2];     /**< bytes of the message in progress per direction */
+	uint32_t cur[2];     /**< bytes of the message in progress per direction (initiator:
+			       SL_BEH_REPLY set when it answers the responder) */
 	uint16_t msgs[2];    /**< messages started per direction (saturating) */
 	uint16_t unsol;      /**< unsolicited responder messages (saturating) */
 	uint16_t cn;         /**< initiator messages measured (after the first SL_BEH_SKIP) */
-	uint16_t un;         /**< unsolicited responder messages measured */
 	uint16_t crep;       /**< ... of cn: about the size of the initiator message before */
-	uint16_t urep;       /**< ... of un: about the size of the push before */
+	uint16_t cmiss;      /**< ... of cn: not, once the first repeat was seen */
+	uint16_t urep;       /**< pushes about the size of the push before */
+	uint16_t umiss;      /**< pushes not, once the first repeat was seen */
 	uint16_t cprev;      /**< size of the last measured initiator message (capped) */
 	uint16_t uprev;      /**< size of the last measured push (capped) */
 	uint8_t last_dir;    /**< direction of the last payload segment */
 	uint8_t cur_unsol;   /**< the responder message in progress is unsolicited */
+	uint16_t gstart_ds;  /**< start of the last measured initiator message, 1/10 s (wraps) */
 	uint32_t csz_sum;    /**< sum of measured initiator message sizes */
 	uint32_t usz_sum;    /**< sum of measured push sizes */
+	float csz_sq;        /**< sum of squared initiator message sizes */
 	uint8_t pad[4];
-	uint64_t csz_sq;     /**< sum of squared initiator message sizes */
-	uint64_t usz_sq;     /**< sum of squared push sizes */
+	float gsum;          /**< sum of gaps between measured initiator messages, s */
+	float gsq;           /**< sum of their squares */
 };
+
+/** Flag in cur[0]: the initiator message in progress answers the responder (a pong, a
+ * receipt, an acknowledgement): it is not a request, so it is left out of the statistics. */
+#define SL_BEH_REPLY 0x80000000u
 
 /** Initiator messages left out of the size statistics (handshakes, login). */
 #define SL_BEH_SKIP 2
 
-/** Two messages are "the same size" within this many 1/64ths of the larger (~9%) or 24 B. */
+/** Two messages are "the same size" within this many 1/64ths of the larger (~9%) or 8 B. */
 #define SL_BEH_REP_64THS 6
-#define SL_BEH_REP_BYTES 24
+#define SL_BEH_REP_BYTES 8
 
 /**
  * A flow's behaviour as the worker reports it to the control core (SL_MSG_FLOW): at most
@@ -104,15 +114,16 @@ struct sl_flow_sample {
 	uint32_t age_ms;     /**< last packet - first packet */
 	uint32_t pkts[2];    /**< packets per direction (saturating) */
 	uint32_t bytes[2];   /**< wire bytes per direction (saturating) */
-	uint32_t push[2];    /**< ACK|PSH packets per direction */
+	float gap_cv;        /**< variation of the gaps between initiator messages */
+	uint16_t cmiss, umiss; /**< size changes after the first repeat */
 	uint32_t msgs[2];    /**< messages per direction */
 	uint32_t unsol;      /**< unsolicited responder messages */
 	uint16_t cn, un;     /**< samples behind the size statistics */
 	uint16_t crep, urep; /**< of those, about the size of the one before */
 	float csz_mean;      /**< initiator message size: mean ... */
 	float csz_cv;        /**< ... and coefficient of variation */
-	float usz_mean;      /**< unsolicited responder message size: mean ... */
-	float usz_cv;        /**< ... and coefficient of variation */
+	float usz_mean;      /**< unsolicited responder message size: mean */
+	float usz_cv;        /**< unused (0) */
 };
 
 #define SL_SAMPLE_F_TLS 0x01      /**< a TLS ClientHello opened the flow */

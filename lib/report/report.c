@@ -487,14 +487,16 @@ beh_json(struct sl_json *j, const struct sl_beh *b)
 	sl_json_u64(j, "server_messages", b->msgs[1]);
 	sl_json_u64(j, "server_pushes", b->pushes);
 	sl_json_dbl(j, "client_interval_s", b->client_gap_s, 1);
+	sl_json_dbl(j, "client_interval_cv", b->gap_cv, 2);
 	sl_json_u64(j, "client_sizes_measured", b->cn);
 	sl_json_u64(j, "client_sizes_repeated", b->crep);
+	sl_json_u64(j, "client_sizes_changed", b->cmiss);
 	sl_json_dbl(j, "client_size_mean", b->csz_mean, 1);
 	sl_json_dbl(j, "client_size_cv", b->csz_cv, 3);
 	sl_json_u64(j, "push_sizes_measured", b->un);
 	sl_json_u64(j, "push_sizes_repeated", b->urep);
+	sl_json_u64(j, "push_sizes_changed", b->umiss);
 	sl_json_dbl(j, "push_size_mean", b->usz_mean, 1);
-	sl_json_dbl(j, "push_size_cv", b->usz_cv, 3);
 	sl_json_str(j, "transport", b->transport < SL_ARRAY_SIZE(transport_names) ?
 					    transport_names[b->transport] : "?");
 	sl_json_obj_close(j);

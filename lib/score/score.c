@@ -75,10 +75,10 @@ sl_signal_kind_of(unsigned int det)
 /* ---------------------------------------------------------------- behaviour of one flow */
 
 static bool
-service_port(const struct sl_score_params *p, uint16_t port)
+port_in(const uint16_t *list, uint32_t n, uint16_t port)
 {
-	for (uint32_t i = 0; i < p->nservice_ports; i++)
-		if (p->service_ports[i] == port)
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i] == port)
 			return true;
 	return false;
 }
@@ -98,6 +98,7 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	b->bytes_per_s = b->age_s > 0 ? (float)bytes / b->age_s : 0;
 	b->up_share = bytes ? (float)s->bytes[0] / (float)bytes : 0;
 	b->client_gap_s = s->msgs[0] > 1 ? b->age_s / (float)s->msgs[0] : 0;
+	b->gap_cv = s->gap_cv;
 	b->csz_mean = s->csz_mean;
 	b->csz_cv = s->csz_cv;
 	b->usz_mean = s->usz_mean;
@@ -107,8 +108,10 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	b->pushes = s->unsol;
 	b->cn = s->cn;
 	b->crep = s->crep;
+	b->cmiss = s->cmiss;
 	b->un = s->un;
 	b->urep = s->urep;
+	b->umiss = s->umiss;
 	if (s->flags & SL_SAMPLE_F_NO_SNI)
 		b->transport = SL_TRANSPORT_TLS_NO_SNI;
 	else if (s->flags & SL_SAMPLE_F_TLS)
@@ -129,9 +132,9 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 		b->gate = SL_GATE_few_messages;
 	else if (b->bytes_per_pkt > (float)p->beh_max_bpp || b->bytes_per_s > (float)p->beh_max_rate)
 		b->gate = SL_GATE_dense;
-	else if (s->flags & SL_SAMPLE_F_PLAIN)
+	else if (s->flags & (SL_SAMPLE_F_PLAIN | SL_SAMPLE_F_SSH))
 		b->gate = SL_GATE_cleartext;
-	else if (service_port(p, s->dport))
+	else if (port_in(p->service_ports, p->nservice_ports, s->dport))
 		b->gate = SL_GATE_service_port;
 	else
 		b->gate = SL_GATE_passed;
@@ -139,24 +142,42 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 		return 0;
 
 	/* features: what a pool session looks like from outside the encryption */
-	if (s->unsol >= 1) {
+	/* a pool pushes a job every few shares at most; a feed or a chat room pushes many
+	 * messages for each one of the client's own */
+	if (s->unsol >= 1 && s->unsol <= 3u * SL_MAX(1u, (unsigned int)s->cn)) {
 		b->matched |= 1u << SL_BEH_server_pushes;
 		pts += s->unsol >= 2 ? feature_points[SL_BEH_server_pushes]
 				     : feature_points[SL_BEH_server_pushes] * 4 / 5;
 	}
-	if (s->cn >= 2 && s->crep >= 1 && 2u * s->crep >= (unsigned int)s->cn - 1u) {
+	/* repeats: each measured message the same size as the one before; once the session
+	 * settled (first repeat), at most a quarter of the changes may break the pattern */
+	if (s->crep >= 1 && 4u * s->crep >= 3u * ((unsigned int)s->crep + s->cmiss)) {
 		b->matched |= 1u << SL_BEH_steady_requests;
-		pts += s->crep >= 2 ? feature_points[SL_BEH_steady_requests]
-				    : feature_points[SL_BEH_steady_requests] * 3 / 5;
+		unsigned int r = s->crep >= 5 ? feature_points[SL_BEH_steady_requests] :
+				 s->crep >= 3 ? feature_points[SL_BEH_steady_requests] * 6 / 7 :
+						12u * s->crep;
+
+		/* a timer (keepalives, pings, sensor readings) is regular; share finds are not */
+		if (s->cn >= 5 && s->gap_cv < 0.25f)
+			r /= 2;
+		pts += r;
 	}
-	if (s->un >= 2 && s->urep >= 1 && 2u * s->urep >= (unsigned int)s->un - 1u) {
+	if (s->urep >= 1 && 4u * s->urep >= 3u * ((unsigned int)s->urep + s->umiss)) {
 		b->matched |= 1u << SL_BEH_steady_pushes;
-		pts += feature_points[SL_BEH_steady_pushes];
+		pts += s->urep >= 2 ? feature_points[SL_BEH_steady_pushes]
+				    : feature_points[SL_BEH_steady_pushes] / 2;
 	}
+	/* cadence: a mean gap in the band, and gaps that vary like random share finds (with
+	 * fewer than three gaps measured the variation is unknown: half the points) */
 	if (b->client_gap_s * 1000.0f >= (float)p->beh_gap_min_ms &&
 	    b->client_gap_s * 1000.0f <= (float)p->beh_gap_max_ms) {
-		b->matched |= 1u << SL_BEH_cadence;
-		pts += feature_points[SL_BEH_cadence];
+		if (s->msgs[0] < SL_BEH_SKIP + 4) {
+			b->matched |= 1u << SL_BEH_cadence;
+			pts += feature_points[SL_BEH_cadence] / 2;
+		} else if (s->gap_cv >= 0.5f) {
+			b->matched |= 1u << SL_BEH_cadence;
+			pts += feature_points[SL_BEH_cadence];
+		}
 	}
 	if (b->transport == SL_TRANSPORT_TLS_NO_SNI) {
 		b->matched |= 1u << SL_BEH_opaque;
@@ -168,6 +189,14 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	if (s->cn > 0 && s->csz_mean <= 600.0f && (s->un == 0 || s->usz_mean <= 1500.0f)) {
 		b->matched |= 1u << SL_BEH_small_messages;
 		pts += feature_points[SL_BEH_small_messages];
+	}
+	if (b->up_share >= 0.15f && b->up_share <= 0.8f) {
+		b->matched |= 1u << SL_BEH_balanced;
+		pts += feature_points[SL_BEH_balanced];
+	}
+	if (port_in(p->pool_ports, p->npool_ports, s->dport)) {
+		b->matched |= 1u << SL_BEH_pool_port;
+		pts += feature_points[SL_BEH_pool_port];
 	}
 	b->points = (uint8_t)SL_MIN(pts, 100u);
 	return b->points;
@@ -212,8 +241,10 @@ sl_score_memsize(uint32_t capacity)
 struct sl_score *
 sl_score_create(const struct sl_score_params *p, int socket, sl_score_note_fn fn, void *arg)
 {
+	static unsigned int instances;
 	struct rte_hash_parameters hp = {0};
 	struct sl_score *s;
+	char hname[RTE_HASH_NAMESIZE];
 
 	if (p->capacity == 0 || p->half_life_us == 0 || p->alert == 0 || p->block < p->alert) {
 		rte_errno = EINVAL;
@@ -225,7 +256,9 @@ sl_score_create(const struct sl_score_params *p, int socket, sl_score_note_fn fn
 	s->p = *p;
 	s->fn = fn;
 	s->arg = arg;
-	hp.name = "sl_score";
+	snprintf(hname, sizeof(hname), "sl_score%u", __atomic_fetch_add(&instances, 1,
+		__ATOMIC_RELAXED));
+	hp.name = hname;
 	hp.entries = p->capacity;
 	hp.key_len = 16;
 	hp.hash_func = rte_hash_crc;
@@ -297,11 +330,13 @@ host_forget(struct sl_score *s, struct shost *h)
 	s->st.hosts_expired++;
 }
 
-/* A signal's points at @p now: full while held, then halving every half-life. */
+/* A signal's points at @p now: full for the hold time after it was last seen (a live flow's
+ * samples keep refreshing it), then halving every half-life. Whether the flow has ended does
+ * not change the value, so it does not matter when the end is heard of. */
 static float
 sig_value(const struct sl_score *s, const struct sl_signal *g, uint64_t now)
 {
-	uint64_t t0 = g->last_us + (g->live ? s->p.hold_us : 0);
+	uint64_t t0 = g->last_us + s->p.hold_us;
 
 	if (now <= t0)
 		return g->points;
@@ -483,7 +518,7 @@ sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int w
 	g.u.det.len = SL_MIN(ev->excerpt_len, (uint8_t)SL_EVIDENCE_MAX);
 	memcpy(g.u.det.excerpt, ev->excerpt, g.u.det.len);
 	add_signal(s, h, &g, ev->ts_us);
-	evaluate(s, h, s->now_us, ev->flow_id);
+	evaluate(s, h, ev->ts_us, ev->flow_id); /* at the record's own time */
 }
 
 void
@@ -498,25 +533,29 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 
 	s->st.samples++;
 	clock_to(s, fs->ts_us);
+	if (fs->final) { /* the flow ended: its signals stop being refreshed and decay */
+		h = host_get(s, host, fs->ts_us, false);
+		for (unsigned int i = 0; h != NULL && i < h->nsig; i++)
+			if (h->sig[i].flow_id == fs->flow_id && h->sig[i].kind != SL_SIG_baseline)
+				h->sig[i].live = 0;
+		return;
+	}
 	pts = sl_score_behaviour(&s->p, fs, &b);
 	if (b.gate == SL_GATE_passed)
 		s->st.samples_judged++;
 	h = host_get(s, host, fs->ts_us, pts >= s->p.beh_min_points && pts > 0);
 	if (h == NULL)
 		return;
-	/* the flow's own signals: still there (refresh) or gone (decay from now on) */
+	/* the flow's own signals: still there (refresh) or no longer mining-like (decay) */
 	for (unsigned int i = 0; i < h->nsig; i++) {
 		struct sl_signal *g = &h->sig[i];
 
 		if (g->flow_id != fs->flow_id || g->kind == SL_SIG_baseline)
 			continue;
-		if (g->kind == SL_SIG_behaviour && pts < s->p.beh_min_points) {
-			g->live = 0; /* no longer looks like mining: let it decay */
-		} else {
-			if (fs->ts_us > g->last_us)
-				g->last_us = fs->ts_us;
-			g->live = !fs->final;
-		}
+		if (g->kind == SL_SIG_behaviour && pts < s->p.beh_min_points)
+			continue; /* not refreshed: it decays after the hold */
+		if (fs->ts_us > g->last_us)
+			g->last_us = fs->ts_us;
 		touched = true;
 	}
 	if (pts >= s->p.beh_min_points && pts > 0) {
@@ -524,7 +563,7 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 
 		memset(&g, 0, sizeof(g));
 		g.kind = SL_SIG_behaviour;
-		g.live = !fs->final;
+		g.live = 1;
 		g.proto = fs->proto;
 		g.points = (float)s->p.weight[SL_SIG_behaviour] * (float)pts / 100.0f;
 		g.first_us = g.last_us = fs->ts_us;
@@ -539,7 +578,7 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 		touched = true;
 	}
 	if (touched)
-		evaluate(s, h, s->now_us, fs->flow_id);
+		evaluate(s, h, fs->ts_us, fs->flow_id);
 }
 
 void
@@ -581,7 +620,7 @@ sl_score_tick(struct sl_score *s, uint64_t now_us)
 
 		evaluate(s, h, s->now_us, 0);
 		for (unsigned int j = 0; j < h->nsig && !keep; j++)
-			keep = h->sig[j].live || sig_value(s, &h->sig[j], s->now_us) >= 0.5f;
+			keep = sig_value(s, &h->sig[j], s->now_us) >= 0.5f;
 		if (!keep && h->level == SL_LEVEL_NONE) {
 			host_forget(s, h); /* the last active slot moved into position i */
 			continue;
@@ -655,12 +694,40 @@ sl_score_params_get(const struct sl_score *s, struct sl_score_params *out)
 	*out = s->p;
 }
 
+/* A comma- or space-separated list of ports into @p out (at most 32). */
+static int
+parse_ports(const char *key, const char *q, uint16_t out[32], uint32_t *n, char *err,
+	size_t errlen)
+{
+	*n = 0;
+	while (*q != '\0') {
+		char *end;
+		unsigned long v;
+
+		if (*q == ',' || *q == ' ' || *q == '\t') {
+			q++;
+			continue;
+		}
+		v = strtoul(q, &end, 10);
+		if (end == q || v == 0 || v > 65535 ||
+		    (*end != '\0' && *end != ',' && *end != ' ' && *end != '\t')) {
+			snprintf(err, errlen, "%s: bad port at '%.20s'", key, q);
+			return -EINVAL;
+		}
+		if (*n == 32) {
+			snprintf(err, errlen, "%s: more than 32 ports", key);
+			return -EINVAL;
+		}
+		out[(*n)++] = (uint16_t)v;
+		q = end;
+	}
+	return 0;
+}
+
 int
 sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
 	struct sl_base_params *bp, char *err, size_t errlen)
 {
-	const char *q = c->score_beh_service_ports;
-
 	memset(p, 0, sizeof(*p));
 	memset(bp, 0, sizeof(*bp));
 	if (c->score_block < c->score_alert) {
@@ -686,28 +753,11 @@ sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
 	p->beh_gap_min_ms = (uint32_t)c->score_beh_gap_min_ms;
 	p->beh_gap_max_ms = (uint32_t)c->score_beh_gap_max_ms;
 	p->beh_min_points = (uint32_t)c->score_beh_min_points;
-	while (*q != '\0') {
-		char *end;
-		unsigned long v;
-
-		if (*q == ',' || *q == ' ' || *q == '\t') {
-			q++;
-			continue;
-		}
-		v = strtoul(q, &end, 10);
-		if (end == q || v == 0 || v > 65535 || (*end != '\0' && *end != ',' && *end != ' ' &&
-							 *end != '\t')) {
-			snprintf(err, errlen, "score_beh_service_ports: bad port at '%.20s'", q);
-			return -EINVAL;
-		}
-		if (p->nservice_ports == SL_ARRAY_SIZE(p->service_ports)) {
-			snprintf(err, errlen, "score_beh_service_ports: more than %zu ports",
-				SL_ARRAY_SIZE(p->service_ports));
-			return -EINVAL;
-		}
-		p->service_ports[p->nservice_ports++] = (uint16_t)v;
-		q = end;
-	}
+	if (parse_ports("score_beh_service_ports", c->score_beh_service_ports, p->service_ports,
+		    &p->nservice_ports, err, errlen) < 0 ||
+	    parse_ports("score_beh_pool_ports", c->score_beh_pool_ports, p->pool_ports,
+		    &p->npool_ports, err, errlen) < 0)
+		return -EINVAL;
 	bp->bucket_us = c->baseline_bucket_s * 1000000;
 	bp->warmup = (uint32_t)c->baseline_warmup;
 	bp->alpha = (float)c->baseline_alpha_pct / 100.0f;

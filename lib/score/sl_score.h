@@ -64,16 +64,20 @@ struct sl_score_params {
 	uint32_t beh_min_points;        /**< behaviour points below this give no signal */
 	uint16_t service_ports[32];     /**< well-known ports of benign long-lived services */
 	uint32_t nservice_ports;
+	uint16_t pool_ports[32];        /**< ports pools commonly listen on (besides 80/443) */
+	uint32_t npool_ports;
 };
 
 /* X(name, points, help): behavioural features of one flow, with the points each gives. */
 #define SL_BEH_FEATURES(X)                                                                   \
-	X(server_pushes, 25, "the responder pushes messages unasked (jobs)")                  \
-	X(steady_requests, 25, "the initiator's messages repeat one size (shares)")            \
-	X(steady_pushes, 15, "the unasked pushes repeat one size")                            \
-	X(cadence, 10, "initiator messages every few seconds to minutes")                     \
+	X(server_pushes, 25, "the responder pushes messages unasked, at most 3 per request of the initiator (jobs; one push: 20)") \
+	X(steady_requests, 35, "the initiator's own messages (not its answers) repeat one size (shares; 1-2 repeats: 12-24, 3-4: 30; halved when they come like a timer)") \
+	X(steady_pushes, 15, "the unasked pushes repeat one size (one repeat: 7)")                            \
+	X(cadence, 10, "initiator messages at random intervals of seconds to minutes (share finds are a Poisson process; a timer is regular)") \
 	X(opaque, 20, "TLS without a server name (or unrecognised binary: 15)")               \
-	X(small_messages, 5, "messages of a few hundred bytes")
+	X(small_messages, 5, "messages of a few hundred bytes")                               \
+	X(balanced, 5, "the initiator sends 15-80 % of the bytes")                            \
+	X(pool_port, 10, "a port pools commonly listen on (score_beh_pool_ports)")
 
 enum sl_beh_feature {
 #define SL_BEH_ENUM(name, pts, help) SL_BEH_##name,
@@ -90,7 +94,7 @@ enum sl_beh_feature {
 	X(few_messages, "fewer than score_beh_min_messages each way")                         \
 	X(bulk, "bulk transfer")                                                              \
 	X(dense, "too many bytes per packet or per second")                                   \
-	X(cleartext, "a recognised cleartext protocol (judged by payload instead)")           \
+	X(cleartext, "a recognised protocol: cleartext (judged by payload instead) or SSH")   \
 	X(service_port, "a well-known service port (score_beh_service_ports)")
 
 enum sl_beh_gate {
@@ -117,12 +121,14 @@ struct sl_beh {
 	float bytes_per_s;    /**< mean wire bytes per second, both ways */
 	float up_share;       /**< initiator's share of the bytes */
 	float client_gap_s;   /**< mean time between initiator messages */
+	float gap_cv;         /**< variation of those gaps (Poisson ~1, a timer ~0) */
 	float csz_mean, csz_cv; /**< initiator message sizes (after the handshake) */
 	float usz_mean, usz_cv; /**< unasked responder message sizes */
 	uint32_t msgs[2];     /**< messages each way */
 	uint32_t pushes;      /**< unasked responder messages */
 	uint16_t cn, crep;    /**< initiator messages measured / same size as the one before */
 	uint16_t un, urep;    /**< pushes measured / same size as the one before */
+	uint16_t cmiss, umiss; /**< size changes once the pattern had started */
 	uint8_t transport;    /**< SL_TRANSPORT_* */
 	uint8_t gate;         /**< enum sl_beh_gate */
 	uint8_t points;       /**< 0..100 */

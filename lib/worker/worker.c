@@ -71,8 +71,10 @@ on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_
 	struct sl_worker *w = arg;
 
 	top_insert(w, key, f, at_exit);
-	if ((f->bflags & SL_FLOW_B_SAMPLED) && !at_exit) /* the signs stop: tell the scorer */
-		send_sample(w, f, key, f->last_us, 1);
+	/* the signs stop: tell the scorer (stamped now, so each worker's records stay in time
+	 * order for the control core's merge) */
+	if ((f->bflags & SL_FLOW_B_SAMPLED) && !at_exit)
+		send_sample(w, f, key, SL_MAX(w->now_us, f->last_us), 1);
 	sl_whost_release(w->hosts, f->host[0]);
 	sl_whost_release(w->hosts, f->host[1]);
 	f->host[0] = f->host[1] = SL_FLOW_NONE;

@@ -561,6 +561,9 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import detect
         detect.gen_detect(outdir)
+    if not which or "behave" in which or "tests" in which:
+        import behave
+        behave.gen_behave(outdir)
 
 
 if __name__ == "__main__":

@@ -445,12 +445,15 @@ def ev_multiset(evs):
     return sorted(tuple(e[k] for k in EV_KEYS) for e in evs)
 
 
-def offline_events(cap, *extra, name=None):
+def offline_events(cap, *extra, name=None, every=False):
+    """Run offline with an event file: detections (every=True: all event lines)."""
     evp = os.path.join(TMP, (name or os.path.basename(cap)) + ".%d.events" % len(RESULTS))
     if os.path.exists(evp):
         os.unlink(evp)
     rc, s, se, _ = offline(cap, "-e", evp, *extra, name=name)
-    return rc, s, se, (read_events(evp) if os.path.exists(evp) else None)
+    if not os.path.exists(evp):
+        return rc, s, se, None
+    return rc, s, se, (read_all_events(evp) if every else read_events(evp))
 
 
 def manifest():
@@ -491,6 +494,133 @@ for ent in manifest():
         eq(s["conservation"]["ok"], True, "conservation")
     _t.__name__ = "detect_" + ent["pcap"].rsplit(".", 1)[0]
     test(_t)
+
+
+# ------------------------------------------------------------------ scoring (lib/score)
+
+BEH = os.path.abspath(os.path.join(DATA, "behave"))
+
+
+def iso_to_s(ts):
+    import datetime
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def behave_manifest():
+    path = os.path.join(BEH, "manifest.json")
+    return json.load(open(path)) if os.path.exists(path) else []
+
+
+def check_alert_line(a):
+    """An alert carries its explanation: every reason with its kind, points and evidence."""
+    for k in ("timestamp", "event_type", "host", "score", "level", "threshold", "explanation"):
+        assert k in a, "alert lacks %s: %r" % (k, a)
+    ex = a["explanation"]
+    assert ex["host"] == a["host"] and ex["reasons"], a
+    for r in ex["reasons"]:
+        for k in ("signal", "points", "weight", "count", "first_seen", "last_seen"):
+            assert k in r, "reason lacks %s: %r" % (k, r)
+        if r["signal"] == "behaviour":
+            assert r["features"]["age_s"] > 0 and r["matched"], r
+            assert 0 < r["behaviour_points"] <= 100, r
+        elif r["signal"] in ("dpi", "pool_name", "pool_ip", "fingerprint"):
+            assert r["detector"] and "excerpt" in r["evidence"], r
+    assert a["score"] >= a["threshold"], a
+
+
+def behave_run(ent, *extra):
+    rc, s, se, allev = offline_events(os.path.join(BEH, ent["pcap"]), *extra, every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    return s, allev
+
+
+for ent in behave_manifest():
+    def _t(ent=ent):
+        s, allev = behave_run(ent)
+        alerts = {}
+        for e in allev:
+            if e["event_type"] == "alert":
+                check_alert_line(e)
+                alerts.setdefault(e["host"], e)
+        for m in ent["miners"]:
+            a = alerts.get(m["host"])
+            assert a is not None, "%s: miner %s (%s) not alerted; peak %r" % (
+                ent["pcap"], m["host"], m["kind"],
+                [h["peak"] for h in s["scoring"]["hosts"] if h["host"] == m["host"]])
+            late = iso_to_s(a["timestamp"]) - m["start"]
+            assert 0 <= late <= m.get("deadline", 120), "%s: %s alerted %.1f s after its start" % (
+                ent["pcap"], m["host"], late)
+            kinds = {r["signal"] for r in a["explanation"]["reasons"]}
+            assert kinds & {"behaviour", "fingerprint"}, "%s: %s alerted for %r" % (
+                ent["pcap"], m["host"], kinds)
+        bad = sorted(h for h in alerts if h in ent["benign"])
+        eq(bad, [], "%s: benign hosts alerted" % ent["pcap"])
+        for h in s["scoring"]["hosts"]:
+            if h["host"] in ent["benign"]:
+                assert h["peak"] < 60, h
+        eq(s["conservation"]["ok"], True, "conservation")
+    _t.__name__ = "behave_" + ent["pcap"].rsplit(".", 1)[0]
+    test(_t)
+
+
+@test
+def behave_manifest_present():
+    man = behave_manifest()
+    miners = sum(len(e["miners"]) for e in man)
+    benign = sum(len(e["benign"]) for e in man)
+    assert miners >= 10 and benign >= 15, "behaviour captures: %d miners, %d benign" % (miners, benign)
+
+
+@test
+def scores_repeatable_and_two_workers():
+    """Same packets, same alerts and scores: twice, and with the flows spread on two workers."""
+    ent = [e for e in behave_manifest() if e["pcap"].startswith("enc_xmrig")][0]
+
+    def verdicts(*extra):
+        s, allev = behave_run(ent, *extra)
+        al = sorted((e["timestamp"], e["host"], e["score"]) for e in allev
+                    if e["event_type"] in ("alert", "host_score"))
+        top = [(h["host"], h["score"], h["level"]) for h in s["scoring"]["hosts"]]
+        return al, top
+
+    a = verdicts()
+    eq(verdicts(), a, "second run")
+    eq(verdicts("--set", "workers=2"), a, "two workers")
+
+
+@test
+def score_off_and_bad_score_config():
+    ent = [e for e in behave_manifest() if e["pcap"].startswith("enc_xmrig")][0]
+    s, allev = behave_run(ent, "--set", "score=0")
+    eq([e for e in allev if e["event_type"] in ("alert", "host_score")], [], "score=0: no alerts")
+    eq(s["scoring"]["enabled"], False, "summary says scoring is off")
+    for bad, why in ((["--set", "score_block=50", "--set", "score_alert=60"], "score_block"),
+                     (["--set", "score_beh_service_ports=22,x"], "score_beh_service_ports"),
+                     (["--set", "score_beh_pool_ports=" + ",".join(str(p) for p in range(1, 40))],
+                      "more than 32"),
+                     (["--set", "score_alert=0"], "score_alert")):
+        rc, _, se, _ = offline("demo.pcap", *bad)
+        eq(rc, 2, "exit status for %r" % bad)
+        assert why in se, "%r: %s" % (bad, se[-300:])
+
+
+@test
+def score_decays_and_host_score_events():
+    """A detected miner goes to block at once; after its flows end the score decays and the
+    host steps down (host_score events) and leaves the table."""
+    rc, s, se, allev = offline_events("demo.pcap", every=True)
+    eq(rc, 0, "exit code")
+    ups = [e for e in allev if e["event_type"] == "host_score" and e["direction"] == "up"]
+    eq([(e["host"], e["level"]) for e in ups], [("192.168.1.66", "block")], "level changes up")
+    al = [e for e in allev if e["event_type"] == "alert"]
+    eq(len(al), 1, "one alert")
+    check_alert_line(al[0])
+    eq(al[0]["explanation"]["reasons"][0]["signal"], "dpi", "strongest reason")
+    st = [e for e in allev if e["event_type"] == "stats"]
+    eq(len(st), 1, "a final stats line offline")
+    eq(st[0]["stats"]["detections"], 7, "stats detections")
+    eq(st[0]["stats"]["scoring"]["alerts"], 1, "stats alerts")
 
 
 def first_positive():
@@ -757,21 +887,26 @@ def metrics_endpoint_prometheus_and_telemetry():
                           "--set", "metrics_port=%d" % port, "--set", "metrics_interval_ms=200"]
                          + small, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     prom = None
+    import re
     try:
         deadline = time.time() + 20
         body = ""
         while time.time() < deadline:
             try:
                 st, hd, body = http_get(port, "/metrics")
-                if st == 200 and 'sluice_port_rx_packets_total{port="0",name="net_pcap0"} 307' in body:
-                    break
+                if st == 200 and 'sluice_port_rx_packets_total{port="0",name="net_pcap0"} 307' in body \
+                        and 'sluice_hosts_over_threshold{level="block",threshold="85"} 1' in body:
+                    break  # the decay pass that counts hosts over thresholds runs every second
             except OSError:
                 pass
             time.sleep(0.2)
         assert 'sluice_port_rx_packets_total{port="0",name="net_pcap0"} 307' in body, body[:500]
         assert 'sluice_detections_total{detector="stratum_submit",protocol="stratum"} 1' in body
+        assert 'sluice_alerts_total 1' in body, body
+        assert 'sluice_hosts_over_threshold{level="block",threshold="85"} 1' in body, body
+        assert re.search(r'^sluice_host_score\{host="192.168.1.66",level="block"\} (9\d|100)\.\d$',
+                         body, re.M), [l for l in body.splitlines() if "host_score" in l]
         assert hd.get("Content-Type", "").startswith("text/plain; version=0.0.4"), hd
-        import re
         dash = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                            "config", "grafana", "sluice.json")))
         used = set()
@@ -841,6 +976,10 @@ def metrics_endpoint_prometheus_and_telemetry():
             except (OSError, ValueError, KeyError):
                 pass
         eq(val, "307", "Prometheus sees sluice_queue_packets_total")
+        st, _, b = http_get(pport, "/api/v1/query?query=sluice_host_score")
+        res = json.loads(b)["data"]["result"]
+        eq([(r["metric"]["host"], r["metric"]["level"], float(r["value"][1]) >= 85) for r in res],
+           [("192.168.1.66", "block", True)], "Prometheus sees the miner's score (%r)" % res)
     finally:
         if prom is not None:
             prom.terminate()

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <limits.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1517,6 +1518,327 @@ test_misc_api(void **state)
 	assert_int_equal(x->ends, 0);
 }
 
+/* ---- behaviour statistics (sl_flow_beh, sl_flow_sample_fill) ---- */
+
+#define BEH_GAP_US 50000u     /* a pause this long ends a message */
+#define BEH_REPLY_US 1000000u /* a responder message this soon after the initiator's is a reply */
+#define BEH_BULK 4096u        /* a message this large marks the flow bulk */
+#define MS(x) ((uint64_t)(x) * 1000u)
+
+static const uint8_t g_zero[1448];
+
+static struct sl_flow_params
+beh_params(void)
+{
+	struct sl_flow_params p = default_params();
+
+	p.tcp_est_us = 600000000ull; /* long pauses: no idle expiry */
+	p.long_us = 3600000000ull;
+	p.beh_msg_gap_us = BEH_GAP_US;
+	p.beh_reply_us = BEH_REPLY_US;
+	p.beh_bulk_bytes = BEH_BULK;
+	return p;
+}
+
+/** @p n payload bytes from the initiator (HA:51000 -> HB:443) or the responder at ms @p t. */
+static struct res
+beh_seg(struct fx *x, int from_resp, uint32_t n, uint64_t t_ms)
+{
+	assert_true(n <= sizeof(g_zero));
+	return from_resp ? feed(x, TCP(HB, 443, HA, 51000, F_ACK | F_PSH, 1, g_zero, n), MS(t_ms)) :
+			   feed(x, TCP(HA, 51000, HB, 443, F_ACK | F_PSH, 1, g_zero, n), MS(t_ms));
+}
+
+/* Segments within the gap in one direction are one message; a longer pause, or payload the
+ * other way, starts a new one; pure ACKs change nothing. */
+static void
+test_beh_messages(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = beh_params();
+	const struct sl_flow_beh *b;
+	struct res r;
+
+	mk_table(x, &p);
+	r = beh_seg(x, 0, 100, 1000);
+	assert_true(r.is_new);
+	b = sl_flow_beh(x->t, r.f);
+	assert_non_null(b);
+	assert_int_equal(b->msgs[0], 1);
+	beh_seg(x, 0, 100, 1010);
+	beh_seg(x, 0, 100, 1040);
+	beh_seg(x, 0, 100, 1040 + BEH_GAP_US / 1000); /* exactly the gap: still the same */
+	assert_int_equal(b->msgs[0], 1);
+	assert_int_equal(b->cur[0], 400);
+	/* a pure ACK from the responder does not end it */
+	feed(x, TCP(HB, 443, HA, 51000, F_ACK, 1, NULL, 0), MS(1095));
+	beh_seg(x, 0, 100, 1100);
+	assert_int_equal(b->msgs[0], 1);
+	assert_int_equal(b->msgs[1], 0);
+	assert_int_equal(b->cur[0], 500);
+	/* a longer pause starts a second message */
+	beh_seg(x, 0, 50, 1100 + BEH_GAP_US / 1000 + 1);
+	assert_int_equal(b->msgs[0], 2);
+	assert_int_equal(b->cur[0], 50);
+	/* the responder answers at once: its message ends the initiator's */
+	beh_seg(x, 1, 200, 1160);
+	assert_int_equal(b->msgs[1], 1);
+	assert_int_equal(b->cur[0], 0);
+	assert_int_equal(b->cur[1], 200);
+	assert_int_equal(b->unsol, 0);
+	/* the initiator again, 5 ms after the answer: a new message (the other way spoke), and
+	 * an answer to the responder (a pong, a receipt): never measured */
+	beh_seg(x, 0, 30, 1165);
+	assert_int_equal(b->msgs[0], 3);
+	assert_int_equal(b->cur[1], 0);
+	assert_true(b->cur[0] & SL_BEH_REPLY);
+	assert_int_equal(b->cur[0] & ~SL_BEH_REPLY, 30);
+	beh_seg(x, 1, 10, 1170);
+	assert_int_equal(b->msgs[1], 2);
+	assert_int_equal(b->cn, 0);
+	/* the initiator on its own, 2 s later: the first SL_BEH_SKIP messages are not measured,
+	 * this fourth one is */
+	beh_seg(x, 0, 40, 3170);
+	assert_int_equal(b->msgs[0], 4);
+	assert_false(b->cur[0] & SL_BEH_REPLY);
+	beh_seg(x, 1, 10, 3175);
+	assert_int_equal(b->msgs[1], 3);
+	assert_int_equal(b->cn, 1);
+	assert_int_equal(b->cprev, 40);
+	assert_int_equal(b->csz_sum, 40);
+	assert_int_equal(b->last_dir, 1);
+	assert_int_equal(b->last_ms[0], 2170); /* ms after the flow's first packet */
+	assert_int_equal(b->last_ms[1], 2175);
+	assert_int_equal(SL_BEH_SKIP, 2);
+}
+
+/* A responder message is unsolicited (a push) when the initiator is past its first
+ * SL_BEH_SKIP messages and has sent nothing for longer than the reply window. */
+static void
+test_beh_unsolicited(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = beh_params();
+	const struct sl_flow_beh *b;
+	struct sl_flow_sample s;
+	struct res r;
+
+	mk_table(x, &p);
+	/* the server speaks first (an SSH banner): not a push */
+	r = beh_seg(x, 1, 41, 0);
+	b = sl_flow_beh(x->t, r.f);
+	assert_int_equal(b->msgs[1], 1);
+	assert_int_equal(b->unsol, 0);
+	beh_seg(x, 0, 33, 100);
+	/* long after the initiator's first message, but still in its handshake: not a push */
+	beh_seg(x, 1, 500, 5000);
+	assert_int_equal(b->unsol, 0);
+	beh_seg(x, 0, 80, 5100);
+	assert_int_equal(b->msgs[0], 2);
+	/* exactly the reply window after the initiator's last payload: a reply */
+	beh_seg(x, 1, 90, 5100 + BEH_REPLY_US / 1000);
+	assert_int_equal(b->unsol, 0);
+	assert_false(b->cur_unsol);
+	/* a new responder message 1.1 s after: a push */
+	beh_seg(x, 1, 520, 6200);
+	assert_int_equal(b->msgs[1], 4);
+	assert_int_equal(b->unsol, 1);
+	assert_true(b->cur_unsol);
+	/* its continuation segments are the same push */
+	beh_seg(x, 1, 20, 6210);
+	assert_int_equal(b->unsol, 1);
+	beh_seg(x, 1, 516, 36000);
+	assert_int_equal(b->unsol, 2);
+	/* a request answered within the window: a reply */
+	beh_seg(x, 0, 250, 40000);
+	beh_seg(x, 1, 90, 40030);
+	assert_int_equal(b->unsol, 2);
+	assert_int_equal(b->msgs[0], 3);
+	assert_int_equal(b->msgs[1], 6);
+	memset(&s, 0, sizeof(s));
+	sl_flow_sample_fill(x->t, r.f, MS(40100), &s);
+	assert_int_equal(s.unsol, 2);
+	assert_int_equal(s.msgs[0], 3);
+	assert_int_equal(s.msgs[1], 6);
+	assert_int_equal(s.un, 2); /* both pushes closed */
+	assert_int_equal(s.urep, 1); /* 516 after 540: the same size */
+	assert_float_equal(s.usz_mean, (540.0 + 516.0) / 2, 0.01);
+	assert_int_equal(s.age_ms, 40030);
+	assert_int_equal(s.ts_us, MS(40100));
+	assert_int_equal(s.pkts[0], 3);
+	assert_int_equal(s.pkts[1], 7);
+	assert_false(s.flags & SL_SAMPLE_F_BULK);
+}
+
+/** An initiator message of @p n bytes at @p t ms, closed by a quick 20-byte answer. */
+static void
+beh_request(struct fx *x, uint32_t n, uint64_t t_ms)
+{
+	beh_seg(x, 0, n, t_ms);
+	beh_seg(x, 1, 20, t_ms + 30);
+}
+
+/* Repeats: the same-size rule (SL_BEH_REP_BYTES or SL_BEH_REP_64THS of the larger), counted
+ * after the first SL_BEH_SKIP initiator messages; a change of size is a miss only once a
+ * repeat was seen. */
+static void
+test_beh_repeats(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = beh_params();
+	const struct sl_flow_beh *b;
+	struct sl_flow_sample s;
+	struct res r;
+	const uint32_t a = 200, same_b = a + SL_BEH_REP_BYTES;
+	/* the largest difference still "the same" above @p base: d * 64 <= (base + d) * R */
+	const uint32_t big = 1000;
+	const uint32_t same_64 = big + big * SL_BEH_REP_64THS / (64 - SL_BEH_REP_64THS);
+	const uint32_t not_64 = same_64 + same_64 * SL_BEH_REP_64THS / (64 - SL_BEH_REP_64THS) + 1;
+	double sum = 0, sq = 0, m;
+	const uint32_t sizes[] = {a, same_b, 2 * same_b + 100, big, same_64, not_64};
+
+	mk_table(x, &p);
+	r = beh_seg(x, 0, 517, 0); /* ClientHello */
+	b = sl_flow_beh(x->t, r.f);
+	beh_seg(x, 1, 1400, 30);
+	beh_request(x, 400, 100); /* login */
+	assert_int_equal(b->msgs[0], 2);
+	assert_int_equal(b->cn, 0);
+	beh_request(x, a, 2000);
+	assert_int_equal(b->cn, 1);
+	assert_int_equal(b->crep, 0);
+	beh_request(x, same_b, 4000); /* within SL_BEH_REP_BYTES */
+	assert_int_equal(b->crep, 1);
+	assert_int_equal(b->cmiss, 0);
+	beh_request(x, 2 * same_b + 100, 6000); /* different: a miss (a repeat was seen) */
+	assert_int_equal(b->crep, 1);
+	assert_int_equal(b->cmiss, 1);
+	beh_request(x, big, 8000);
+	assert_int_equal(b->cmiss, 2);
+	beh_request(x, same_64, 10000); /* within SL_BEH_REP_64THS of the larger */
+	assert_int_equal(b->crep, 2);
+	beh_request(x, not_64, 12000); /* just over it */
+	assert_int_equal(b->crep, 2);
+	assert_int_equal(b->cmiss, 3);
+	assert_int_equal(b->cn, 6);
+	for (unsigned int i = 0; i < SL_ARRAY_SIZE(sizes); i++) {
+		sum += sizes[i];
+		sq += (double)sizes[i] * sizes[i];
+	}
+	m = sum / 6;
+	memset(&s, 0, sizeof(s));
+	sl_flow_sample_fill(x->t, r.f, MS(12100), &s);
+	assert_int_equal(s.cn, 6);
+	assert_int_equal(s.crep, 2);
+	assert_int_equal(s.cmiss, 3);
+	assert_float_equal(s.csz_mean, m, 0.01);
+	assert_float_equal(s.csz_cv, sqrt(sq / 6 - m * m) / m, 0.001);
+	assert_int_equal(s.unsol, 0);
+	assert_int_equal(s.un, 0);
+	assert_float_equal(s.usz_mean, 0, 0);
+	/* message timing: gaps between measured initiator messages, regular here */
+	assert_float_equal(s.gap_cv, 0, 0.01);
+	/* a miss before any repeat is not counted */
+	mk_table(x, &p);
+	r = beh_seg(x, 0, 517, 0);
+	b = sl_flow_beh(x->t, r.f);
+	beh_seg(x, 1, 1400, 30);
+	beh_request(x, 400, 100);
+	beh_request(x, 300, 2000);
+	beh_request(x, 900, 4000);
+	assert_int_equal(b->cn, 2);
+	assert_int_equal(b->crep, 0);
+	assert_int_equal(b->cmiss, 0);
+}
+
+/* A message that reaches beh_bulk_bytes marks the flow bulk; nothing is tracked after. */
+static void
+test_beh_bulk(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = beh_params();
+	const struct sl_flow_beh *b;
+	struct sl_flow_beh before;
+	struct sl_flow_sample s;
+	struct res r;
+
+	mk_table(x, &p);
+	r = beh_seg(x, 0, 300, 0);
+	b = sl_flow_beh(x->t, r.f);
+	beh_seg(x, 1, 1400, 30);
+	beh_seg(x, 1, 1400, 31);
+	assert_false(r.f->bflags & SL_FLOW_B_BULK);
+	beh_seg(x, 1, BEH_BULK - 2800 - 1, 32); /* one byte short */
+	assert_false(r.f->bflags & SL_FLOW_B_BULK);
+	assert_int_equal(b->cur[1], BEH_BULK - 1);
+	beh_seg(x, 1, 1, 33);
+	assert_true(r.f->bflags & SL_FLOW_B_BULK);
+	assert_int_equal(b->cur[1], BEH_BULK);
+	before = *b;
+	beh_seg(x, 0, 100, 2000);
+	beh_seg(x, 1, 1400, 2100);
+	beh_seg(x, 1, 700, 9000);
+	assert_memory_equal(&before, b, sizeof(before));
+	assert_int_equal(r.f->pkts[1], 6); /* the flow itself still counts */
+	memset(&s, 0, sizeof(s));
+	sl_flow_sample_fill(x->t, r.f, MS(9000), &s);
+	assert_true(s.flags & SL_SAMPLE_F_BULK);
+	assert_int_equal(s.msgs[0], 1);
+	assert_int_equal(s.msgs[1], 1);
+}
+
+/* No statistics for UDP, none at all with tracking off; the array is in the memory size. */
+static void
+test_beh_off_udp_memsize(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = beh_params();
+	struct sl_flow_params off = beh_params();
+	struct sl_flow_sample s;
+	struct res r;
+
+	off.beh_msg_gap_us = 0;
+	assert_int_equal(sl_flow_table_memsize(&p) - sl_flow_table_memsize(&off),
+		(uint64_t)p.capacity * sizeof(struct sl_flow_beh));
+	assert_int_equal(sizeof(struct sl_flow_beh), 64);
+	mk_table(x, &p);
+	r = feed(x, UDP(HA, 40000, HB, 53, "hello", 5), 1);
+	assert_null(sl_flow_beh(x->t, r.f));
+	r = beh_seg(x, 0, 100, 1);
+	assert_non_null(sl_flow_beh(x->t, r.f));
+	sl_flow_table_free(x->t);
+	x->t = NULL;
+	mk_table(x, &off);
+	r = beh_seg(x, 0, 100, 1);
+	beh_seg(x, 1, 100, 2);
+	beh_seg(x, 0, 100, 3000);
+	assert_null(sl_flow_beh(x->t, r.f));
+	memset(&s, 0xff, sizeof(s));
+	s.flags = 0;
+	sl_flow_sample_fill(x->t, r.f, MS(3000), &s);
+	assert_int_equal(s.msgs[0], 0);
+	assert_int_equal(s.msgs[1], 0);
+	assert_int_equal(s.unsol, 0);
+	assert_int_equal(s.cn, 0);
+	assert_int_equal(s.crep, 0);
+	assert_float_equal(s.csz_mean, 0, 0);
+	assert_int_equal(s.pkts[0], 2);
+	assert_int_equal(s.age_ms, 2999);
+	assert_false(s.flags & SL_SAMPLE_F_BULK);
+	/* a new flow in a reused slot starts with clean statistics */
+	sl_flow_table_free(x->t);
+	x->t = NULL;
+	mk_table(x, &p);
+	r = beh_seg(x, 0, 100, 1);
+	beh_seg(x, 1, 100, 2);
+	assert_int_equal(sl_flow_sweep(x->t, MS(1000000), 4096), 1);
+	r = beh_seg(x, 0, 70, MS(1000) + 5);
+	assert_true(r.is_new);
+	assert_int_equal(sl_flow_beh(x->t, r.f)->msgs[0], 1);
+	assert_int_equal(sl_flow_beh(x->t, r.f)->msgs[1], 0);
+	assert_int_equal(sl_flow_beh(x->t, r.f)->cur[0], 70);
+}
+
 /* ---- EAL ---- */
 
 static int
@@ -1571,6 +1893,11 @@ main(void)
 		T(test_payload_snapped),
 		T(test_long_lived),
 		T(test_misc_api),
+		T(test_beh_messages),
+		T(test_beh_unsolicited),
+		T(test_beh_repeats),
+		T(test_beh_bulk),
+		T(test_beh_off_udp_memsize),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
