@@ -93,6 +93,7 @@ struct app {
 	struct sl_score_params score_p;
 	struct sl_base_params base_p;
 	uint64_t next_stats_us;        /* live: next stats event */
+	uint64_t rec_now_us;           /* latest record time (the control core's packet clock) */
 	struct sl_chan_merge merge;    /* offline: workers' records in time order */
 	bool merging;
 	/* net_pcap vdevs named on the command line and their files' link type */
@@ -178,6 +179,8 @@ on_clock(void *arg, uint64_t ts_us)
 {
 	struct app *a = arg;
 
+	if (ts_us > a->rec_now_us)
+		a->rec_now_us = ts_us;
 	if (a->score != NULL)
 		sl_score_advance(a->score, a->hosts, &a->base_p, a->cfg.score_interval_ms * 1000,
 			ts_us);
@@ -560,6 +563,7 @@ worker_conf(const struct app *a)
 		.home = &c->home_nets,
 		.top_flows = (uint32_t)c->summary_top_flows,
 		.match = a->match,
+		.port_time = !off && c->port_time,
 		.sample_us = c->score ? c->flow_sample_s * 1000000 : 0,
 		.sample_min_age_us = c->flow_sample_min_age_s * 1000000,
 	};
@@ -816,10 +820,13 @@ control_live(struct app *a)
 	uint64_t last_rx = 0, last_change = wall_us();
 
 	while (!__atomic_load_n(&sig_stop, __ATOMIC_RELAXED)) {
-		uint64_t now = wall_us(), rx;
+		uint64_t wall = wall_us(), now = wall, rx;
 
 		control_drain(a);
-		on_clock(a, now); /* decay goes on when no records come */
+		if (a->cfg.port_time) /* time is the packets': it moves with the records */
+			now = a->rec_now_us;
+		else
+			on_clock(a, now); /* decay goes on when no records come */
 		control_reload(a);
 		control_queries(a);
 		control_metrics(a, now);
@@ -840,8 +847,8 @@ control_live(struct app *a)
 		rx = total_rx(a);
 		if (rx != last_rx) {
 			last_rx = rx;
-			last_change = now;
-		} else if (a->cfg.exit_idle_ms && now - last_change > a->cfg.exit_idle_ms * 1000) {
+			last_change = wall;
+		} else if (a->cfg.exit_idle_ms && wall - last_change > a->cfg.exit_idle_ms * 1000) {
 			break;
 		}
 		rte_delay_us_sleep(200);
@@ -1169,7 +1176,8 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	control_drain(a);
 	if (a->score != NULL) { /* scores as they stand at the last packet (offline) or now */
-		uint64_t end = a->args.live ? wall_us() : sl_input_stats(a->input)->last_us;
+		uint64_t end = !a->args.live ? sl_input_stats(a->input)->last_us :
+			       a->cfg.port_time ? a->rec_now_us : wall_us();
 
 		on_clock(a, end);
 		sl_score_tick(a->score, end);
@@ -1178,7 +1186,8 @@ main(int argc, char **argv)
 		struct sl_report_ctx ctx = report_ctx(a, 0);
 
 		if (sl_report_stats_event(a->events, &ctx,
-			    a->args.live ? wall_us() : sl_input_stats(a->input)->last_us) < 0)
+			    !a->args.live ? sl_input_stats(a->input)->last_us :
+			    a->cfg.port_time ? a->rec_now_us : wall_us()) < 0)
 			events_failed(a);
 	}
 	if (write_outputs(a, mono_s() - t0) < 0)

@@ -55,6 +55,7 @@ struct sl_cidr_set {
 	X(summary_top_hosts, 20, 0, 100000, "hosts listed in the summary, by bytes")             \
 	X(summary_top_flows, 10, 0, 32, "largest flows listed in the summary, by bytes")          \
 	X(exit_idle_ms, 0, 0, 86400000, "live: stop after this long with no packets, 0 = never") \
+	X(port_time, 0, 0, 1, "live: take time from the ports' RX timestamps (replays: offline-identical results)") \
 	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")              \
 	X(metrics_port, 9877, 0, 65535, "live: TCP port of the Prometheus /metrics endpoint, 0 = off") \
 	X(metrics_interval_ms, 1000, 100, 600000, "live: how often the metrics snapshot is rendered") \

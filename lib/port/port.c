@@ -13,6 +13,7 @@
 
 int sl_ts_offset = -1;
 int sl_meta_offset = -1;
+uint64_t sl_ts_flag;
 
 int
 sl_port_dyn_register(void)
@@ -22,9 +23,7 @@ sl_port_dyn_register(void)
 		.size = sizeof(struct sl_mbuf_meta),
 		.align = __alignof__(struct sl_mbuf_meta),
 	};
-	uint64_t flag;
-
-	if (rte_mbuf_dyn_rx_timestamp_register(&sl_ts_offset, &flag) < 0)
+	if (rte_mbuf_dyn_rx_timestamp_register(&sl_ts_offset, &sl_ts_flag) < 0)
 		return -rte_errno;
 	sl_meta_offset = rte_mbuf_dynfield_register(&meta);
 	return sl_meta_offset < 0 ? -rte_errno : 0;

@@ -28,6 +28,7 @@ struct sl_mbuf_meta {
 
 extern int sl_ts_offset;   /**< offset of the timestamp dynfield, -1 before registration */
 extern int sl_meta_offset; /**< offset of sluice's metadata dynfield */
+extern uint64_t sl_ts_flag; /**< ol_flags bit a port sets when it filled the timestamp */
 
 /** Register both dynamic fields. Control thread, after EAL init. @return 0 or -errno. */
 int sl_port_dyn_register(void);

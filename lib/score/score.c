@@ -785,20 +785,22 @@ sl_score_advance(struct sl_score *s, struct sl_chost_table *hosts,
 {
 	if (ts_us == 0 || tick_us == 0)
 		return;
-	if (s->next_tick_us == 0) { /* the first record starts the clock */
-		s->next_tick_us = ts_us + tick_us;
+	if (s->next_tick_us == 0) { /* the first record starts the clock, on a grid of absolute
+				      * time so any record can start it */
+		s->next_tick_us = (ts_us / tick_us + 1) * tick_us;
 		if (bp != NULL && bp->bucket_us > 0)
 			s->next_bucket_us = (ts_us / bp->bucket_us + 1) * bp->bucket_us;
 		return;
 	}
 	if (ts_us >= s->next_tick_us + 100 * tick_us) {
 		sl_score_tick(s, ts_us);
-		s->next_tick_us = ts_us + tick_us;
+		s->next_tick_us = (ts_us / tick_us + 1) * tick_us;
 	}
 	while (ts_us >= s->next_tick_us) {
 		sl_score_tick(s, s->next_tick_us);
 		s->next_tick_us += tick_us;
 	}
+	clock_to(s, ts_us);
 	if (hosts == NULL || bp == NULL || bp->bucket_us == 0 || s->next_bucket_us == 0)
 		return;
 	if (ts_us >= s->next_bucket_us + 100 * bp->bucket_us)

@@ -68,6 +68,7 @@ struct sl_worker_conf {
 	uint32_t top_flows;          /**< flows kept for the summary (<= SL_TOP_FLOWS) */
 	bool keep_mbufs;             /**< bench only: do not free processed mbufs */
 	struct sl_match *match;      /**< detection holder, NULL = no inspection */
+	bool port_time;              /**< live: time from the ports' RX timestamps (packet time) */
 	uint64_t sample_us;          /**< flow sample interval (0 = no samples) */
 	uint64_t sample_min_age_us;  /**< flows younger than this are not sampled */
 };

@@ -372,7 +372,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	uint32_t oc[SL_PKT_OUTCOME_MAX] = {0};
 	uint8_t hdr[SL_PKT_HDR_MAX];
 	uint64_t bytes = 0, now = w->now_us;
-	const bool pkt_time = w->conf.offline;
+	const bool pkt_time = w->conf.offline || w->conf.port_time;
 	const struct sl_match_db *db = w->db;
 	unsigned int k = 0, handled = 0;
 
@@ -432,8 +432,14 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			rte_prefetch0((const uint8_t *)nf + RTE_CACHE_LINE_SIZE);
 		}
 		if (pkt_time) {
-			uint64_t ts = sl_mbuf_ts_us(m[which[j]]);
+			const struct rte_mbuf *mb = m[which[j]];
+			uint64_t ts;
 
+			/* offline: the reader's time; live: the port's RX timestamp when it gave one */
+			if (w->conf.offline || (mb->ol_flags & sl_ts_flag))
+				ts = sl_mbuf_ts_us(mb);
+			else
+				ts = live_now_us(w);
 			if (ts > now)
 				now = ts;
 		}
@@ -504,7 +510,7 @@ report(struct sl_worker *w, bool final)
 void
 sl_worker_housekeeping(struct sl_worker *w)
 {
-	if (!w->conf.offline)
+	if (!w->conf.offline && !w->conf.port_time)
 		w->now_us = live_now_us(w);
 	sl_flow_sweep(w->flows, w->now_us, w->conf.aging_batch);
 	if (w->now_us >= w->next_report_us) {
@@ -550,7 +556,7 @@ sl_worker_main(void *arg)
 	uint32_t idle = 0, pass = 0;
 
 	w->lcore = rte_lcore_id();
-	w->now_us = w->conf.offline ? 0 : live_now_us(w);
+	w->now_us = w->conf.offline || w->conf.port_time ? 0 : live_now_us(w);
 	if (w->conf.match != NULL)
 		sl_match_worker_online(w->conf.match, w->id);
 	w->next_report_us = w->now_us + w->conf.report_us;
@@ -593,7 +599,8 @@ sl_worker_main(void *arg)
 		if (w->conf.match != NULL) /* done with this pass's detection object */
 			sl_match_quiescent(w->conf.match, w->id);
 	}
-	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) : live_now_us(w));
+	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) :
+			    w->conf.port_time ? w->now_us : live_now_us(w));
 	if (w->conf.match != NULL)
 		sl_match_worker_offline(w->conf.match, w->id);
 	w->db = NULL;

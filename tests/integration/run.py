@@ -590,6 +590,29 @@ def scores_repeatable_and_two_workers():
 
 
 @test
+def live_scores_equal_offline():
+    """The same packets give the same alerts, level changes and scores live (net_pcap replay,
+    time from the port's RX timestamps: port_time = 1) as offline (packet time)."""
+    def verdicts(allev, s):
+        al = [(e["timestamp"], e["event_type"], e["host"], e["score"], e["level"]) for e in allev
+              if e["event_type"] in ("alert", "host_score")]
+        return al, [(h["host"], h["score"], h["peak"], h["level"]) for h in s["scoring"]["hosts"]]
+
+    for name in ("enc_xmrig_tls.pcap", "enc_sv2_noise.pcap", "benign_chat_ws.pcap"):
+        ent = [e for e in behave_manifest() if e["pcap"] == name][0]
+        s, allev = behave_run(ent)
+        off = verdicts(allev, s)
+        evp = os.path.join(TMP, "live-" + name + ".events")
+        if os.path.exists(evp):
+            os.unlink(evp)
+        rc, ls, se = live(["net_pcap0,rx_pcap=" + os.path.join(BEH, name)], "-e", evp,
+                          "--set", "port_time=1")
+        eq(rc, 0, "live exit code (%s)" % se[-300:])
+        eq(verdicts(read_all_events(evp), ls), off, "live with port_time vs offline: " + name)
+        assert off[0] or name.startswith("benign"), "no verdicts to compare in " + name
+
+
+@test
 def score_off_and_bad_score_config():
     ent = [e for e in behave_manifest() if e["pcap"].startswith("enc_xmrig")][0]
     s, allev = behave_run(ent, "--set", "score=0")

@@ -2087,21 +2087,26 @@ test_advance_grid(void **state)
 	shipped_params(&p, &bp);
 	pt = pts_of(&p, SL_DET_xmr_submit, advance_weight(&p));
 	assert_int_equal(level_of(&p, pt), SL_LEVEL_ALERT);
-	for (k = 1; pt * exp2(-((double)k - 30.0) / 300.0) >= p.alert - 10.0 || k <= 30; k++)
+	/* passes run on a grid of whole seconds of absolute time (so any record can start
+	 * the clock and live and offline agree) */
+	for (k = (t / SEC(1) + 1) * SEC(1);
+	     k <= t + SEC(30) || pt * exp2(-((double)(k - t) / 1e6 - 30.0) / 300.0) >= p.alert - 10.0;
+	     k += SEC(1))
 		;
 	assert_int_equal(na.r[2].type, SL_NOTE_LEVEL);
 	assert_int_equal(na.r[2].new_level, SL_LEVEL_NONE);
-	assert_int_equal(na.r[2].ts_us, t + SEC(k));
+	assert_int_equal(na.r[2].ts_us, k);
 	/* a jump over more than 100 periods runs one pass at its end, then the grid resumes */
 	c = mk_score(&p, &nc);
 	advance_case(c, t);
 	sl_score_advance(c, NULL, NULL, SEC(1), t + SEC(150));
 	sl_score_get_stats(c, &sc);
 	assert_int_equal(sc.cycles, 1);
-	sl_score_advance(c, NULL, NULL, SEC(1), t + SEC(151) - 1);
+	k = ((t + SEC(150)) / SEC(1) + 1) * SEC(1); /* the next whole second */
+	sl_score_advance(c, NULL, NULL, SEC(1), k - 1);
 	sl_score_get_stats(c, &sc);
 	assert_int_equal(sc.cycles, 1);
-	sl_score_advance(c, NULL, NULL, SEC(1), t + SEC(151));
+	sl_score_advance(c, NULL, NULL, SEC(1), k);
 	sl_score_get_stats(c, &sc);
 	assert_int_equal(sc.cycles, 2);
 	/* no clock: ignored */
