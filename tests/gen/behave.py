@@ -104,8 +104,11 @@ class BCap(D.DetCap):
         mh = {m["host"] for m in self.miners}
         assert not mh & set(self.benign), "%s: a host is both miner and benign" % self.name
         G.write_pcap(os.path.join(d, self.name + ".pcap"), self.cap)
-        return {"pcap": self.name + ".pcap", "about": self.about, "miners": self.miners,
-                "benign": self.benign}
+        ent = {"pcap": self.name + ".pcap", "about": self.about, "miners": self.miners,
+               "benign": self.benign}
+        if getattr(self, "baseline", None):
+            ent["baseline"] = self.baseline
+        return ent
 
 
 class Sess:
@@ -995,9 +998,34 @@ def cap_benign_busy_office():
     return bc
 
 
+def cap_baseline_shift():
+    """Two office hosts with the same steady habits for 14 minutes (a few short HTTPS flows a
+    minute to a handful of sites); in minute 14 one of them opens flows to 150 new addresses
+    (a scan, or a miner hunting for a reachable pool): far above its own baseline, though
+    nothing in any one flow is odd. The other carries on as before."""
+    bc = BCap("baseline_shift", "BENIGN flows, one host leaves its baseline: 2 hosts with 14 "
+              "minutes of steady short HTTPS flows, then one opens flows to 150 new peers")
+    bc.baseline = [{"host": "10.77.0.5", "metrics": ["flows_opened", "peers", "pkts_out"]}]
+    sites = ["198.51.100.%d" % (10 + i) for i in range(6)]
+    for c in ("10.77.0.5", "10.77.0.6"):
+        bc.benign.append(c)
+        for minute in range(15):
+            for k in range(R.randrange(3, 6)):
+                t = T0 + minute * 60 + R.uniform(0, 58)
+                f = bc.tcp(c, R.choice(sites), 443, t, rtt=0.02)
+                f.send("c", D.rbytes(R.randrange(200, 600)), ack=True)
+                f.send("s", D.rbytes(R.randrange(800, 1400)), dt=0.02, ack=True)
+                f.close(at=t + 0.3)
+    t = T0 + 14 * 60 + 5.0
+    for i in range(150):
+        f = bc.tcp("10.77.0.5", "203.0.113.%d" % (i % 250 + 1) if i < 100 else
+                   "192.0.2.%d" % (i - 99), 3333 + (i % 3), t + i * 0.2, rtt=0.03, answer=False)
+    return bc
+
+
 CAPTURES = [cap_enc_xmrig_tls, cap_enc_stratum_tls, cap_enc_sv2_noise, cap_enc_miner_tls_sni,
             cap_benign_ssh, cap_benign_video, cap_benign_chat_ws, cap_benign_heartbeats,
-            cap_benign_backup, cap_benign_busy_office]
+            cap_benign_backup, cap_benign_busy_office, cap_baseline_shift]
 
 
 def gen_behave(outdir, table=False):

@@ -559,6 +559,17 @@ for ent in behave_manifest():
         for h in s["scoring"]["hosts"]:
             if h["host"] in ent["benign"]:
                 assert h["peak"] < 60, h
+        # hosts that leave their learned baseline carry a baseline reason, and only they
+        want = {b["host"]: b["metrics"] for b in ent.get("baseline", [])}
+        for h in s["scoring"]["hosts"]:
+            base = [r["baseline"] for r in h["reasons"] if r["signal"] == "baseline"]
+            if h["host"] in want:
+                assert base and base[0]["metric"] in want[h["host"]], h
+                assert base[0]["z"] >= 4 and base[0]["buckets"] >= 10, base
+            else:
+                eq(base, [], "baseline reasons of %s" % h["host"])
+        for host in want:
+            assert host in [h["host"] for h in s["scoring"]["hosts"]], "%s has no score" % host
         eq(s["conservation"]["ok"], True, "conservation")
     _t.__name__ = "behave_" + ent["pcap"].rsplit(".", 1)[0]
     test(_t)
