@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh: build the libFuzzer targets in tests/fuzz/ and run each one for a bounded time.
-# usage: scripts/fuzz.sh [seconds-per-target]   (default 20)
+# usage: scripts/fuzz.sh [seconds-per-target]   (default 20; SL_FUZZ_TARGETS="fuzz_x ..." picks targets)
 #
 # Everything goes to build-fuzz/ (ignored by git), from a clean checkout, without using build/:
 #   build-fuzz/obj/        lib/*/*.c compiled with clang, ASan+UBSan and fuzzer coverage
@@ -21,7 +21,7 @@ ROOT=$PWD
 SECS=${1:-20}
 case $SECS in '' | *[!0-9]* | 0) echo "usage: $0 [seconds-per-target (>= 1)]" >&2; exit 2 ;; esac
 OUT=$ROOT/build-fuzz
-TARGETS=(fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet)
+TARGETS=(${SL_FUZZ_TARGETS:-fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet})
 CC=${FUZZ_CC:-clang}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3

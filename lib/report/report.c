@@ -1170,4 +1170,25 @@ sl_report_human(FILE *f, const struct sl_report_ctx *c)
 	} else {
 		fprintf(f, "  detections: off (detect = 0)\n");
 	}
+	if (c->score != NULL) { /* the highest scores, each with its reasons */
+		struct sl_score_params p;
+		struct sl_score_view *v = calloc(10, sizeof(*v));
+		unsigned int n = v != NULL ? sl_score_top(c->score, c->score_now_us, v, 10) : 0;
+
+		sl_score_params_get(c->score, &p);
+		fprintf(f, "  scores (alert %u, block %u): %u host%s%s\n", p.alert, p.block, n,
+			n == 1 ? "" : "s", n ? ":" : "");
+		for (unsigned int i = 0; i < n; i++) {
+			char ip[64], why[256];
+
+			sl_addr_format(v[i].addr, ip, sizeof(ip));
+			fprintf(f, "    %-39s %5.1f (peak %5.1f) %s\n", ip, v[i].score, v[i].peak,
+				level_name(v[i].level));
+			for (unsigned int g = 0; g < v[i].nsig; g++) {
+				sl_report_reason_text(&v[i].sig[g], v[i].now_points[g], why, sizeof(why));
+				fprintf(f, "      %s\n", why);
+			}
+		}
+		free(v);
+	}
 }

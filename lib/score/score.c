@@ -24,18 +24,6 @@ static const char *const kind_help[] = {SL_SIGNAL_KINDS(SL_X_HELP_)};
 static const char *const gate_names[] = {SL_BEH_GATES(SL_X_NAME_)};
 #undef SL_X_HELP_
 
-const char *
-sl_signal_kind_name(unsigned int k)
-{
-	return k < SL_ARRAY_SIZE(kind_names) ? kind_names[k] : NULL;
-}
-
-const char *
-sl_beh_gate_name(unsigned int g)
-{
-	return g < SL_ARRAY_SIZE(gate_names) ? gate_names[g] : NULL;
-}
-
 #define SL_X_FNAME_(name, pts, help) #name,
 #define SL_X_FPTS_(name, pts, help) pts,
 static const char *const feature_names[] = {SL_BEH_FEATURES(SL_X_FNAME_)};
@@ -43,17 +31,13 @@ static const unsigned int feature_points[] = {SL_BEH_FEATURES(SL_X_FPTS_)};
 #undef SL_X_FNAME_
 #undef SL_X_FPTS_
 
-const char *
-sl_signal_kind_help(unsigned int k)
-{
-	return k < SL_ARRAY_SIZE(kind_help) ? kind_help[k] : NULL;
-}
+/* Entry @p i of a name table, NULL past its end. */
+#define TABLE_AT(tab, i) ((i) < SL_ARRAY_SIZE(tab) ? (tab)[i] : NULL)
 
-const char *
-sl_beh_feature_name(unsigned int f)
-{
-	return f < SL_ARRAY_SIZE(feature_names) ? feature_names[f] : NULL;
-}
+const char *sl_signal_kind_name(unsigned int k) { return TABLE_AT(kind_names, k); }
+const char *sl_signal_kind_help(unsigned int k) { return TABLE_AT(kind_help, k); }
+const char *sl_beh_gate_name(unsigned int g) { return TABLE_AT(gate_names, g); }
+const char *sl_beh_feature_name(unsigned int f) { return TABLE_AT(feature_names, f); }
 
 enum sl_signal_kind
 sl_signal_kind_of(unsigned int det)

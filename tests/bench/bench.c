@@ -9,7 +9,8 @@
  *                    replayed so every pass opens every flow anew: the cost of inspection
  *                    (Mpps and Gbit/s of inspected payload per core)
  * and prints TSC cycles per packet and Mpps per core. Detection (lib/match with the shipped
- * lists) is on in every case, as in a real run. It also writes the 10 k-flow packets as a pcap
+ * lists) and per-flow behaviour statistics (with flow samples) are on in every case, as in a
+ * real run. It also writes the 10 k-flow packets as a pcap
  * for ndpiReader. usage: sluice-bench PCAP_OUT [passes] [quick | MIX.pcap [mixonly]] (EAL
  * args are built here; 'quick' runs only the 10 k case, 'mixonly' only the mix: for
  * callgrind). */
@@ -143,7 +144,11 @@ new_worker(unsigned int id, uint32_t capacity, uint32_t hosts, struct sl_run *ru
 		.flow = {.capacity = capacity, .payload_buffers = 16384, .payload_bytes = 2048,
 			 .tcp_new_us = 30000000, .tcp_est_us = 600000000, .tcp_closed_us = 10000000,
 			 .udp_us = 120000000, .other_us = 30000000, .long_us = 120000000,
-			 .state_bytes = sizeof(struct sl_mstate)},
+			 .state_bytes = sizeof(struct sl_mstate),
+			 /* behaviour statistics on, with the shipped defaults */
+			 .beh_msg_gap_us = 50000, .beh_reply_us = 1000000, .beh_bulk_bytes = 65536},
+		.sample_us = 10000000,
+		.sample_min_age_us = 20000000,
 		.host_capacity = hosts,
 		.ring_size = 1u << 16,
 		.report_us = 1000000,

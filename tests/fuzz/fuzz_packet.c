@@ -2,8 +2,10 @@
  * (lib/worker/worker.c): L2-L4 parsing (sl_pkt_parse, with headers linearised when they
  * straddle mbuf segments), the flow table (bulk lookup, creation, TCP state, in-order payload
  * capture read from chained mbufs), inspection of the captured bytes, per-host counters and
- * events sent over the worker's channel; then housekeeping (sweep, host reports) and the
- * final flush (sl_worker_finish).
+ * events sent over the worker's channel, per-flow message statistics and flow samples (sampled
+ * at every packet: interval 1 us, no minimum age); then housekeeping (sweep, host reports)
+ * and the final flush (sl_worker_finish). The drained records feed a real scorer
+ * (lib/score, shipped defaults), as the control core would.
  *
  * LLVMFuzzerInitialize starts DPDK's EAL without hugepages (one lcore; the worker runs on the
  * calling thread: sl_worker_process is called directly, as tests/bench does), registers the
@@ -18,6 +20,7 @@
  *             of a queue whose link type is fixed and whose wire length is the frame length
  *   bit 4     home_nets = 10.0.0.0/8 192.168.0.0/16 fd00::/8 (else empty)
  *   bit 5     housekeeping (sweep, report) after the burst
+ *   bit 6     one burst per frame (time moves between them: flow samples are sent)
  * then up to 8 frames, each [ctl][len_hi][len_lo] and len & 0xfff bytes (cut to what is left):
  *   ctl bits 0-2  metadata queue: wire length = frame length + {0,1,20,100,1000,1460,9000,
  *                 65535}[..] (a snaplen-cut capture)
@@ -48,6 +51,7 @@
 #include "sl_match.h"
 #include "sl_pkt.h"
 #include "sl_port.h"
+#include "sl_score.h"
 #include "sl_worker.h"
 
 #define MAX_FRAMES 8
@@ -63,7 +67,8 @@ static struct sl_worker *w;
 static struct sl_run run;
 static struct sl_cidr_set home_empty, home_nets;
 static char runtime_dir[PATH_MAX];
-static uint64_t nevents, nhosts;
+static uint64_t nevents, nhosts, nsamples;
+static struct sl_score *score;
 
 static const int linktypes[8] = {SL_DLT_EN10MB, SL_DLT_RAW, SL_DLT_LINUX_SLL, SL_DLT_NULL,
 	SL_DLT_LINUX_SLL2, SL_DLT_LOOP, SL_DLT_IPV4, SL_DLT_IPV6};
@@ -81,9 +86,10 @@ remove_runtime_dir(void)
 static void
 summary(void)
 {
-	fprintf(stderr, "fuzz_packet: %llu frames, %llu events (%llu lost), %llu host records;",
-		(unsigned long long)w->rx_pkts, (unsigned long long)nevents,
-		(unsigned long long)w->mx.st.events_lost, (unsigned long long)nhosts);
+	fprintf(stderr, "fuzz_packet: %llu frames, %llu events (%llu lost), %llu host records, "
+		"%llu flow samples;", (unsigned long long)w->rx_pkts, (unsigned long long)nevents,
+		(unsigned long long)w->mx.st.events_lost, (unsigned long long)nhosts,
+		(unsigned long long)nsamples);
 	for (unsigned int o = 0; o < SL_PKT_OUTCOME_MAX; o++)
 		if (w->outcome[o] != 0)
 			fprintf(stderr, " %s=%llu", sl_pkt_outcome_name(o),
@@ -146,7 +152,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	c.flow = (struct sl_flow_params){.capacity = 4096, .payload_buffers = 1024,
 		.payload_bytes = 2048, .tcp_new_us = 30000000, .tcp_est_us = 600000000,
 		.tcp_closed_us = 10000000, .udp_us = 120000000, .other_us = 30000000,
-		.long_us = 120000000, .state_bytes = sizeof(struct sl_mstate)};
+		.long_us = 120000000, .state_bytes = sizeof(struct sl_mstate),
+		.beh_msg_gap_us = 50000, .beh_reply_us = 1000000, .beh_bulk_bytes = 65536};
+	c.sample_us = 1;
+	c.sample_min_age_us = 0;
 	c.host_capacity = 1024;
 	c.ring_size = 1024;
 	c.report_us = 1000; /* so that housekeeping reports most of the time */
@@ -156,6 +165,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	c.top_flows = 8;
 	c.keep_mbufs = false;
 	c.match = match;
+	{
+		struct sl_cfg cfg;
+		struct sl_score_params sp;
+		struct sl_base_params bp;
+
+		sl_cfg_defaults(&cfg);
+		if (sl_score_params_from_cfg(&cfg, &sp, &bp, err, sizeof(err)) < 0)
+			die("score params");
+		sp.capacity = 256;
+		score = sl_score_create(&sp, (int)rte_socket_id(), NULL, NULL);
+		if (score == NULL)
+			die("sl_score_create");
+	}
 	w = rte_zmalloc("fuzz_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
 	if (w == NULL)
 		die("worker");
@@ -180,15 +202,35 @@ drain(void)
 	while ((n = sl_chan_recv(&w->chan, msg, 64)) > 0) {
 		for (unsigned int i = 0; i < n; i++) {
 			FUZZ_CHECK(msg[i].worker == 0);
-			FUZZ_CHECK(msg[i].type == SL_MSG_HOST || msg[i].type == SL_MSG_EVENT);
+			FUZZ_CHECK(msg[i].type == SL_MSG_HOST || msg[i].type == SL_MSG_EVENT ||
+				   msg[i].type == SL_MSG_FLOW);
 			if (msg[i].type == SL_MSG_EVENT) {
 				FUZZ_CHECK(msg[i].u.event.detector < SL_DET_MAX);
 				FUZZ_CHECK(msg[i].u.event.excerpt_len <= SL_EVIDENCE_MAX);
+				sl_score_detection(score, &msg[i].u.event, 90);
 				nevents++;
+			} else if (msg[i].type == SL_MSG_FLOW) {
+				const struct sl_flow_sample *fs = &msg[i].u.flow;
+				struct sl_beh b;
+
+				FUZZ_CHECK(fs->final <= 1 && fs->proto == 6);
+				FUZZ_CHECK((uint32_t)fs->crep + fs->cmiss <= fs->cn);
+				FUZZ_CHECK(fs->urep + fs->umiss <= fs->un && fs->un <= fs->unsol);
+				FUZZ_CHECK(fs->unsol <= fs->msgs[1]);
+				FUZZ_CHECK(sl_score_behaviour(&(struct sl_score_params){0}, fs, &b) == 0 ||
+					   b.points <= 100);
+				sl_score_sample(score, fs);
+				nsamples++;
 			} else {
 				nhosts++;
 			}
 		}
+	}
+	{
+		struct sl_score_view v;
+
+		if (sl_score_top(score, sl_score_now(score), &v, 1) == 1)
+			FUZZ_CHECK(v.score > 0 && v.score <= 100.0f && v.nsig <= SL_SCORE_SIGNALS);
 	}
 }
 
@@ -260,8 +302,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		n++;
 	}
-	if (n > 0)
+	if (n > 0 && (sel & 0x40)) {
+		for (unsigned int i = 0; i < n; i++) {
+			sl_worker_process(w, q, &m[i], 1);
+			drain();
+		}
+	} else if (n > 0) {
 		sl_worker_process(w, q, m, n);
+	}
 	drain();
 	if (sel & 0x20) {
 		sl_worker_housekeeping(w);
