@@ -158,6 +158,10 @@ new_worker(unsigned int id, uint32_t capacity, uint32_t hosts, struct sl_run *ru
 		.keep_mbufs = true,
 		.match = match,
 	};
+	if (getenv("SL_BENCH_NO_BEHAVIOUR") != NULL) { /* to measure what the statistics cost */
+		c.flow.beh_msg_gap_us = 0;
+		c.sample_us = 0;
+	}
 	if (w == NULL || sl_worker_init(w, id, &c, runst, (int)rte_socket_id()) < 0) {
 		fprintf(stderr, "bench: worker init: %s\n", rte_strerror(rte_errno));
 		exit(1);
