@@ -896,16 +896,18 @@ control_metrics(struct app *a, uint64_t now)
 	uint64_t t0 = rte_rdtsc(), rx = 0, bytes = 0, active = 0, lost = 0, full = 0, ev = 0;
 	double secs;
 
-	if (a->metrics == NULL || now < a->next_metrics_us)
+	if (a->stats == NULL || now < a->next_metrics_us)
 		return;
 	a->next_metrics_us = now + a->cfg.metrics_interval_ms * 1000;
 	for (unsigned int p = 0; p < a->nports; p++)
 		a->ports[p].stats_rc = rte_eth_stats_get(a->ports[p].info.port_id, &a->ports[p].st);
 	rc = report_ctx(a, 0);
-	secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
-	sl_metrics_render(&a->text, &rc, secs, now);
-	if (!a->text.oom)
-		sl_snapshot_publish(a->metrics, a->text.p, a->text.len);
+	if (a->metrics != NULL) {
+		secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+		sl_metrics_render(&a->text, &rc, secs, now);
+		if (!a->text.oom)
+			sl_snapshot_publish(a->metrics, a->text.p, a->text.len);
+	}
 	for (unsigned int i = 0; i < a->nworkers; i++) {
 		const struct sl_worker *w = a->workers[i];
 
@@ -923,6 +925,14 @@ control_metrics(struct app *a, uint64_t now)
 		"\nring_full %" PRIu64 "\nworkers %u\ntables_generation %u\n", rx, bytes, active,
 		hosts_tracked(a), ev, lost, full, a->nworkers,
 		a->match ? sl_match_db_generation(sl_match_current(a->match)) : 0);
+	if (a->score != NULL) {
+		struct sl_score_stats st;
+
+		sl_score_get_stats(a->score, &st);
+		sl_text_printf(&a->text, "alerts %" PRIu64 "\nhosts_scored %" PRIu64
+			"\nhosts_over_alert %" PRIu64 "\nhosts_over_block %" PRIu64 "\n", st.alerts,
+			st.hosts, st.over_alert, st.over_block);
+	}
 	if (!a->text.oom)
 		sl_snapshot_publish(a->stats, a->text.p, a->text.len);
 }
@@ -1121,12 +1131,23 @@ main(int argc, char **argv)
 		}
 		a->merging = true;
 	}
+	if (a->args.live) { /* /sluice/stats always; /metrics unless metrics_port = 0 */
+		a->stats = sl_snapshot_create();
+		if (a->stats == NULL) {
+			fprintf(stderr, "sluice: stats snapshot: out of memory\n");
+			status = 1;
+			goto out;
+		}
+		tel_stats = a->stats;
+		if (rte_telemetry_register_cmd("/sluice/stats", tel_stats_cb,
+			    "sluice totals: packets, bytes, flows, hosts, events, alerts. No parameters.") < 0)
+			fprintf(stderr, "sluice: telemetry command /sluice/stats not registered\n");
+	}
 	if (a->args.live && a->cfg.metrics_port != 0) {
 		char err[512];
 
 		a->metrics = sl_snapshot_create();
-		a->stats = sl_snapshot_create();
-		if (a->metrics == NULL || a->stats == NULL) {
+		if (a->metrics == NULL) {
 			fprintf(stderr, "sluice: metrics snapshot: out of memory\n");
 			status = 1;
 			goto out;
@@ -1138,10 +1159,6 @@ main(int argc, char **argv)
 			status = 1;
 			goto out;
 		}
-		tel_stats = a->stats;
-		if (rte_telemetry_register_cmd("/sluice/stats", tel_stats_cb,
-			    "sluice totals: packets, bytes, flows, hosts, events. No parameters.") < 0)
-			fprintf(stderr, "sluice: telemetry command /sluice/stats not registered\n");
 	}
 	if (a->args.live &&
 	    (rte_telemetry_register_cmd("/sluice/hosts", tel_hosts_cb,

@@ -853,7 +853,10 @@ def detect_reload_live():
         body = r.get("/sluice/reload", {})
         eq(body.get("status"), "ok", "telemetry reload status (%r)" % r)
         eq(body.get("generation"), 3, "generation after the telemetry reload")
-        time.sleep(0.5)
+        time.sleep(1.2)
+        # /sluice/stats answers with /metrics off (metrics_port = 0) too
+        st = telemetry(prefix, "/sluice/stats").get("/sluice/stats", {})
+        eq((st.get("tables_generation"), st.get("workers")), (3, 1), "/sluice/stats (%r)" % st)
     finally:
         p.send_signal(signal.SIGINT)
         _, se = p.communicate(timeout=30)
@@ -964,6 +967,7 @@ def metrics_endpoint_prometheus_and_telemetry():
         r = telemetry(prefix, "/sluice/stats")["/sluice/stats"]
         eq(r.get("rx_packets"), 307, "telemetry rx_packets (%r)" % r)
         eq(r.get("events"), 7, "telemetry events")
+        eq((r.get("alerts"), r.get("hosts_over_block")), (1, 1), "telemetry alerts (%r)" % r)
         for _ in range(50):  # host counters arrive with the workers' next report
             hosts = telemetry(prefix, "/sluice/hosts,3")["/sluice/hosts"]
             if len(hosts.get("host", [])) == 3 and min(hosts["bytes_in"]) > 0:
