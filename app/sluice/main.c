@@ -25,6 +25,7 @@
 #include <rte_telemetry.h>
 
 #include "args.h"
+#include "sl_block.h"
 #include "sl_cfg.h"
 #include "sl_chan.h"
 #include "sl_common.h"
@@ -95,6 +96,9 @@ struct app {
 	uint64_t next_stats_us;        /* live: next stats event */
 	uint64_t rec_now_us;           /* latest record time (the control core's packet clock) */
 	struct sl_chan_merge merge;    /* offline: workers' records in time order */
+	struct sl_block *block;        /* the response (NULL: mode = monitor) */
+	struct sl_block_params block_p;
+	uint64_t next_block_tick_us;
 	bool merging;
 	/* net_pcap vdevs named on the command line and their files' link type */
 	unsigned int npcap;
@@ -173,6 +177,8 @@ on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
 		sl_score_sample(a->score, s);
 }
 
+static void control_block(struct app *a, uint64_t now);
+
 /* Control core: time moves (record time): decay passes and baseline buckets fall due. */
 static void
 on_clock(void *arg, uint64_t ts_us)
@@ -181,6 +187,8 @@ on_clock(void *arg, uint64_t ts_us)
 
 	if (ts_us > a->rec_now_us)
 		a->rec_now_us = ts_us;
+	if (!a->args.live) /* offline, expiries follow packet time */
+		control_block(a, ts_us);
 	if (a->score != NULL)
 		sl_score_advance(a->score, a->hosts, &a->base_p, a->cfg.score_interval_ms * 1000,
 			ts_us);
@@ -195,6 +203,38 @@ on_note(void *arg, const struct sl_score_note *n)
 	if (a->events != NULL && !a->events_failed &&
 	    sl_report_note(a->events, n, &a->score_p) < 0)
 		events_failed(a);
+	if (n->type == SL_NOTE_LEVEL && n->new_level == SL_LEVEL_BLOCK && a->block != NULL &&
+	    a->cfg.block_auto)
+		sl_block_verdict(a->block, n->v, n->ts_us);
+}
+
+/* Response: a rule made, refused or removed. */
+static void
+on_block_note(void *arg, const struct sl_block_note *n)
+{
+	struct app *a = arg;
+
+	if (a->events != NULL && !a->events_failed && sl_report_block_note(a->events, n) < 0)
+		events_failed(a);
+}
+
+/* A host's last packet time, for "unblock only once quiet". */
+static uint64_t
+host_last_seen(void *arg, const uint8_t host[16])
+{
+	const struct sl_chost *h = sl_chost_find(((struct app *)arg)->hosts, host);
+
+	return h != NULL ? h->last_us : 0;
+}
+
+/* Response housekeeping: expiries (at most every 100 ms of the given clock). */
+static void
+control_block(struct app *a, uint64_t now)
+{
+	if (a->block == NULL || now < a->next_block_tick_us)
+		return;
+	a->next_block_tick_us = now + 100000;
+	sl_block_tick(a->block, now, host_last_seen, a);
 }
 
 /* Control core: reload the detection tables (SIGUSR2 or the telemetry command). A bad list
@@ -564,6 +604,8 @@ worker_conf(const struct app *a)
 		.top_flows = (uint32_t)c->summary_top_flows,
 		.match = a->match,
 		.port_time = !off && c->port_time,
+		.block = a->block,
+		.drop_blocked = !off && a->block_p.mode == SL_MODE_INLINE,
 		.sample_us = c->score ? c->flow_sample_s * 1000000 : 0,
 		.sample_min_age_us = c->flow_sample_min_age_s * 1000000,
 	};
@@ -708,6 +750,11 @@ assign_queues(struct app *a)
 {
 	unsigned int next = 0;
 
+	if (a->args.live && a->block_p.mode == SL_MODE_INLINE && (a->nports & 1)) {
+		fprintf(stderr, "sluice: mode = inline pairs ports (0-1, 2-3...): %u ports given\n",
+			a->nports);
+		return -1;
+	}
 	for (unsigned int p = 0; p < a->nports; p++) {
 		const struct sl_port_info *pi = &a->ports[p].info;
 
@@ -717,6 +764,10 @@ assign_queues(struct app *a)
 			if (sl_worker_add_rxq(w, pi->port_id, q, pi->meta, pi->linktype) < 0) {
 				fprintf(stderr, "sluice: too many queues for %u workers\n", a->nworkers);
 				return -1;
+			}
+			if (a->args.live && a->block_p.mode == SL_MODE_INLINE) { /* pairs 0-1, 2-3... */
+				w->rxq[w->nrxq - 1].tx_port = a->ports[p ^ 1].info.port_id;
+				w->rxq[w->nrxq - 1].tx_queue = (uint16_t)w->id;
 			}
 		}
 	}
@@ -756,8 +807,9 @@ setup_live_ports(struct app *a)
 		if (a->nports == MAX_PORTS)
 			break;
 		rp = &a->ports[a->nports];
-		if (sl_port_setup(pid, nq, (uint16_t)a->cfg.rx_desc, a->mp, &rp->info, err,
-			    sizeof(err)) < 0) {
+		if (sl_port_setup(pid, nq,
+			    a->block_p.mode == SL_MODE_INLINE ? (uint16_t)a->nworkers : 0,
+			    (uint16_t)a->cfg.rx_desc, a->mp, &rp->info, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sluice: %s\n", err);
 			return -1;
 		}
@@ -829,6 +881,7 @@ control_live(struct app *a)
 			on_clock(a, now); /* decay goes on when no records come */
 		control_reload(a);
 		control_queries(a);
+		control_block(a, now);
 		control_metrics(a, now);
 		if (a->cfg.stats_interval_s && now >= a->next_stats_us) {
 			struct sl_report_ctx rc = report_ctx(a, 0);
@@ -874,6 +927,7 @@ report_ctx(struct app *a, double elapsed)
 		.reloads = a->reloads,
 		.reload_errors = a->reload_errors,
 		.score = a->score,
+		.block = a->block,
 		.score_now_us = a->score != NULL ? sl_score_now(a->score) : 0,
 	};
 	return rc;
@@ -1009,7 +1063,8 @@ main(int argc, char **argv)
 	{
 		char err[256];
 
-		if (sl_score_params_from_cfg(&a->cfg, &a->score_p, &a->base_p, err, sizeof(err)) < 0) {
+		if (sl_score_params_from_cfg(&a->cfg, &a->score_p, &a->base_p, err, sizeof(err)) < 0 ||
+		    sl_block_params_from_cfg(&a->cfg, &a->block_p, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sluice: %s\n", err);
 			return 2;
 		}
@@ -1087,6 +1142,19 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (a->block_p.mode != SL_MODE_MONITOR) {
+		/* offline there is nothing to drop: blocks are decided and reported (dry run) */
+		if (!a->args.live)
+			a->block_p.mode = SL_MODE_DRY_RUN;
+		a->block_p.nworkers = a->nworkers;
+		a->block = sl_block_create(&a->block_p, NULL, 0, NULL, on_block_note, a,
+			(int)rte_socket_id());
+		if (a->block == NULL) {
+			fprintf(stderr, "sluice: response: %s\n", rte_strerror(rte_errno));
+			status = 1;
+			goto out;
+		}
+	}
 	if (a->cfg.detect) {
 		char err[1024] = "";
 
@@ -1115,6 +1183,14 @@ main(int argc, char **argv)
 	    assign_queues(a) < 0) {
 		status = 1;
 		goto out;
+	}
+	if (a->block != NULL && a->args.live) { /* NIC rules go to every port */
+		uint16_t ids[SL_BLOCK_MAX_PORTS];
+		unsigned int n = SL_MIN(a->nports, (unsigned int)SL_BLOCK_MAX_PORTS);
+
+		for (unsigned int p = 0; p < n; p++)
+			ids[p] = a->ports[p].info.port_id;
+		sl_block_set_ports(a->block, ids, n);
 	}
 	if (!a->args.live) {
 		struct sl_chan *ch[SL_MAX_WORKERS];
@@ -1210,6 +1286,10 @@ main(int argc, char **argv)
 	if (write_outputs(a, mono_s() - t0) < 0)
 		status = 1;
 out:
+	/* rules out of the NIC (reported) before the ports go; workers have stopped */
+	sl_block_free(a->block, !a->args.live ? a->rec_now_us :
+				a->cfg.port_time ? a->rec_now_us : wall_us());
+	a->block = NULL;
 	for (unsigned int p = 0; p < a->nports; p++)
 		sl_port_close(a->ports[p].info.port_id);
 	sl_http_stop(a->http); /* before the snapshot it serves */

@@ -89,7 +89,13 @@ struct sl_cidr_set {
 	X(baseline_warmup, 10, 1, 100000, "buckets learned before deviations count")            \
 	X(baseline_alpha_pct, 10, 1, 100, "weight of a new bucket in the baseline, percent")    \
 	X(baseline_sigma, 4, 1, 100, "deviation, in standard deviations, that is a signal")     \
-	X(stats_interval_s, 60, 0, 86400, "seconds between stats events in the event log, 0 = none")
+	X(stats_interval_s, 60, 0, 86400, "seconds between stats events in the event log, 0 = none") \
+	X(block_auto, 1, 0, 1, "block a host whose score reaches score_block (0 = operator only)") \
+	X(block_ttl_s, 600, 1, 31536000, "seconds a first block lasts (doubled per repeat offence)") \
+	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \
+	X(block_quiet_s, 60, 0, 86400, "a block expires only after its host was quiet this long") \
+	X(block_max_active, 1024, 1, 1048576, "most active blocks (more are refused, counted)") \
+	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -109,6 +115,10 @@ struct sl_cidr_set {
 	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
 		"ports of benign long-lived services whose flows are not judged by behaviour") \
+	X(mode, "monitor", 0, "monitor (passive), inline (port pairs forward, blocks drop) or dry_run") \
+	X(block_scope, "pool", 0, "pool (the host's flows to the pool) or quarantine (all but allowlisted)") \
+	X(block_backend, "auto", 0, "auto (NIC rte_flow, soft blocklist where refused), nic or soft") \
+	X(block_allowlist, "", 0, "CIDRs never blocked (sensor, gateways, DNS) and quarantine exceptions") \
 	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", 0, \
 		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)")
 

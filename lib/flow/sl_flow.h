@@ -50,6 +50,7 @@ struct sl_flow_key {
 #define SL_FLOW_B_SAMPLED 0x02  /**< at least one sample was sent (a final one is due) */
 #define SL_FLOW_B_DETECTED 0x04 /**< the inspector reported a detection on this flow */
 #define SL_FLOW_B_BULK_SENT 0x08 /**< a sample has told the scorer the flow is bulk */
+#define SL_FLOW_B_BLOCKED 0x10  /**< the soft blocklist (generation in sl_flow.pad) holds it */
 
 /**
  * Message statistics of one TCP flow, for behavioural scoring of encrypted sessions. A
@@ -155,8 +156,8 @@ struct sl_flow {
 	uint8_t tcp_flags[2];  /**< TCP flags seen per direction (OR) */
 	uint8_t proto;         /**< IP protocol */
 	uint8_t fin1;          /**< responder sent FIN */
-	uint8_t bflags;        /**< SL_FLOW_B_*: behaviour tracking */
-	uint8_t pad;
+	uint8_t bflags;        /**< SL_FLOW_B_*: behaviour tracking, blocked */
+	uint8_t pad;           /**< soft blocklist generation (low byte) last checked */
 } __rte_cache_aligned;
 
 /* X(name, help): flow-table counters (single writer: the owning worker). */

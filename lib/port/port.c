@@ -37,8 +37,8 @@ sl_port_rss_key(uint8_t *key, unsigned int len)
 }
 
 int
-sl_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_desc, struct rte_mempool *mp,
-	struct sl_port_info *info, char *err, size_t errlen)
+sl_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq_want, uint16_t nb_desc,
+	struct rte_mempool *mp, struct sl_port_info *info, char *err, size_t errlen)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info di;
@@ -90,7 +90,14 @@ sl_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_desc, struct rte_me
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	if (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-	nb_txq = di.max_tx_queues > 0 ? 1 : 0;
+	/* monitor: one TX queue where offered (some PMDs need one to start); inline: one per
+	 * worker, so each worker sends on its own queue without locks */
+	nb_txq = nb_txq_want > 0 ? nb_txq_want : (di.max_tx_queues > 0 ? 1 : 0);
+	if (nb_txq > di.max_tx_queues) {
+		snprintf(err, errlen, "port %u (%s): %u tx queues wanted (one per worker), it has %u",
+			port_id, info->name, nb_txq, di.max_tx_queues);
+		return -EINVAL;
+	}
 	rc = rte_eth_dev_configure(port_id, nb_rxq, nb_txq, &conf);
 	if (rc < 0) {
 		snprintf(err, errlen, "port %u (%s): configure %u rx queues: %s", port_id, info->name,

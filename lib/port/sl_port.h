@@ -65,11 +65,12 @@ struct sl_port_info {
 /**
  * Configure and start a live port with @p nb_rxq RX queues (clamped to the device; a
  * device without RSS but with several RX queues keeps all of them, so every queue is
- * polled). Control thread, at init.
+ * polled) and @p nb_txq_want TX queues (0: one where the device has any; inline mode asks
+ * for one per worker and fails when the device has fewer). Control thread, at init.
  * @return 0, or -errno with a reason in @p err.
  */
-int sl_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_desc, struct rte_mempool *mp,
-	struct sl_port_info *info, char *err, size_t errlen);
+int sl_port_setup(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq_want, uint16_t nb_desc,
+	struct rte_mempool *mp, struct sl_port_info *info, char *err, size_t errlen);
 
 /**
  * Create the offline port: @p nq SP/SC rings of @p ring_size mbufs wrapped as an ethdev.

@@ -764,6 +764,114 @@ scoring_json(struct sl_json *j, const struct sl_report_ctx *c)
 	sl_json_obj_close(j);
 }
 
+/* ---- response ---- */
+
+static void
+rule_members(struct sl_json *j, const struct sl_block_rule *r)
+{
+	char h[64], peer[64];
+	const char *pn = proto_name(r->key.proto);
+
+	sl_addr_format(r->key.host, h, sizeof(h));
+	sl_json_str(j, "host", h);
+	sl_json_str(j, "scope", r->key.scope == SL_SCOPE_POOL ? "pool" : "quarantine");
+	if (r->key.scope == SL_SCOPE_POOL) {
+		sl_addr_format(r->key.peer, peer, sizeof(peer));
+		sl_json_str(j, "peer", peer);
+		sl_json_u64(j, "dest_port", r->key.dport);
+		sl_json_str(j, "proto", pn != NULL ? pn : "?");
+	}
+	sl_json_str(j, "backend", sl_block_backend_name(r->backend));
+	if (r->nic_error[0] != '\0')
+		sl_json_str(j, "nic_error", r->nic_error);
+	sl_json_bool(j, "operator", r->operator_made != 0);
+	sl_json_u64(j, "offence", r->offence);
+	if (r->expires_us > r->created_us)
+		sl_json_u64(j, "ttl_s", (r->expires_us - r->created_us + 500000) / 1000000);
+	if (r->created_us != 0)
+		sl_json_time(j, "created", r->created_us);
+	if (r->expires_us != 0)
+		sl_json_time(j, "expires", r->expires_us);
+	sl_json_str(j, "reason", r->reason);
+}
+
+void
+sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r)
+{
+	sl_json_obj_open(j, NULL);
+	rule_members(j, r);
+	sl_json_u64(j, "dropped_packets", r->pkts);
+	sl_json_obj_close(j);
+}
+
+int
+sl_report_block_note(FILE *f, const struct sl_block_note *n)
+{
+	struct sl_json j;
+	static const char *const types[] = {"", "block", "block_refused", "unblock"};
+
+	sl_json_init(&j, f, true);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", n->ts_us);
+	sl_json_str(&j, "event_type", types[n->type >= 1 && n->type <= 3 ? n->type : 0]);
+	rule_members(&j, n->r);
+	if (n->type == SL_BNOTE_REFUSED)
+		sl_json_str(&j, "refusal", sl_block_refusal_name((unsigned int)n->refusal));
+	if (n->type == SL_BNOTE_UNBLOCK) {
+		sl_json_str(&j, "why", n->text != NULL ? n->text : "");
+		sl_json_u64(&j, "lasted_s", n->ts_us > n->r->created_us ?
+					       (n->ts_us - n->r->created_us) / 1000000 : 0);
+		sl_json_u64(&j, "dropped_packets", n->r->pkts);
+		sl_json_u64(&j, "dropped_bytes", n->r->bytes);
+	}
+	sl_json_obj_close(&j);
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
+struct rule_list {
+	struct sl_json *j;
+};
+
+static void
+rule_cb(void *arg, const struct sl_block_rule *r)
+{
+	sl_report_block_rule(((struct rule_list *)arg)->j, r);
+}
+
+/* Summary "response": mode, counters, active rules. */
+static void
+response_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	struct sl_block_stats st;
+	struct rule_list rl = {j};
+	uint64_t pk = 0, by = 0;
+
+	sl_json_obj_open(j, "response");
+	sl_json_str(j, "mode", c->cfg->mode);
+	if (c->block == NULL) {
+		sl_json_obj_close(j);
+		return;
+	}
+	sl_block_get_stats(c->block, &st);
+	for (unsigned int k = 0; k < sl_block_num_counters(); k++)
+		sl_json_u64(j, sl_block_counter_name(k), ((const uint64_t *)&st)[k]);
+	sl_json_obj_open(j, "active");
+	for (unsigned int b = 0; b < SL_BB_MAX; b++)
+		sl_json_u64(j, sl_block_backend_name(b), st.active[b]);
+	sl_json_obj_close(j);
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		pk += SL_LOAD_RELAXED(&c->workers[i]->blocked_pkts);
+		by += SL_LOAD_RELAXED(&c->workers[i]->blocked_bytes);
+	}
+	sl_json_u64(j, "soft_dropped_packets", pk);
+	sl_json_u64(j, "soft_dropped_bytes", by);
+	sl_json_arr_open(j, "rules");
+	sl_block_foreach(c->block, rule_cb, &rl);
+	sl_json_arr_close(j);
+	sl_json_obj_close(j);
+}
+
 /* ---- summary ---- */
 
 static void
@@ -970,6 +1078,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 
 	detection_json(j, c, &ms);
 	scoring_json(j, c);
+	response_json(j, c);
 
 	sl_json_obj_open(j, "conservation");
 	sl_json_str(j, "equation",

@@ -12,6 +12,7 @@
 
 #include <rte_ethdev.h>
 
+#include "sl_block.h"
 #include "sl_cfg.h"
 #include "sl_host.h"
 #include "sl_input.h"
@@ -66,6 +67,7 @@ struct sl_report_ctx {
 	uint64_t reloads;                   /**< successful list/detector reloads */
 	uint64_t reload_errors;             /**< reloads refused (bad list: old kept) */
 	struct sl_score *score;             /**< host scores, or NULL (score = 0) */
+	struct sl_block *block;             /**< the response, or NULL (mode = monitor) */
 	uint64_t score_now_us;              /**< time the scores are shown at */
 };
 
@@ -83,6 +85,16 @@ int sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight);
  * change, when there is one. @return 0 or -EIO.
  */
 int sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_params *p);
+
+/**
+ * Write a response note as a JSON line: event_type "block" (host, scope, peer, port, proto,
+ * backend, nic_error, ttl, expiry, offence, reason), "block_refused" (the same, with the
+ * refusal) or "unblock" (with why, how long it lasted and what it dropped). @return 0 or -EIO.
+ */
+int sl_report_block_note(FILE *f, const struct sl_block_note *n);
+
+/** One rule as a JSON object (array member). */
+void sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r);
 
 /** Write a periodic "stats" JSON line at @p ts_us. @return 0 or -EIO. */
 int sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us);

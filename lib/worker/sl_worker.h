@@ -13,6 +13,7 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
+#include "sl_block.h"
 #include "sl_cfg.h"
 #include "sl_chan.h"
 #include "sl_flow.h"
@@ -51,6 +52,8 @@ struct sl_rxq {
 	uint8_t meta;       /**< frames carry sl_mbuf_meta */
 	int linktype;       /**< link type when !meta */
 	uint64_t rx;        /**< packets received from this queue (worker writes) */
+	int32_t tx_port;    /**< inline: the port of the pair to send on, -1 = none */
+	uint16_t tx_queue;  /**< inline: this worker's TX queue on it */
 	struct rte_mbuf *stash[SL_BURST]; /**< offline: partial burst */
 };
 
@@ -69,6 +72,8 @@ struct sl_worker_conf {
 	bool keep_mbufs;             /**< bench only: do not free processed mbufs */
 	struct sl_match *match;      /**< detection holder, NULL = no inspection */
 	bool port_time;              /**< live: time from the ports' RX timestamps (packet time) */
+	struct sl_block *block;      /**< response (soft blocklist), NULL = none */
+	bool drop_blocked;           /**< inline: packets of blocked flows are not forwarded */
 	uint64_t sample_us;          /**< flow sample interval (0 = no samples) */
 	uint64_t sample_min_age_us;  /**< flows younger than this are not sampled */
 };
@@ -89,6 +94,7 @@ struct sl_worker {
 	struct sl_rxq rxq[SL_WORKER_MAX_RXQ];
 	struct sl_chan chan;
 	const struct sl_match_db *db; /**< detection object for this pass (RCU) */
+	const struct sl_softbl *bl;   /**< soft blocklist for this pass (RCU), or NULL */
 	struct sl_match_wctx mx;      /**< inspection context and counters */
 
 	/* counters, flushed once per burst */
@@ -99,6 +105,10 @@ struct sl_worker {
 	uint64_t idle_sleeps;       /**< times the worker slept while idle */
 	uint64_t host_untracked;    /**< flows whose host got no slot */
 	uint64_t samples;           /**< flow samples sent to the control core */
+	uint64_t tx_pkts;           /**< inline: packets forwarded */
+	uint64_t tx_full;           /**< inline: packets the TX queue refused (freed) */
+	uint64_t blocked_pkts;      /**< inline: packets of blocked flows dropped */
+	uint64_t blocked_bytes;     /**< ... and their wire bytes */
 	uint64_t samples_lost;      /**< live: flow samples dropped because the ring was full */
 	uint64_t wall0_us;          /**< live: wall clock at init, so times are epoch-based */
 	unsigned int ntop;          /**< entries in top[] */

@@ -266,6 +266,7 @@ sl_worker_add_rxq(struct sl_worker *w, uint16_t port, uint16_t queue, bool meta,
 	q->queue = queue;
 	q->meta = meta;
 	q->linktype = linktype;
+	q->tx_port = -1;
 	return 0;
 }
 
@@ -354,6 +355,43 @@ maybe_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *k
 	send_sample(w, f, key, now, 0);
 }
 
+/* Is the flow under a soft block? Looked up with its initiator as the host. */
+static void
+flow_block_check(const struct sl_softbl *bl, struct sl_flow *f, const struct sl_flow_key *key)
+{
+	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
+	const uint8_t *src = hi ? key->hi : key->lo, *dst = hi ? key->lo : key->hi;
+	uint16_t dport = hi ? key->port_lo : key->port_hi;
+
+	f->pad = (uint8_t)sl_softbl_gen(bl);
+	if (sl_softbl_match(bl, src, dst, dport, key->proto))
+		f->bflags |= SL_FLOW_B_BLOCKED;
+	else
+		f->bflags &= (uint8_t)~SL_FLOW_B_BLOCKED;
+}
+
+/* Inline: send what is not dropped on the pair's port (parse failures too: fail open). */
+static void
+forward(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, unsigned int n,
+	const uint8_t *drop)
+{
+	struct rte_mbuf *tx[SL_BURST];
+	unsigned int k = 0, sent;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (drop[i])
+			rte_pktmbuf_free(m[i]);
+		else
+			tx[k++] = m[i];
+	}
+	sent = k ? rte_eth_tx_burst((uint16_t)q->tx_port, q->tx_queue, tx, (uint16_t)k) : 0;
+	if (unlikely(sent < k)) {
+		rte_pktmbuf_free_bulk(tx + sent, k - sent);
+		SL_STORE_RELAXED(&w->tx_full, w->tx_full + (k - sent));
+	}
+	SL_STORE_RELAXED(&w->tx_pkts, w->tx_pkts + sent);
+}
+
 static inline uint64_t
 live_now_us(const struct sl_worker *w)
 {
@@ -368,7 +406,9 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	const struct sl_flow_key *kp[SL_BURST];
 	int32_t pos[SL_BURST];
 	uint32_t sig[SL_BURST];
-	uint8_t src_hi[SL_BURST], which[SL_BURST];
+	uint8_t src_hi[SL_BURST], which[SL_BURST], drop[SL_BURST] = {0};
+	uint64_t blocked = 0, blocked_bytes = 0;
+	const struct sl_softbl *bl = w->bl;
 	uint32_t oc[SL_PKT_OUTCOME_MAX] = {0};
 	uint8_t hdr[SL_PKT_HDR_MAX];
 	uint64_t bytes = 0, now = w->now_us;
@@ -450,6 +490,14 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		}
 		if (is_new)
 			flow_opened(w, f, &keys[j]);
+		/* the soft blocklist: looked up when the flow starts or the table changed */
+		if (bl != NULL && unlikely(f->pad != (uint8_t)sl_softbl_gen(bl)))
+			flow_block_check(bl, f, &keys[j]);
+		if (unlikely(f->bflags & SL_FLOW_B_BLOCKED) && w->conf.drop_blocked) {
+			drop[which[j]] = 1;
+			blocked++;
+			blocked_bytes += pk[j].wire_len;
+		}
 		dir = src_hi[j] ^ ((f->flags & SL_FLOW_F_INIT_HI) != 0);
 		before = f->buf_len[dir];
 		prev_last = f->last_us;
@@ -482,8 +530,15 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		}
 		handled++;
 	}
-	if (likely(!w->conf.keep_mbufs))
+	if (q->tx_port >= 0) {
+		forward(w, q, m, n, drop);
+	} else if (likely(!w->conf.keep_mbufs)) {
 		rte_pktmbuf_free_bulk(m, n);
+	}
+	if (blocked != 0) {
+		SL_STORE_RELAXED(&w->blocked_pkts, w->blocked_pkts + blocked);
+		SL_STORE_RELAXED(&w->blocked_bytes, w->blocked_bytes + blocked_bytes);
+	}
 
 	/* one store per counter per burst */
 	w->now_us = now;
@@ -559,6 +614,8 @@ sl_worker_main(void *arg)
 	w->now_us = w->conf.offline || w->conf.port_time ? 0 : live_now_us(w);
 	if (w->conf.match != NULL)
 		sl_match_worker_online(w->conf.match, w->id);
+	if (w->conf.block != NULL)
+		sl_block_worker_online(w->conf.block, w->id);
 	w->next_report_us = w->now_us + w->conf.report_us;
 	for (;;) {
 		unsigned int got = 0;
@@ -568,6 +625,8 @@ sl_worker_main(void *arg)
 			break;
 		if (w->conf.match != NULL) /* one detection object per pass */
 			w->db = sl_match_acquire(w->conf.match);
+		if (w->conf.block != NULL) /* one soft blocklist per pass */
+			w->bl = sl_block_acquire(w->conf.block);
 		for (unsigned int i = 0; i < w->nrxq; i++) {
 			struct sl_rxq *q = &w->rxq[i];
 
@@ -598,12 +657,17 @@ sl_worker_main(void *arg)
 			sl_worker_housekeeping(w);
 		if (w->conf.match != NULL) /* done with this pass's detection object */
 			sl_match_quiescent(w->conf.match, w->id);
+		if (w->conf.block != NULL)
+			sl_block_quiescent(w->conf.block, w->id);
 	}
 	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) :
 			    w->conf.port_time ? w->now_us : live_now_us(w));
 	if (w->conf.match != NULL)
 		sl_match_worker_offline(w->conf.match, w->id);
 	w->db = NULL;
+	if (w->conf.block != NULL)
+		sl_block_worker_offline(w->conf.block, w->id);
+	w->bl = NULL;
 	SL_STORE_RELEASE(&w->run->done[w->id], 1);
 	return 0;
 }
