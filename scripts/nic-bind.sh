@@ -64,9 +64,8 @@ resolve() {
         pci=${pci,,}
         [ -e "/sys/bus/pci/devices/$pci" ] || die "unknown device $d: no PCI function $pci on this machine (see: scripts/nic-bind.sh status)"
     elif [ -e "/sys/class/net/$d" ]; then
-        [ -e "/sys/class/net/$d/device" ] && [ "$(basename "$(readlink -f "/sys/class/net/$d/device/subsystem")")" = pci ] ||
-            die "$d is not a PCI network device (virtual or non-PCI interface): DPDK cannot bind it"
-        pci=$(basename "$(readlink -f "/sys/class/net/$d/device")")
+        pci=$(pci_of_iface "$d")
+        [ -n "$pci" ] || die "$d is not a PCI network device (virtual or non-PCI interface): DPDK cannot bind it"
     else
         die "unknown device $d: neither a PCI address (0000:3b:00.0) nor a network interface on this machine (see: scripts/nic-bind.sh status)"
     fi
@@ -76,9 +75,17 @@ drv_of() { # current driver of a PCI function, "" if none
     local l=/sys/bus/pci/devices/$1/driver
     if [ -e "$l" ]; then basename "$(readlink -f "$l")"; fi
 }
+# The PCI function behind an interface ("" for virtual ones). The device link may point
+# below the function (virtio: 0000:00:03.0/virtio0), so take the last PCI address on its path.
+pci_of_iface() {
+    [ -e "/sys/class/net/$1/device" ] || return 0
+    readlink -f "/sys/class/net/$1/device" | grep -oE '[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]' | tail -1 || true
+}
 ifaces_of() { # kernel interfaces of a PCI function
     local n
-    for n in /sys/bus/pci/devices/"$1"/net/*; do [ -e "$n" ] && basename "$n"; done
+    for n in /sys/class/net/*; do
+        [ "$(pci_of_iface "${n##*/}")" = "$1" ] && echo "${n##*/}"
+    done
     return 0
 }
 # Why an interface must not be taken from the kernel ("" if nothing holds it).

@@ -25,6 +25,7 @@
 #include <rte_telemetry.h>
 
 #include "args.h"
+#include "ops.h"
 #include "sl_block.h"
 #include "sl_cfg.h"
 #include "sl_chan.h"
@@ -744,6 +745,15 @@ setup_workers(struct app *a)
 	return 0;
 }
 
+/* Port pairs forward: inline, and dry_run when the ports come in pairs (a dry run on a
+ * bump in the wire must not cut the wire; on a SPAN port it stays passive). */
+static bool
+forwarding(const struct app *a)
+{
+	return a->block_p.mode == SL_MODE_INLINE ||
+	       (a->block_p.mode == SL_MODE_DRY_RUN && a->nports >= 2 && !(a->nports & 1));
+}
+
 /* Give every (port, queue) to a worker, round robin. */
 static int
 assign_queues(struct app *a)
@@ -765,7 +775,7 @@ assign_queues(struct app *a)
 				fprintf(stderr, "sluice: too many queues for %u workers\n", a->nworkers);
 				return -1;
 			}
-			if (a->args.live && a->block_p.mode == SL_MODE_INLINE) { /* pairs 0-1, 2-3... */
+			if (a->args.live && forwarding(a)) { /* pairs 0-1, 2-3... */
 				w->rxq[w->nrxq - 1].tx_port = a->ports[p ^ 1].info.port_id;
 				w->rxq[w->nrxq - 1].tx_queue = (uint16_t)w->id;
 			}
@@ -807,8 +817,11 @@ setup_live_ports(struct app *a)
 		if (a->nports == MAX_PORTS)
 			break;
 		rp = &a->ports[a->nports];
-		if (sl_port_setup(pid, nq,
-			    a->block_p.mode == SL_MODE_INLINE ? (uint16_t)a->nworkers : 0,
+		unsigned int avail = rte_eth_dev_count_avail();
+		bool pairs = a->block_p.mode == SL_MODE_INLINE ||
+			     (a->block_p.mode == SL_MODE_DRY_RUN && avail >= 2 && !(avail & 1));
+
+		if (sl_port_setup(pid, nq, pairs ? (uint16_t)a->nworkers : 0,
 			    (uint16_t)a->cfg.rx_desc, a->mp, &rp->info, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sluice: %s\n", err);
 			return -1;
@@ -882,6 +895,7 @@ control_live(struct app *a)
 		control_reload(a);
 		control_queries(a);
 		control_block(a, now);
+		ops_poll(a->block, now);
 		control_metrics(a, now);
 		if (a->cfg.stats_interval_s && now >= a->next_stats_us) {
 			struct sl_report_ctx rc = report_ctx(a, 0);
@@ -1242,6 +1256,12 @@ main(int argc, char **argv)
 		    rte_telemetry_register_cmd("/sluice/host", tel_host_cb,
 			    "One host's counters, score and reasons. Parameter: its IPv4 or IPv6 address") < 0))
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
+	if (a->args.live) {
+		if (ops_register() < 0)
+			fprintf(stderr, "sluice: telemetry block commands not registered\n");
+		if (ops_secure_socket() < 0) /* the commands act on traffic: root only */
+			fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
+	}
 	for (unsigned int i = 0; i < a->nworkers; i++)
 		rte_eal_remote_launch(sl_worker_main, a->workers[i], a->workers[i]->lcore);
 

@@ -174,8 +174,12 @@ flow_build(struct flow_spec *s, const struct sl_block_key *k, bool with_count)
 static void
 flow_err(const struct rte_flow_error *fe, int rc, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s (%s)", fe->message != NULL ? fe->message : "refused",
-		rte_strerror(-rc));
+	const char *why = rte_strerror(-rc);
+
+	if (fe->message != NULL && strcmp(fe->message, why) != 0)
+		snprintf(err, errlen, "%s (%s)", fe->message, why);
+	else
+		snprintf(err, errlen, "%s", why);
 }
 
 static int
@@ -533,14 +537,20 @@ nic_install(struct sl_block *b, struct sl_block_rule *r)
 		return -ENODEV;
 	}
 	for (unsigned int k = 0; k < b->nports; k++) {
-		rc = b->ops->validate(b->ops->arg, b->ports[k], &r->key, r->nic_error,
-			sizeof(r->nic_error));
+		char why[80] = "";
+		const char *stage = "validate";
+
+		rc = b->ops->validate(b->ops->arg, b->ports[k], &r->key, why, sizeof(why));
 		if (rc == 0) {
-			r->flow[k] = b->ops->create(b->ops->arg, b->ports[k], &r->key, &rc, r->nic_error,
-				sizeof(r->nic_error));
+			stage = "create";
+			r->flow[k] = b->ops->create(b->ops->arg, b->ports[k], &r->key, &rc, why,
+				sizeof(why));
 			if (r->flow[k] == NULL && rc == 0)
 				rc = -EIO;
 		}
+		if (rc != 0)
+			snprintf(r->nic_error, sizeof(r->nic_error), "port %u %s: %s", b->ports[k],
+				stage, why);
 		if (rc != 0) {
 			while (k-- > 0) {
 				b->ops->destroy(b->ops->arg, b->ports[k], r->flow[k]);

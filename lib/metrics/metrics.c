@@ -117,6 +117,69 @@ static uint64_t w_ring(const struct sl_worker *w) { return rd(&w->chan.full); }
 static uint64_t w_lost(const struct sl_worker *w) { return rd(&w->mx.st.events_lost); }
 static uint64_t w_insp(const struct sl_worker *w) { return rd(&w->mx.st.inspected_bytes); }
 static uint64_t w_samples(const struct sl_worker *w) { return rd(&w->samples); }
+static uint64_t w_fwd(const struct sl_worker *w) { return rd(&w->tx_pkts); }
+static uint64_t w_txfull(const struct sl_worker *w) { return rd(&w->tx_full); }
+
+struct nic_drop {
+	uint64_t pkts, bytes;
+};
+
+static void
+nic_drop_cb(void *arg, const struct sl_block_rule *r)
+{
+	struct nic_drop *d = arg;
+
+	if (r->backend == SL_BB_nic) {
+		d->pkts += r->pkts;
+		d->bytes += r->bytes;
+	}
+}
+
+/* Response families (control core). */
+static void
+block_families(struct sl_text *t, const struct sl_report_ctx *c)
+{
+	struct sl_block_stats st;
+	struct nic_drop nd = {0, 0};
+
+	if (c->block == NULL)
+		return;
+	sl_block_get_stats(c->block, &st);
+	sl_block_foreach(c->block, nic_drop_cb, &nd);
+	head(t, FAM_blocks_active);
+	for (unsigned int b = 0; b < SL_BB_MAX; b++)
+		sl_text_printf(t, "sluice_blocks_active{backend=\"%s\"} %" PRIu64 "\n",
+			sl_block_backend_name(b), st.active[b]);
+	head(t, FAM_blocks_installed_total);
+	sl_text_printf(t, "sluice_blocks_installed_total{backend=\"nic\"} %" PRIu64 "\n"
+			  "sluice_blocks_installed_total{backend=\"soft\"} %" PRIu64 "\n"
+			  "sluice_blocks_installed_total{backend=\"dry\"} %" PRIu64 "\n",
+		st.installed_nic, st.installed_soft, st.installed_dry);
+	head(t, FAM_blocks_refused_total);
+	for (unsigned int r = 0; r < SL_BR_MAX; r++)
+		sl_text_printf(t, "sluice_blocks_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+			sl_block_refusal_name(r), (&st.refused_allowlisted)[r]);
+	head(t, FAM_blocks_nic_refused_total);
+	sl_text_printf(t, "sluice_blocks_nic_refused_total %" PRIu64 "\n", st.nic_refused);
+	head(t, FAM_blocks_expired_total);
+	sl_text_printf(t, "sluice_blocks_expired_total %" PRIu64 "\n", st.expired);
+	head(t, FAM_blocks_removed_total);
+	sl_text_printf(t, "sluice_blocks_removed_total %" PRIu64 "\n", st.unblocked_operator);
+	head(t, FAM_block_dropped_packets_total);
+	sl_text_printf(t, "sluice_block_dropped_packets_total{backend=\"nic\"} %" PRIu64 "\n",
+		nd.pkts);
+	for (unsigned int i = 0; i < c->nworkers; i++)
+		sl_text_printf(t, "sluice_block_dropped_packets_total{backend=\"soft\",worker=\"%u\"} %"
+			PRIu64 "\n", i, rd(&c->workers[i]->blocked_pkts));
+	head(t, FAM_block_dropped_bytes_total);
+	sl_text_printf(t, "sluice_block_dropped_bytes_total{backend=\"nic\"} %" PRIu64 "\n",
+		nd.bytes);
+	for (unsigned int i = 0; i < c->nworkers; i++)
+		sl_text_printf(t, "sluice_block_dropped_bytes_total{backend=\"soft\",worker=\"%u\"} %"
+			PRIu64 "\n", i, rd(&c->workers[i]->blocked_bytes));
+	per_worker(t, c, FAM_inline_forwarded_total, w_fwd);
+	per_worker(t, c, FAM_inline_tx_full_total, w_txfull);
+}
 static uint64_t w_slost(const struct sl_worker *w) { return rd(&w->samples_lost); }
 
 /* Scoring families: the control core owns the scorer, and renders these itself. */
@@ -228,6 +291,7 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double rende
 	per_worker(t, c, FAM_flow_samples_total, w_samples);
 	per_worker(t, c, FAM_flow_samples_lost_total, w_slost);
 	scoring_families(t, c);
+	block_families(t, c);
 	if (c->db != NULL) {
 		uint32_t nd, nr, ndet, npat;
 

@@ -50,6 +50,16 @@
 	X(score_table_full_total, counter, "Signals dropped because the score table was full")  \
 	X(scoring_cycle_seconds, gauge, "Duration of the last score decay pass")                \
 	X(scoring_cycles_total, counter, "Score decay passes")                                  \
+	X(blocks_active, gauge, "Active block rules, by backend (nic, soft, dry)")              \
+	X(blocks_installed_total, counter, "Block rules made, by backend")                      \
+	X(blocks_refused_total, counter, "Block requests refused, by reason (allowlisted, cap_active, cap_rate, ...)") \
+	X(blocks_nic_refused_total, counter, "Block rules the NIC refused (then soft)")           \
+	X(blocks_expired_total, counter, "Block rules removed after their TTL")                 \
+	X(blocks_removed_total, counter, "Block rules removed by an operator")                  \
+	X(block_dropped_packets_total, counter, "Packets dropped by blocks, by backend (soft: per worker)") \
+	X(block_dropped_bytes_total, counter, "Bytes dropped by blocks, by backend (soft: per worker)") \
+	X(inline_forwarded_total, counter, "Inline: packets forwarded, per worker")             \
+	X(inline_tx_full_total, counter, "Inline: packets the TX queue refused, per worker")    \
 	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \
 	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
 	X(pool_names, gauge, "Pool names loaded")                                               \

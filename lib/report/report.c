@@ -767,7 +767,7 @@ scoring_json(struct sl_json *j, const struct sl_report_ctx *c)
 /* ---- response ---- */
 
 static void
-rule_members(struct sl_json *j, const struct sl_block_rule *r)
+rule_members(struct sl_json *j, const struct sl_block_rule *r, bool made)
 {
 	char h[64], peer[64];
 	const char *pn = proto_name(r->key.proto);
@@ -781,9 +781,11 @@ rule_members(struct sl_json *j, const struct sl_block_rule *r)
 		sl_json_u64(j, "dest_port", r->key.dport);
 		sl_json_str(j, "proto", pn != NULL ? pn : "?");
 	}
-	sl_json_str(j, "backend", sl_block_backend_name(r->backend));
-	if (r->nic_error[0] != '\0')
-		sl_json_str(j, "nic_error", r->nic_error);
+	if (made) {
+		sl_json_str(j, "backend", sl_block_backend_name(r->backend));
+		if (r->nic_error[0] != '\0')
+			sl_json_str(j, "nic_error", r->nic_error);
+	}
 	sl_json_bool(j, "operator", r->operator_made != 0);
 	sl_json_u64(j, "offence", r->offence);
 	if (r->expires_us > r->created_us)
@@ -799,7 +801,7 @@ void
 sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r)
 {
 	sl_json_obj_open(j, NULL);
-	rule_members(j, r);
+	rule_members(j, r, true);
 	sl_json_u64(j, "dropped_packets", r->pkts);
 	sl_json_obj_close(j);
 }
@@ -814,7 +816,7 @@ sl_report_block_note(FILE *f, const struct sl_block_note *n)
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", n->ts_us);
 	sl_json_str(&j, "event_type", types[n->type >= 1 && n->type <= 3 ? n->type : 0]);
-	rule_members(&j, n->r);
+	rule_members(&j, n->r, n->type != SL_BNOTE_REFUSED);
 	if (n->type == SL_BNOTE_REFUSED)
 		sl_json_str(&j, "refusal", sl_block_refusal_name((unsigned int)n->refusal));
 	if (n->type == SL_BNOTE_UNBLOCK) {
@@ -1026,6 +1028,19 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 			sl_json_u64(j, sl_pkt_class_name(k), s.cls[k]);
 		sl_json_bool(j, "ok", wok);
 		sl_json_obj_close(j);
+		if (w->nrxq > 0 && w->rxq[0].tx_port >= 0) { /* inline: every packet leaves or is dropped */
+			bool iok = w->rx_pkts == w->tx_pkts + w->tx_full + w->blocked_pkts;
+
+			sl_json_obj_open(j, "inline");
+			sl_json_str(j, "equation", "rx_packets = forwarded + tx_full + blocked");
+			sl_json_u64(j, "forwarded", w->tx_pkts);
+			sl_json_u64(j, "tx_full", w->tx_full);
+			sl_json_u64(j, "blocked", w->blocked_pkts);
+			sl_json_u64(j, "blocked_bytes", w->blocked_bytes);
+			sl_json_bool(j, "ok", iok);
+			sl_json_obj_close(j);
+			ok &= iok;
+		}
 		sl_json_obj_open(j, "flows");
 		for (unsigned int k = 0; k < sl_flow_num_counters(); k++) {
 			uint64_t v = ((const uint64_t *)wf)[k];
