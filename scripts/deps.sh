@@ -6,6 +6,9 @@ PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-
       libpcap-dev libcmocka-dev python3-scapy tshark libndpi-bin libmicrohttpd-dev jq
       valgrind iproute2 ethtool bsdextrautils clang llvm libclang-rt-14-dev
       prometheus)
+# dpdk: the runtime tools (dpdk-devbind.py for scripts/nic-bind.sh, dpdk-hugepages.py);
+# libdpdk-dev and dpdk-dev do not ship them.
+PKGS+=(dpdk)
 if [ "$(dpkg --print-architecture)" = amd64 ]; then PKGS+=(libhyperscan-dev); else PKGS+=(libvectorscan-dev); fi
 missing=()
 for p in "${PKGS[@]}"; do

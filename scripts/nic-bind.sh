@@ -92,7 +92,7 @@ ifaces_of() { # kernel interfaces of a PCI function
 in_use() {
     local ifc=$1 r
     r=$( { ip -4 route show default dev "$ifc"; ip -6 route show default dev "$ifc"; } 2>/dev/null || true)
-    if [ -n "$r" ]; then echo "it carries the default route ($(echo "$r" | head -1))"; return; fi
+    if [ -n "$r" ]; then echo "it carries the default route ($(echo "$r" | head -1 | sed "s/ *$//"))"; return; fi
     r=$( { ip -o addr show dev "$ifc" 2>/dev/null || true; } | awk '$3 == "inet" || ($3 == "inet6" && $4 !~ /^fe80:/) {print $4}' | head -3 | tr '\n' ' ')
     if [ -n "$r" ]; then echo "it has addresses in use: ${r% }"; return; fi
     r=$( { ip -4 route show dev "$ifc"; ip -6 route show dev "$ifc"; } 2>/dev/null | grep -v -e '^fe80:' -e '^ff00:' -e '^multicast' | head -1 || true)
@@ -113,7 +113,7 @@ status() {
         any=1
         pci=${p##*/}
         drv=$(drv_of "$pci")
-        ifc=$(ifaces_of "$pci" | tr '\n' ' ')
+        ifc=$(ifaces_of "$pci" | paste -sd " ")
         why=""
         for i in $ifc; do why+=$(in_use "$i"); done
         printf '  %-14s %-16s %-12s %-5s %-6s %s\n' "$pci" "${drv:-none}" "${ifc:--}" \
@@ -138,7 +138,7 @@ do_bind() {
     for d in "${devs[@]}"; do
         pci=$(resolve "$d") || exit 1
         cls=$(cat "/sys/bus/pci/devices/$pci/class")
-        [[ "$cls" == 0x02* ]] || die "$d ($pci) is not a network controller (class $cls): refusing to bind it"
+        [[ "$cls" == 0x02* ]] || die "$pci is not a network controller (class $cls): refusing to bind it"
         cur=$(drv_of "$pci")
         if [ "$cur" = "$driver" ]; then say "$pci is already bound to $driver"; continue; fi
         case "$cur" in
@@ -193,6 +193,10 @@ do_unbind() {
         [[ "$d" =~ $PCI_RE ]] || die "unbind takes PCI addresses (an interface bound to DPDK has no name): $d"
         pci=$(resolve "$d") || exit 1
         cur=$(drv_of "$pci")
+        if [ -n "$cur" ] && [[ "$DPDK_DRIVERS" != *" $cur "* ]]; then
+            say "$pci is on the kernel driver $cur already (not bound to DPDK): nothing to do"
+            continue
+        fi
         kdrv=$driver
         if [ -z "$kdrv" ]; then
             kdrv=$(lspci -k -s "$pci" 2>/dev/null | awk -F': ' '/Kernel modules:/ {split($2, m, ", "); print m[1]}' || true)
