@@ -217,6 +217,10 @@ on_block_note(void *arg, const struct sl_block_note *n)
 
 	if (a->events != NULL && !a->events_failed && sl_report_block_note(a->events, n) < 0)
 		events_failed(a);
+	/* a lifted block: the host starts over, and is blocked again (longer) if it mines again */
+	if (n->type == SL_BNOTE_UNBLOCK && a->score != NULL && n->text != NULL &&
+	    strcmp(n->text, "exit") != 0)
+		sl_score_release(a->score, n->r->key.host);
 }
 
 /* A host's last packet time, for "unblock only once quiet". */

@@ -802,7 +802,8 @@ sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r)
 {
 	sl_json_obj_open(j, NULL);
 	rule_members(j, r, true);
-	sl_json_u64(j, "dropped_packets", r->pkts);
+	if (r->backend == SL_BB_nic)
+		sl_json_u64(j, "dropped_packets", r->pkts);
 	sl_json_obj_close(j);
 }
 
@@ -823,8 +824,10 @@ sl_report_block_note(FILE *f, const struct sl_block_note *n)
 		sl_json_str(&j, "why", n->text != NULL ? n->text : "");
 		sl_json_u64(&j, "lasted_s", n->ts_us > n->r->created_us ?
 					       (n->ts_us - n->r->created_us) / 1000000 : 0);
-		sl_json_u64(&j, "dropped_packets", n->r->pkts);
-		sl_json_u64(&j, "dropped_bytes", n->r->bytes);
+		if (n->r->backend == SL_BB_nic) { /* soft drops are counted per worker, not per rule */
+			sl_json_u64(&j, "dropped_packets", n->r->pkts);
+			sl_json_u64(&j, "dropped_bytes", n->r->bytes);
+		}
 	}
 	sl_json_obj_close(&j);
 	fputc('\n', f);

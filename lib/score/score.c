@@ -192,7 +192,8 @@ struct shost {
 	uint8_t addr[16];
 	uint8_t level;
 	uint8_t nsig;
-	uint8_t pad[2];
+	uint8_t released;     /* released from a block: only fresh evidence raises it again */
+	uint8_t pad;
 	float peak;
 	uint32_t active_pos;  /* index in s->active */
 	uint32_t alerts;
@@ -362,12 +363,17 @@ fill_view(const struct sl_score *s, const struct shost *h, uint64_t now, struct 
 
 /* Re-evaluate @p h at @p now; report level changes. */
 static void
-evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id)
+evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bool fresh)
 {
 	float sc = host_score(s, h, now, NULL);
 	uint8_t lvl = h->level;
 	struct sl_score_note n;
 
+	if (h->released) { /* caught and released: decay alone never raises it again */
+		if (!fresh)
+			return;
+		h->released = 0;
+	}
 	if (sc > h->peak)
 		h->peak = sc;
 	if (sc >= (float)s->p.block)
@@ -502,7 +508,7 @@ sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int w
 	g.u.det.len = SL_MIN(ev->excerpt_len, (uint8_t)SL_EVIDENCE_MAX);
 	memcpy(g.u.det.excerpt, ev->excerpt, g.u.det.len);
 	add_signal(s, h, &g, ev->ts_us);
-	evaluate(s, h, ev->ts_us, ev->flow_id); /* at the record's own time */
+	evaluate(s, h, ev->ts_us, ev->flow_id, true); /* at the record's own time */
 }
 
 void
@@ -562,7 +568,7 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 		touched = true;
 	}
 	if (touched)
-		evaluate(s, h, fs->ts_us, fs->flow_id);
+		evaluate(s, h, fs->ts_us, fs->flow_id, true);
 }
 
 void
@@ -588,7 +594,7 @@ sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_b
 	g.first_us = g.last_us = now_us;
 	g.u.base = *d;
 	add_signal(s, h, &g, now_us);
-	evaluate(s, h, s->now_us, 0);
+	evaluate(s, h, s->now_us, 0, true);
 }
 
 void
@@ -602,7 +608,7 @@ sl_score_tick(struct sl_score *s, uint64_t now_us)
 		struct shost *h = &s->hosts[s->active[i]];
 		bool keep = false;
 
-		evaluate(s, h, s->now_us, 0);
+		evaluate(s, h, s->now_us, 0, false);
 		for (unsigned int j = 0; j < h->nsig && !keep; j++)
 			keep = sig_value(s, &h->sig[j], s->now_us) >= 0.5f;
 		if (!keep && h->level == SL_LEVEL_NONE) {
@@ -793,4 +799,16 @@ sl_score_advance(struct sl_score *s, struct sl_chost_table *hosts,
 		sl_chost_baseline(hosts, bp, s->next_bucket_us, on_deviation, s);
 		s->next_bucket_us += bp->bucket_us;
 	}
+}
+
+int
+sl_score_release(struct sl_score *s, const uint8_t addr[16])
+{
+	struct shost *h = host_get(s, addr, 0, false);
+
+	if (h == NULL)
+		return -ENOENT;
+	h->level = SL_LEVEL_NONE;
+	h->released = 1;
+	return 0;
 }

@@ -264,6 +264,14 @@ void sl_score_get_stats(const struct sl_score *s, struct sl_score_stats *out);
 /** The parameters in force. */
 void sl_score_params_get(const struct sl_score *s, struct sl_score_params *out);
 
+/**
+ * A block of @p addr was lifted (catch and release): its level goes back to none without a
+ * note, and only a new or refreshed signal (not the decay passes) can raise it again, so a
+ * host that mines again is alerted and blocked again, and a quiet one is not.
+ * @return 0 or -ENOENT.
+ */
+int sl_score_release(struct sl_score *s, const uint8_t addr[16]);
+
 /** Latest record time the scorer has seen (its clock). */
 uint64_t sl_score_now(const struct sl_score *s);
 
