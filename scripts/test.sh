@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: install dependencies, build with -Werror, run the cmocka unit tests (also under
 # ASan/UBSan), generate the test captures, run the integration tests with the real binary
-# (offline and live through net_pcap), and end with one line: "N passed, M failed".
+# (offline and live through net_pcap), the end-to-end inline test in network namespaces
+# (scripts/e2e.sh), fuzz briefly, and end with one line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -50,6 +51,15 @@ out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 
 echo "$out" | grep -v '^integration:'
 line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "integration: 0 passed, 1 failed")
 pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+echo "== end to end: inline mode in network namespaces (real TCP through sluice)"
+out=$(scripts/e2e.sh 2>&1)
+echo "$out" | grep -E '^(ok|FAIL) ' || true
+line=$(grep -E '^e2e: ([0-9]+ passed, [0-9]+ failed|skipped)' <<<"$out" || echo "e2e: 0 passed, 1 failed")
+echo "$line"
+if [[ "$line" != "e2e: skipped"* ]]; then
+    [[ "$line" == *" 0 failed" ]] || echo "$out" | tail -30
+    pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+fi
 echo "== fuzzing (libFuzzer, ${SL_FUZZ_SECONDS:-15} s per target; a crash fails)"
 out=$(scripts/fuzz.sh "${SL_FUZZ_SECONDS:-15}" 2>&1)
 echo "$out" | grep -E '^fuzz ' || true
