@@ -537,7 +537,7 @@ nic_install(struct sl_block *b, struct sl_block_rule *r)
 		return -ENODEV;
 	}
 	for (unsigned int k = 0; k < b->nports; k++) {
-		char why[80] = "";
+		char why[64] = "";
 		const char *stage = "validate";
 
 		rc = b->ops->validate(b->ops->arg, b->ports[k], &r->key, why, sizeof(why));
@@ -549,7 +549,7 @@ nic_install(struct sl_block *b, struct sl_block_rule *r)
 				rc = -EIO;
 		}
 		if (rc != 0)
-			snprintf(r->nic_error, sizeof(r->nic_error), "port %u %s: %s", b->ports[k],
+			snprintf(r->nic_error, sizeof(r->nic_error), "port %u %s: %.63s", b->ports[k],
 				stage, why);
 		if (rc != 0) {
 			while (k-- > 0) {
@@ -565,13 +565,16 @@ nic_install(struct sl_block *b, struct sl_block_rule *r)
 	return 0;
 }
 
-int
-sl_block_request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer,
-	uint16_t dport, uint8_t proto, bool operator_made, const char *reason, uint64_t now_us)
+/* A request; @p same_offence: part of one verdict whose first rule already counted the
+ * offence (the rules of one verdict share its TTL). */
+static int
+request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_t dport,
+	uint8_t proto, bool operator_made, const char *reason, uint64_t now_us, bool same_offence)
 {
 	struct sl_block_rule r;
 	struct offender *o;
 	uint64_t ttl;
+	uint32_t offence;
 	int refusal = -1;
 
 	b->st.requests++;
@@ -595,66 +598,86 @@ sl_block_request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer
 		struct sl_block_rule *x = &b->rules[i];
 
 		if (memcmp(&x->key, &r.key, sizeof(r.key)) == 0) {
-			uint64_t until = now_us + (x->expires_us - x->created_us);
-
-			if (until > x->expires_us)
-				x->expires_us = until; /* a repeat: the clock starts again */
+			/* a repeat: its own TTL starts again from now (never shortened) */
+			if (now_us + x->ttl_us > x->expires_us)
+				x->expires_us = now_us + x->ttl_us;
 			refusal = SL_BR_exists;
 		}
 	}
 	if (refusal < 0 && b->nrules >= b->p.max_active)
 		refusal = SL_BR_cap_active;
-	if (refusal < 0 && !operator_made) {
+	if (refusal < 0 && !operator_made && !same_offence) {
 		uint64_t oldest = b->recent[b->recent_pos];
 
 		if (oldest != 0 && now_us - oldest < 60000000ull)
 			refusal = SL_BR_cap_rate;
 	}
-	if (refusal >= 0) {
-		uint64_t *c = &b->st.refused_allowlisted + refusal;
-
-		(*c)++;
-		note(b, SL_BNOTE_REFUSED, now_us, &r, refusal, NULL);
-		return refusal == SL_BR_exists ? 1 : refusal == SL_BR_bad_request ? -EINVAL : -EPERM;
-	}
-	if (!operator_made) {
-		b->recent[b->recent_pos] = now_us;
-		b->recent_pos = (b->recent_pos + 1) % b->p.max_per_minute;
-	}
-	/* catch and release: each earlier offence doubles the time */
+	if (refusal >= 0)
+		goto refused;
+	/* catch and release: each earlier offence doubles the time (counted once the rule is
+	 * made, so refused requests cost nothing) */
 	o = offender(b, host, now_us);
-	o->offences++;
-	o->last_us = now_us;
-	r.offence = o->offences;
+	offence = same_offence && o->offences > 0 ? o->offences : o->offences + 1;
 	ttl = b->p.ttl_us;
-	for (uint32_t k = 1; k < o->offences && ttl < b->p.ttl_max_us; k++)
+	for (uint32_t k = 1; k < offence && ttl < b->p.ttl_max_us; k++)
 		ttl *= 2;
-	r.expires_us = now_us + SL_MIN(ttl, b->p.ttl_max_us);
+	r.offence = offence;
+	r.ttl_us = SL_MIN(ttl, b->p.ttl_max_us);
+	r.expires_us = now_us + r.ttl_us;
 	if (b->p.mode == SL_MODE_DRY_RUN) {
 		r.backend = SL_BB_dry;
-		b->st.installed_dry++;
 	} else if (b->p.nic && nic_install(b, &r) == 0) {
 		r.backend = SL_BB_nic;
-		b->st.installed_nic++;
 	} else {
 		if (b->p.nic)
 			b->st.nic_refused++;
 		else
 			snprintf(r.nic_error, sizeof(r.nic_error), "block_backend = soft");
 		if (!b->p.soft) {
-			note(b, SL_BNOTE_REFUSED, now_us, &r, SL_BR_bad_request, NULL);
-			b->st.refused_bad_request++;
-			return -EPERM;
+			refusal = SL_BR_nic;
+			goto refused;
 		}
 		r.backend = SL_BB_soft;
-		b->st.installed_soft++;
-		b->dirty = true;
 	}
+	b->st.installed_nic += r.backend == SL_BB_nic;
+	b->st.installed_soft += r.backend == SL_BB_soft;
+	b->st.installed_dry += r.backend == SL_BB_dry;
+	o->offences = offence;
+	o->last_us = now_us;
+	if (!operator_made && !same_offence) {
+		b->recent[b->recent_pos] = now_us;
+		b->recent_pos = (b->recent_pos + 1) % b->p.max_per_minute;
+	}
+	if (r.backend == SL_BB_soft)
+		b->dirty = true;
 	b->rules[b->nrules++] = r;
 	if (b->dirty)
 		publish(b); /* at once: the workers drop from their next pass */
 	note(b, SL_BNOTE_BLOCK, now_us, &b->rules[b->nrules - 1], 0, NULL);
 	return 0;
+
+refused:
+	(&b->st.refused_allowlisted)[refusal]++;
+	note(b, SL_BNOTE_REFUSED, now_us, &r, refusal, NULL);
+	return refusal == SL_BR_exists ? 1 : refusal == SL_BR_bad_request ? -EINVAL : -EPERM;
+}
+
+int
+sl_block_request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer,
+	uint16_t dport, uint8_t proto, bool operator_made, const char *reason, uint64_t now_us)
+{
+	return request(b, host, peer, dport, proto, operator_made, reason, now_us, false);
+}
+
+/* Does signal @p g name a pool end (and which port)? */
+static bool
+pool_end(const struct sl_signal *g, uint16_t *port)
+{
+	if (g->kind == SL_SIG_baseline || g->detector == SL_DET_dns_pool_name || g->flow_id == 0 ||
+	    (g->proto != 6 && g->proto != 17))
+		return false;
+	*port = g->host_dst ? g->sport : g->dport; /* the peer's port */
+	return true;
 }
 
 unsigned int
@@ -662,6 +685,7 @@ sl_block_verdict(struct sl_block *b, const struct sl_score_view *v, uint64_t now
 {
 	char why[128], ip[64];
 	unsigned int made = 0;
+	bool first = true;
 
 	sl_addr_format(v->addr, ip, sizeof(ip));
 	snprintf(why, sizeof(why), "score %.1f reached block level %s", v->score, ip);
@@ -669,23 +693,24 @@ sl_block_verdict(struct sl_block *b, const struct sl_score_view *v, uint64_t now
 		return sl_block_request(b, v->addr, NULL, 0, 0, false, why, now_us) == 0;
 	for (unsigned int i = 0; i < v->nsig; i++) {
 		const struct sl_signal *g = &v->sig[i];
+		uint16_t port, pk;
 		bool dup = false;
 
-		if (g->kind == SL_SIG_baseline || g->detector == SL_DET_dns_pool_name ||
-		    g->flow_id == 0 || (g->proto != 6 && g->proto != 17))
+		if (!pool_end(g, &port))
 			continue;
 		for (unsigned int k = 0; k < i && !dup; k++)
-			dup = v->sig[k].kind != SL_SIG_baseline && v->sig[k].detector != SL_DET_dns_pool_name &&
-			      memcmp(v->sig[k].peer, g->peer, 16) == 0 && v->sig[k].dport == g->dport &&
-			      v->sig[k].proto == g->proto;
+			dup = pool_end(&v->sig[k], &pk) && pk == port &&
+			      memcmp(v->sig[k].peer, g->peer, 16) == 0 && v->sig[k].proto == g->proto;
 		if (dup)
 			continue;
 		snprintf(why, sizeof(why), "score %.1f reached the block level; %s %s", v->score,
 			sl_signal_kind_name(g->kind),
 			g->kind == SL_SIG_behaviour ? "" : sl_det_name(g->detector));
-		/* the host's side of the flow: its peer and the port it was talking to */
-		made += sl_block_request(b, v->addr, g->peer, g->host_dst ? g->sport : g->dport,
-			g->proto, false, why, now_us) == 0;
+		/* one verdict, one offence: its rules share the TTL */
+		if (request(b, v->addr, g->peer, port, g->proto, false, why, now_us, !first) == 0) {
+			made++;
+			first = false;
+		}
 	}
 	return made;
 }

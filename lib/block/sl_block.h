@@ -36,7 +36,8 @@ enum sl_block_backend {
 	X(cap_active, "block_max_active rules are active")                                   \
 	X(cap_rate, "block_max_per_minute new rules in the last minute")                      \
 	X(exists, "the same rule is already active (its expiry was extended)")                \
-	X(bad_request, "malformed request")
+	X(bad_request, "malformed request")                                                   \
+	X(nic, "the NIC refused the rule and block_backend = nic (no soft fallback)")
 
 enum sl_block_refusal {
 #define SL_BR_ENUM(name, help) SL_BR_##name,
@@ -124,11 +125,12 @@ struct sl_block_rule {
 	uint32_t offence;           /**< 1 for the first block of this host, 2 for the next... */
 	uint64_t created_us;
 	uint64_t expires_us;
+	uint64_t ttl_us;            /**< this rule's time to live (escalated) */
 	uint64_t pkts, bytes;       /**< dropped (NIC counters, or the workers' soft counts) */
 	void *flow[SL_BLOCK_MAX_PORTS];
 	uint16_t port[SL_BLOCK_MAX_PORTS];
 	char reason[128];           /**< why it was made */
-	char nic_error[96];         /**< why the NIC refused (soft backend), or "" */
+	char nic_error[112];        /**< why the NIC refused (soft backend), or "" */
 };
 
 /* Notes the response emits (events). */
@@ -158,6 +160,7 @@ typedef void (*sl_block_note_fn)(void *arg, const struct sl_block_note *n);
 	X(refused_cap_rate, "requests refused: too many new rules this minute")               \
 	X(refused_exists, "requests for a rule already active (expiry extended)")             \
 	X(refused_bad_request, "malformed requests")                                          \
+	X(refused_nic, "requests the NIC refused with block_backend = nic")                   \
 	X(expired, "rules removed after their TTL")                                           \
 	X(extended, "expiries postponed because the host was not quiet")                      \
 	X(unblocked_operator, "rules removed by an operator")                                 \

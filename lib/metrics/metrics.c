@@ -142,10 +142,12 @@ block_families(struct sl_text *t, const struct sl_report_ctx *c)
 	struct sl_block_stats st;
 	struct nic_drop nd = {0, 0};
 
-	if (c->block == NULL)
-		return;
-	sl_block_get_stats(c->block, &st);
-	sl_block_foreach(c->block, nic_drop_cb, &nd);
+	/* rendered in every mode (zeros when there is no response), so series stay stable */
+	memset(&st, 0, sizeof(st));
+	if (c->block != NULL) {
+		sl_block_get_stats(c->block, &st);
+		sl_block_foreach(c->block, nic_drop_cb, &nd);
+	}
 	head(t, FAM_blocks_active);
 	for (unsigned int b = 0; b < SL_BB_MAX; b++)
 		sl_text_printf(t, "sluice_blocks_active{backend=\"%s\"} %" PRIu64 "\n",
