@@ -232,13 +232,39 @@ host_last_seen(void *arg, const uint8_t host[16])
 	return h != NULL ? h->last_us : 0;
 }
 
+/* Ports that came back (reset, link up): their NIC rules are created again by the control
+ * core. Set from ethdev's interrupt thread, read and cleared by the control core. */
+static uint64_t port_back;
+
+static int
+on_port_event(uint16_t port, enum rte_eth_event_type type, void *arg, void *ret)
+{
+	RTE_SET_USED(arg);
+	RTE_SET_USED(ret);
+	if (port < 64 && (type == RTE_ETH_EVENT_INTR_RESET || type == RTE_ETH_EVENT_INTR_LSC))
+		__atomic_fetch_or(&port_back, 1ull << port, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* Response housekeeping: expiries (at most every 100 ms of the given clock). */
 static void
 control_block(struct app *a, uint64_t now)
 {
+	uint64_t back;
+
 	if (a->block == NULL || now < a->next_block_tick_us)
 		return;
 	a->next_block_tick_us = now + 100000;
+	back = __atomic_exchange_n(&port_back, 0, __ATOMIC_ACQUIRE);
+	for (uint16_t p = 0; back != 0 && p < 64; p++) {
+		struct rte_eth_link link;
+
+		if (!(back & (1ull << p)))
+			continue;
+		/* a link that is up again may have lost its rules (resets do): put them back */
+		if (rte_eth_link_get_nowait(p, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+			sl_block_reinstall(a->block, p, now);
+	}
 	sl_block_tick(a->block, now, host_last_seen, a);
 }
 
@@ -1209,6 +1235,10 @@ main(int argc, char **argv)
 		for (unsigned int p = 0; p < n; p++)
 			ids[p] = a->ports[p].info.port_id;
 		sl_block_set_ports(a->block, ids, n);
+		for (unsigned int p = 0; p < n; p++) { /* rules come back with the port */
+			rte_eth_dev_callback_register(ids[p], RTE_ETH_EVENT_INTR_RESET, on_port_event, a);
+			rte_eth_dev_callback_register(ids[p], RTE_ETH_EVENT_INTR_LSC, on_port_event, a);
+		}
 	}
 	if (!a->args.live) {
 		struct sl_chan *ch[SL_MAX_WORKERS];

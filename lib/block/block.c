@@ -465,6 +465,51 @@ sl_block_set_ports(struct sl_block *b, const uint16_t *ports, unsigned int nport
 	return 0;
 }
 
+unsigned int
+sl_block_reinstall(struct sl_block *b, uint16_t port, uint64_t now_us)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		struct sl_block_rule *r = &b->rules[i];
+		int rc = 0;
+
+		if (r->backend != SL_BB_nic)
+			continue;
+		for (unsigned int k = 0; k < r->nports; k++) {
+			char why[64] = "";
+
+			if (r->port[k] != port)
+				continue;
+			if (r->flow[k] != NULL)
+				b->ops->destroy(b->ops->arg, port, r->flow[k]);
+			r->flow[k] = b->ops->create(b->ops->arg, port, &r->key, &rc, why, sizeof(why));
+			if (r->flow[k] != NULL) {
+				n++;
+				b->st.reinstalled++;
+				continue;
+			}
+			/* the NIC no longer takes it: the soft blocklist holds the whole rule */
+			snprintf(r->nic_error, sizeof(r->nic_error), "port %u re-create: %.60s", port,
+				why);
+			for (unsigned int j = 0; j < r->nports; j++)
+				if (r->flow[j] != NULL) {
+					b->ops->destroy(b->ops->arg, r->port[j], r->flow[j]);
+					r->flow[j] = NULL;
+				}
+			r->nports = 0;
+			r->backend = SL_BB_soft;
+			b->dirty = true;
+			b->st.reinstall_failed++;
+			note(b, SL_BNOTE_BLOCK, now_us, r, 0, NULL); /* the rule, now soft */
+			break;
+		}
+	}
+	if (b->dirty)
+		publish(b);
+	return n;
+}
+
 /* Remove rule @p i (NIC rules destroyed), reporting @p why. */
 static void
 rule_remove(struct sl_block *b, uint32_t i, uint64_t now, const char *why)

@@ -166,6 +166,8 @@ typedef void (*sl_block_note_fn)(void *arg, const struct sl_block_note *n);
 	X(unblocked_operator, "rules removed by an operator")                                 \
 	X(removed_at_exit, "rules removed at exit")                                           \
 	X(publications, "soft blocklist tables published")                                   \
+	X(reinstalled, "NIC rules created again after a port came back")                      \
+	X(reinstall_failed, "NIC rules moved to the soft blocklist after a port came back")   \
 	X(publish_deferred, "soft table changes waiting for the workers to move on")
 
 struct sl_block_stats {
@@ -192,6 +194,13 @@ struct sl_block *sl_block_create(const struct sl_block_params *p, const uint16_t
 
 /** Set the ports NIC rules go to (after they are started). @return 0 or -EINVAL. */
 int sl_block_set_ports(struct sl_block *b, const uint16_t *ports, unsigned int nports);
+
+/**
+ * A port came back (restart, reset, link up after a reset): its NIC rules may be gone. Destroy
+ * what is left of them there (errors ignored) and create them again; a rule the NIC now
+ * refuses moves to the soft blocklist. @return rules re-created on the port.
+ */
+unsigned int sl_block_reinstall(struct sl_block *b, uint16_t port, uint64_t now_us);
 
 /** Remove every rule (reported with reason "exit"), free everything. Workers stopped. */
 void sl_block_free(struct sl_block *b, uint64_t now_us);

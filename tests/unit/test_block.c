@@ -1579,6 +1579,45 @@ group_teardown(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tc_setup, tc_teardown)
 
+
+/* A port that came back: its NIC rules are created again there; a rule the NIC now refuses
+ * moves whole to the soft blocklist (its handles on the other ports destroyed). */
+static void
+test_reinstall_after_port_restart(void **state)
+{
+	struct sl_block_params p;
+	struct sl_block_rule r;
+	unsigned int creates, destroys;
+
+	(void)state;
+	def_params(&p);
+	mk_block(&p, 2);
+	assert_int_equal(sl_block_request(g_b, H, P, 3333, 6, false, "test", T0), 0);
+	creates = g_nic.create_calls;
+	destroys = g_nic.destroy_calls;
+	/* port 5 restarted: one destroy (of the stale handle) and one create, on port 5 only */
+	assert_int_equal(sl_block_reinstall(g_b, 5, T0 + SEC(1)), 1);
+	assert_int_equal(g_nic.create_calls, creates + 1);
+	assert_int_equal(g_nic.destroy_calls, destroys + 1);
+	r = only_rule();
+	assert_int_equal(r.backend, SL_BB_nic);
+	assert_int_equal(stats().reinstalled, 1);
+	/* a port without rules: nothing to do */
+	assert_int_equal(sl_block_reinstall(g_b, 7, T0 + SEC(2)), 0);
+	/* port 3 came back but now refuses: the rule goes soft, port 5's handle is destroyed */
+	g_nic.create_fail_port = 3;
+	assert_int_equal(sl_block_reinstall(g_b, 3, T0 + SEC(3)), 0);
+	r = only_rule();
+	assert_int_equal(r.backend, SL_BB_soft);
+	assert_int_equal(r.nports, 0);
+	assert_non_null(strstr(r.nic_error, "port 3 re-create"));
+	assert_int_equal(nic_alive(), 0);
+	assert_true(soft_match(H, P, 3333, 6));
+	assert_int_equal(stats().reinstall_failed, 1);
+	assert_int_equal(last_note()->type, SL_BNOTE_BLOCK);
+	assert_int_equal(last_note()->r.backend, SL_BB_soft);
+}
+
 int
 main(void)
 {
@@ -1615,6 +1654,7 @@ main(void)
 		T(test_verdict_one_offence), /* regression */
 		T(test_params_from_cfg),
 		T(test_free_reports_exit),
+		T(test_reinstall_after_port_restart),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
