@@ -1146,23 +1146,33 @@ def spoofed_flood_hits_the_caps():
     assert s["response"]["refused_cap_active"] >= 700, s["response"]
 
 
+def live_with_telemetry(prefix, vdevs, name, evp, *extra):
+    """sluice live in inline mode on @vdevs, in the background, once its telemetry socket is
+    up: (process, socket path). Summary in TMP/name.json."""
+    eal = []
+    for v in vdevs:
+        eal += ["--vdev", v]
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix] + eal +
+                         ["--", "-q", "-e", evp, "-s", os.path.join(TMP, name + ".json"),
+                          "--set", "idle_polls=64", "--set", "mode=inline"] + list(extra) +
+                         LIVE_SMALL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sock = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return p, sock
+
+
 @test
 def operator_commands_by_telemetry():
     prefix = "sl-ops-%d" % os.getpid()
     evp = os.path.join(TMP, "ops.events")
-    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
-                          "--file-prefix=" + prefix, "--vdev", "net_null0", "--vdev", "net_null1",
-                          "--", "-s", os.path.join(TMP, "ops.json"), "-q", "-e", evp,
-                          "--set", "idle_polls=64", "--set", "mode=inline",
-                          "--set", "block_allowlist=10.9.0.0/16"] + LIVE_SMALL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p, sock = live_with_telemetry(prefix, ["net_null0", "net_null1"], "ops", evp,
+                                  "--set", "block_allowlist=10.9.0.0/16")
     try:
-        sock = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
-        for _ in range(50):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)
         eq(oct(os.stat(sock).st_mode & 0o777), "0o600", "telemetry socket mode")
 
         def t(c):
@@ -1226,19 +1236,9 @@ def net_tap_validates_then_falls_back_to_soft():
     # an operator block through telemetry needs the process alive: use the API in a second run
     prefix = "sl-tap-%s" % tag
     evp = os.path.join(TMP, "tap2.events")
-    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
-                          "--file-prefix=" + prefix, "--vdev", "net_tap0,iface=sltC%s" % tag,
-                          "--vdev", "net_tap1,iface=sltD%s" % tag, "--", "-q", "-e", evp,
-                          "-s", os.path.join(TMP, "tap2.json"), "--set", "idle_polls=64",
-                          "--set", "mode=inline"] + LIVE_SMALL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p, _ = live_with_telemetry(prefix, ["net_tap0,iface=sltC%s" % tag, "net_tap1,iface=sltD%s" % tag],
+                               "tap2", evp)
     try:
-        sock = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)
         r = telemetry(prefix, "/sluice/block,10.1.2.3,198.51.100.9,3333")["/sluice/block"]
         eq(r, {"status": "blocked"}, "block on net_tap")
         flower = subprocess.run(["tc", "filter", "show", "dev", "sltC%s" % tag, "ingress"],
