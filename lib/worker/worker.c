@@ -355,7 +355,8 @@ maybe_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *k
 	send_sample(w, f, key, now, 0);
 }
 
-/* Is the flow under a soft block? Looked up with its initiator as the host. */
+/* Is the flow under a soft block? Looked up with each end as the host: rules name the host,
+ * the peer and the peer's port. */
 static void
 flow_block_check(const struct sl_softbl *bl, struct sl_flow *f, const struct sl_flow_key *key)
 {
@@ -363,8 +364,12 @@ flow_block_check(const struct sl_softbl *bl, struct sl_flow *f, const struct sl_
 	const uint8_t *src = hi ? key->hi : key->lo, *dst = hi ? key->lo : key->hi;
 	uint16_t dport = hi ? key->port_lo : key->port_hi;
 
+	uint16_t sport = hi ? key->port_hi : key->port_lo;
+
 	f->pad = (uint8_t)sl_softbl_gen(bl);
-	if (sl_softbl_match(bl, src, dst, dport, key->proto))
+	/* the blocked host started the flow, or (home_nets: an inside host that answers) took it */
+	if (sl_softbl_match(bl, src, dst, dport, key->proto) ||
+	    sl_softbl_match(bl, dst, src, sport, key->proto))
 		f->bflags |= SL_FLOW_B_BLOCKED;
 	else
 		f->bflags &= (uint8_t)~SL_FLOW_B_BLOCKED;
