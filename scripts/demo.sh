@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh: on a fresh Debian 12 machine: install what sluice needs, build it, generate a
 # demo capture (an office network browsing the web, DNS and TLS, plus one host mining to a
-# pool over Stratum), run sluice offline on it and show what it found.
+# pool over Stratum), run sluice offline on it and show what it found: detections, the host's
+# score with its reasons, and the block it would get (mode = dry_run decides, drops nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -11,10 +12,15 @@ mkdir -p "$out"
 /usr/bin/python3 tests/gen/gen.py "$out" demo 2>/dev/null
 echo "== sluice -r $out/demo.pcap --summary $out/summary.json --events $out/events.json"
 rm -f "$out/events.json"
-build/app/sluice/sluice -r "$out/demo.pcap" --summary "$out/summary.json" --events "$out/events.json"
+build/app/sluice/sluice -r "$out/demo.pcap" --summary "$out/summary.json" --events "$out/events.json" \
+    --set mode=dry_run
 echo
 echo "== detections (one JSON line per flow and detector in $out/events.json)"
-jq -r '"\(.timestamp)  host \(.host)  \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port)  \(.detector) [\(.protocol), weight \(.weight)]\n    evidence at byte \(.evidence.offset) \(.direction): \(.evidence.excerpt)"' "$out/events.json"
+jq -r 'select(.event_type == "detection") | "\(.timestamp)  host \(.host)  \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port)  \(.detector) [\(.protocol), weight \(.weight)]\n    evidence at byte \(.evidence.offset) \(.direction): \(.evidence.excerpt)"' "$out/events.json"
+echo
+echo "== alerts and verdicts (event lines alert, host_score, block)"
+jq -r 'select(.event_type == "alert") | "\(.timestamp)  ALERT \(.host) score \(.score) (\(.level)), reasons:", (.explanation.reasons[] | "    \(.signal) \(.detector // "") \(.points)/\(.weight) points, flow to \(.peer):\(.dest_port)")' "$out/events.json"
+jq -r 'select(.event_type == "block") | "\(.timestamp)  BLOCK \(.host) -> \(.peer):\(.dest_port) \(.proto) for \(.ttl_s) s, backend \(.backend) (dry run: nothing dropped): \(.reason)"' "$out/events.json"
 echo
 echo "== detections by detector"
 jq -r '.detection.events_by_detector | to_entries[] | "\(.key)\t\(.value)"' "$out/summary.json" | column -t -s $'\t'
