@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <numa.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include <rte_telemetry.h>
 
 #include "args.h"
+#include "hostq.h"
 #include "ops.h"
 #include "sl_block.h"
 #include "sl_cfg.h"
@@ -331,225 +331,6 @@ control_reload(struct app *a)
 	}
 	if (a->match != NULL)
 		sl_match_reclaim(a->match);
-}
-
-/* Telemetry host queries, answered by the control core (which owns the host and score
- * tables): a telemetry thread posts one request at a time (the mutex is only ever taken by
- * telemetry threads) and waits for the answer; the control core never waits on anyone. */
-#define TEL_HOSTS 1
-#define TEL_HOST 2
-#define TEL_HOSTS_MAX 100
-
-static struct {
-	pthread_mutex_t lock;
-	uint64_t asked;     /* requests posted (release) */
-	uint64_t answered;  /* requests answered (release) */
-	int kind;           /* TEL_HOSTS or TEL_HOST */
-	unsigned int n;     /* TEL_HOSTS: how many */
-	uint8_t addr[16];   /* TEL_HOST: which */
-	unsigned int nout;  /* hosts in out[] */
-	struct sl_chost out[TEL_HOSTS_MAX];       /* counters (zero when untracked) */
-	bool tracked[TEL_HOSTS_MAX];              /* out[i] is in the host table */
-	bool scored[TEL_HOSTS_MAX];               /* sv[i] is valid */
-	struct sl_score_view sv[TEL_HOSTS_MAX];
-} tel_q = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-/* One answer row: counters and score of host @p addr. */
-static void
-tel_row(struct app *a, unsigned int i, const uint8_t addr[16], uint64_t now)
-{
-	const struct sl_chost *h = sl_chost_find(a->hosts, addr);
-
-	memset(&tel_q.out[i], 0, sizeof(tel_q.out[i]));
-	tel_q.tracked[i] = h != NULL;
-	if (h != NULL)
-		tel_q.out[i] = *h;
-	memcpy(tel_q.out[i].addr, addr, 16);
-	tel_q.scored[i] = a->score != NULL && sl_score_get(a->score, addr, now, &tel_q.sv[i]) == 0;
-}
-
-static void
-control_queries(struct app *a)
-{
-	uint64_t asked = __atomic_load_n(&tel_q.asked, __ATOMIC_ACQUIRE);
-	uint64_t now = a->score != NULL ? sl_score_now(a->score) : 0;
-
-	if (asked == tel_q.answered)
-		return;
-	tel_q.nout = 0;
-	if (tel_q.kind == TEL_HOSTS) {
-		/* highest scores first, then the busiest of the rest */
-		static struct sl_score_view top[TEL_HOSTS_MAX];
-		static struct sl_chost busy[TEL_HOSTS_MAX];
-		unsigned int ns = a->score ? sl_score_top(a->score, now, top, tel_q.n) : 0;
-		unsigned int nb = sl_chost_top(a->hosts, busy, tel_q.n);
-
-		for (unsigned int i = 0; i < ns; i++)
-			tel_row(a, tel_q.nout++, top[i].addr, now);
-		for (unsigned int i = 0; i < nb && tel_q.nout < tel_q.n; i++) {
-			bool dup = false;
-
-			for (unsigned int k = 0; k < ns && !dup; k++)
-				dup = memcmp(top[k].addr, busy[i].addr, 16) == 0;
-			if (!dup)
-				tel_row(a, tel_q.nout++, busy[i].addr, now);
-		}
-	} else {
-		tel_row(a, 0, tel_q.addr, now);
-		tel_q.nout = tel_q.tracked[0] || tel_q.scored[0];
-	}
-	/* RELEASE: the answer is written before the telemetry thread sees it */
-	__atomic_store_n(&tel_q.answered, asked, __ATOMIC_RELEASE);
-}
-
-/* Post a query and wait up to 5 s. @return 0 or -ETIMEDOUT. Lock held by the caller. */
-static int
-tel_query(void)
-{
-	uint64_t want = __atomic_add_fetch(&tel_q.asked, 1, __ATOMIC_ACQ_REL);
-
-	for (int i = 0; i < 5000; i++) {
-		if (__atomic_load_n(&tel_q.answered, __ATOMIC_ACQUIRE) >= want)
-			return 0;
-		usleep(1000);
-	}
-	return -ETIMEDOUT;
-}
-
-static const char *
-level_str(unsigned int l)
-{
-	return l == SL_LEVEL_BLOCK ? "block" : l == SL_LEVEL_ALERT ? "alert" : "none";
-}
-
-static unsigned int
-score_u(unsigned int i)
-{
-	return tel_q.scored[i] ? (unsigned int)(tel_q.sv[i].score + 0.5f) : 0;
-}
-
-/* /sluice/hosts[,N]: the N (default 20, at most 100) highest-scoring hosts, then the
- * busiest. Telemetry in DPDK 22.11 cannot nest dicts in arrays, so the answer is columns:
- * {"host": [...], "score": [...], "level": [...], ...}, one row per host. */
-static int
-tel_hosts_cb(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	static const char *const cols[] = {"host", "score", "level", "peak", "alerts", "signals",
-					   "bytes_out", "bytes_in", "flows_opened", "reason"};
-	struct rte_tel_data *c[SL_ARRAY_SIZE(cols)];
-	unsigned long n = 20;
-	int rc;
-
-	RTE_SET_USED(cmd);
-	if (params != NULL && *params != '\0') {
-		char *end;
-
-		n = strtoul(params, &end, 10);
-		if (*end != '\0' || n == 0 || n > TEL_HOSTS_MAX)
-			return -EINVAL;
-	}
-	for (unsigned int k = 0; k < SL_ARRAY_SIZE(cols); k++) {
-		c[k] = rte_tel_data_alloc();
-		if (c[k] == NULL) {
-			while (k-- > 0)
-				rte_tel_data_free(c[k]);
-			return -ENOMEM;
-		}
-		rte_tel_data_start_array(c[k], k == 0 || k == 2 || k == 9 ? RTE_TEL_STRING_VAL
-									  : RTE_TEL_U64_VAL);
-	}
-	pthread_mutex_lock(&tel_q.lock);
-	tel_q.kind = TEL_HOSTS;
-	tel_q.n = (unsigned int)n;
-	rc = tel_query();
-	for (unsigned int i = 0; rc == 0 && i < tel_q.nout; i++) {
-		const struct sl_chost *h = &tel_q.out[i];
-		const struct sl_score_view *v = &tel_q.sv[i];
-		char ip[64], why[128] = "";
-
-		sl_addr_format(h->addr, ip, sizeof(ip));
-		if (tel_q.scored[i] && v->nsig > 0) {
-			unsigned int best = 0;
-
-			for (unsigned int g = 1; g < v->nsig; g++)
-				if (v->now_points[g] > v->now_points[best])
-					best = g;
-			sl_report_reason_text(&v->sig[best], v->now_points[best], why, sizeof(why));
-		}
-		rte_tel_data_add_array_string(c[0], ip);
-		rte_tel_data_add_array_u64(c[1], score_u(i));
-		rte_tel_data_add_array_string(c[2], level_str(tel_q.scored[i] ? v->level : 0));
-		rte_tel_data_add_array_u64(c[3], tel_q.scored[i] ? (uint64_t)(v->peak + 0.5f) : 0);
-		rte_tel_data_add_array_u64(c[4], tel_q.scored[i] ? v->alerts : 0);
-		rte_tel_data_add_array_u64(c[5], tel_q.scored[i] ? v->nsig : 0);
-		rte_tel_data_add_array_u64(c[6], h->bytes_out);
-		rte_tel_data_add_array_u64(c[7], h->bytes_in);
-		rte_tel_data_add_array_u64(c[8], h->flows_opened);
-		rte_tel_data_add_array_string(c[9], why);
-	}
-	pthread_mutex_unlock(&tel_q.lock);
-	rte_tel_data_start_dict(d);
-	for (unsigned int k = 0; k < SL_ARRAY_SIZE(cols); k++)
-		if (rc != 0 || rte_tel_data_add_dict_container(d, cols[k], c[k], 0) < 0)
-			rte_tel_data_free(c[k]);
-	return rc;
-}
-
-/* /sluice/host,<ip>: one host's counters, score, level and reasons, or {"tracked": 0}. */
-static int
-tel_host_cb(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	struct sl_cidr c;
-	struct rte_tel_data *reasons;
-	int rc;
-
-	RTE_SET_USED(cmd);
-	if (params == NULL || strchr(params, '/') != NULL || sl_cidr_parse(params, &c) < 0)
-		return -EINVAL;
-	reasons = rte_tel_data_alloc();
-	if (reasons == NULL)
-		return -ENOMEM;
-	rte_tel_data_start_array(reasons, RTE_TEL_STRING_VAL);
-	pthread_mutex_lock(&tel_q.lock);
-	tel_q.kind = TEL_HOST;
-	memcpy(tel_q.addr, c.addr, 16);
-	rc = tel_query();
-	rte_tel_data_start_dict(d);
-	if (rc == 0) {
-		const struct sl_chost *h = &tel_q.out[0];
-		const struct sl_score_view *v = &tel_q.sv[0];
-		char ip[64];
-
-		rte_tel_data_add_dict_u64(d, "tracked", tel_q.tracked[0]);
-		if (tel_q.nout) {
-			sl_addr_format(h->addr, ip, sizeof(ip));
-			rte_tel_data_add_dict_string(d, "ip", ip);
-			rte_tel_data_add_dict_u64(d, "score", score_u(0));
-			rte_tel_data_add_dict_string(d, "level", level_str(tel_q.scored[0] ? v->level : 0));
-			rte_tel_data_add_dict_u64(d, "peak", tel_q.scored[0] ? (uint64_t)(v->peak + 0.5f) : 0);
-			rte_tel_data_add_dict_u64(d, "alerts", tel_q.scored[0] ? v->alerts : 0);
-			rte_tel_data_add_dict_u64(d, "bytes_out", h->bytes_out);
-			rte_tel_data_add_dict_u64(d, "bytes_in", h->bytes_in);
-			rte_tel_data_add_dict_u64(d, "pkts_out", h->pkts_out);
-			rte_tel_data_add_dict_u64(d, "pkts_in", h->pkts_in);
-			rte_tel_data_add_dict_u64(d, "flows_opened", h->flows_opened);
-			rte_tel_data_add_dict_u64(d, "long_lived_flows", h->long_lived);
-			rte_tel_data_add_dict_u64(d, "external_peers",
-				tel_q.tracked[0] ? (uint64_t)(sl_chost_peers(h) + 0.5) : 0);
-			rte_tel_data_add_dict_u64(d, "first_seen_us", h->first_us);
-			rte_tel_data_add_dict_u64(d, "last_seen_us", h->last_us);
-			for (unsigned int g = 0; tel_q.scored[0] && g < v->nsig; g++) {
-				char why[128];
-
-				sl_report_reason_text(&v->sig[g], v->now_points[g], why, sizeof(why));
-				rte_tel_data_add_array_string(reasons, why);
-			}
-		}
-	}
-	pthread_mutex_unlock(&tel_q.lock);
-	if (rc != 0 || !tel_q.nout || rte_tel_data_add_dict_container(d, "reasons", reasons, 0) < 0)
-		rte_tel_data_free(reasons);
-	return rc;
 }
 
 /* Telemetry: /sluice/reload asks the control core to reload and waits (5 s) for it. */
@@ -923,7 +704,11 @@ control_live(struct app *a)
 		else
 			on_clock(a, now); /* decay goes on when no records come */
 		control_reload(a);
-		control_queries(a);
+		{
+			struct hostq_src hq = {.hosts = a->hosts, .score = a->score};
+
+			hostq_poll(&hq);
+		}
 		control_block(a, now);
 		ops_poll(a->block, now);
 		control_metrics(a, now);
@@ -1284,11 +1069,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (a->args.live &&
-	    (rte_telemetry_register_cmd("/sluice/hosts", tel_hosts_cb,
-		     "Highest-scoring hosts, then the busiest. Parameter: how many (default 20, at most 100)") < 0 ||
-		    rte_telemetry_register_cmd("/sluice/host", tel_host_cb,
-			    "One host's counters, score and reasons. Parameter: its IPv4 or IPv6 address") < 0))
+	if (a->args.live && hostq_register() < 0)
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	if (a->args.live) {
 		if (ops_register() < 0)
