@@ -382,7 +382,11 @@ publish(struct sl_block *b)
 		b->st.publish_deferred++;
 		return;
 	}
+	/* workers keep the low byte of the generation a flow was checked against, and a new flow
+	 * holds 0: skip generations whose low byte is 0, so a new flow is always checked */
 	t->gen = ++b->gen;
+	if ((uint8_t)t->gen == 0)
+		t->gen = ++b->gen;
 	t->mask = slots - 1;
 	t->allow = b->p.allow;
 	for (uint32_t i = 0; i < slots; i++)

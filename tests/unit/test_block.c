@@ -1618,6 +1618,26 @@ test_reinstall_after_port_restart(void **state)
 	assert_int_equal(last_note()->r.backend, SL_BB_soft);
 }
 
+
+/* Workers keep the low byte of the table generation in each flow, and a new flow holds 0: a
+ * published generation never has a zero low byte, so a new flow is always looked up. */
+static void
+test_generation_never_zero_low_byte(void **state)
+{
+	struct sl_block_params p;
+	struct sl_cidr c;
+
+	(void)state;
+	def_params(&p);
+	mk_block(&p, 0);
+	assert_int_equal(sl_cidr_parse("10.77.0.0/16", &c), 0);
+	for (unsigned int i = 0; i < 600; i++) {
+		assert_int_equal(i & 1 ? sl_block_disallow(g_b, &c) : sl_block_allow(g_b, &c), 0);
+		assert_int_not_equal(sl_softbl_gen(sl_block_acquire(g_b)) & 0xff, 0);
+	}
+	assert_true(sl_softbl_gen(sl_block_acquire(g_b)) > 600);
+}
+
 int
 main(void)
 {
@@ -1655,6 +1675,7 @@ main(void)
 		T(test_params_from_cfg),
 		T(test_free_reports_exit),
 		T(test_reinstall_after_port_restart),
+		T(test_generation_never_zero_low_byte),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
