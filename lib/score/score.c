@@ -477,6 +477,24 @@ clock_to(struct sl_score *s, uint64_t ts)
 		s->now_us = ts;
 }
 
+/* A signal about one flow (a detection or its behaviour), seen at @p ts. */
+static void
+flow_signal(struct sl_signal *g, unsigned int kind, float points, uint64_t ts, uint64_t flow_id,
+	const uint8_t *peer, uint16_t sport, uint16_t dport, uint8_t proto, uint8_t host)
+{
+	memset(g, 0, sizeof(*g));
+	g->kind = (uint8_t)kind;
+	g->live = 1;
+	g->proto = proto;
+	g->points = points;
+	g->first_us = g->last_us = ts;
+	g->flow_id = flow_id;
+	memcpy(g->peer, peer, 16);
+	g->sport = sport;
+	g->dport = dport;
+	g->host_dst = host == SL_EV_HOST_DST;
+}
+
 void
 sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int weight)
 {
@@ -491,18 +509,9 @@ sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int w
 	h = host_get(s, host, ev->ts_us, true);
 	if (h == NULL)
 		return;
-	memset(&g, 0, sizeof(g));
-	g.kind = (uint8_t)kind;
+	flow_signal(&g, kind, (float)s->p.weight[kind] * (float)SL_MIN(weight, 100u) / 100.0f,
+		ev->ts_us, ev->flow_id, peer, ev->sport, ev->dport, ev->proto, ev->host);
 	g.detector = ev->detector;
-	g.live = 1;
-	g.proto = ev->proto;
-	g.points = (float)s->p.weight[kind] * (float)SL_MIN(weight, 100u) / 100.0f;
-	g.first_us = g.last_us = ev->ts_us;
-	g.flow_id = ev->flow_id;
-	memcpy(g.peer, peer, 16);
-	g.sport = ev->sport;
-	g.dport = ev->dport;
-	g.host_dst = ev->host == SL_EV_HOST_DST;
 	g.u.det.offset = ev->offset;
 	g.u.det.dir = ev->dir;
 	g.u.det.len = SL_MIN(ev->excerpt_len, (uint8_t)SL_EVIDENCE_MAX);
@@ -551,17 +560,9 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 	if (pts >= s->p.beh_min_points && pts > 0) {
 		struct sl_signal g;
 
-		memset(&g, 0, sizeof(g));
-		g.kind = SL_SIG_behaviour;
-		g.live = 1;
-		g.proto = fs->proto;
-		g.points = (float)s->p.weight[SL_SIG_behaviour] * (float)pts / 100.0f;
-		g.first_us = g.last_us = fs->ts_us;
-		g.flow_id = fs->flow_id;
-		memcpy(g.peer, peer, 16);
-		g.sport = fs->sport;
-		g.dport = fs->dport;
-		g.host_dst = fs->host == SL_EV_HOST_DST;
+		flow_signal(&g, SL_SIG_behaviour,
+			(float)s->p.weight[SL_SIG_behaviour] * (float)pts / 100.0f, fs->ts_us,
+			fs->flow_id, peer, fs->sport, fs->dport, fs->proto, fs->host);
 		g.u.beh = b;
 		add_signal(s, h, &g, fs->ts_us);
 		s->st.behaviour_signals++;
