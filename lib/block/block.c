@@ -28,6 +28,22 @@ sl_block_backend_name(unsigned int b)
 	return b < SL_ARRAY_SIZE(backend_names) ? backend_names[b] : NULL;
 }
 
+_Static_assert(SL_BR_MAX == 6, "sl_block_refusal_counter() names every refusal");
+
+uint64_t *
+sl_block_refusal_counter(struct sl_block_stats *st, unsigned int r)
+{
+	switch (r) {
+	case SL_BR_allowlisted: return &st->refused_allowlisted;
+	case SL_BR_cap_active: return &st->refused_cap_active;
+	case SL_BR_cap_rate: return &st->refused_cap_rate;
+	case SL_BR_exists: return &st->refused_exists;
+	case SL_BR_bad_request: return &st->refused_bad_request;
+	case SL_BR_nic: return &st->refused_nic;
+	default: return NULL;
+	}
+}
+
 const char *
 sl_block_refusal_name(unsigned int r)
 {
@@ -706,7 +722,7 @@ request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_
 	return 0;
 
 refused:
-	(&b->st.refused_allowlisted)[refusal]++;
+	(*sl_block_refusal_counter(&b->st, (unsigned int)refusal))++;
 	note(b, SL_BNOTE_REFUSED, now_us, &r, refusal, NULL);
 	return refusal == SL_BR_exists ? 1 : refusal == SL_BR_bad_request ? -EINVAL : -EPERM;
 }

@@ -177,6 +177,9 @@ struct sl_block_stats {
 	uint64_t active[SL_BB_MAX]; /**< active rules per backend */
 };
 
+/** The counter of refusal reason @p r (enum sl_block_refusal) in @p st, or NULL. */
+uint64_t *sl_block_refusal_counter(struct sl_block_stats *st, unsigned int r);
+
 unsigned int sl_block_num_counters(void);
 const char *sl_block_counter_name(unsigned int i);
 const char *sl_block_backend_name(unsigned int b);

@@ -160,7 +160,7 @@ block_families(struct sl_text *t, const struct sl_report_ctx *c)
 	head(t, FAM_blocks_refused_total);
 	for (unsigned int r = 0; r < SL_BR_MAX; r++)
 		sl_text_printf(t, "sluice_blocks_refused_total{reason=\"%s\"} %" PRIu64 "\n",
-			sl_block_refusal_name(r), (&st.refused_allowlisted)[r]);
+			sl_block_refusal_name(r), *sl_block_refusal_counter(&st, r));
 	head(t, FAM_blocks_nic_refused_total);
 	sl_text_printf(t, "sluice_blocks_nic_refused_total %" PRIu64 "\n", st.nic_refused);
 	head(t, FAM_blocks_expired_total);
