@@ -633,7 +633,13 @@ def score_off_and_bad_score_config():
                      (["--set", "score_beh_service_ports=22,x"], "score_beh_service_ports"),
                      (["--set", "score_beh_pool_ports=" + ",".join(str(p) for p in range(1, 40))],
                       "more than 32"),
-                     (["--set", "score_alert=0"], "score_alert")):
+                     (["--set", "score_alert=0"], "score_alert"),
+                     (["--set", "mode=bogus"], "mode"),
+                     (["--set", "block_scope=everything"], "block_scope"),
+                     (["--set", "block_backend=fpga"], "block_backend"),
+                     (["--set", "block_allowlist=10.0.0.0/33"], "block_allowlist"),
+                     (["--set", "block_ttl_s=100", "--set", "block_ttl_max_s=10"],
+                      "block_ttl_max_s")):
         rc, _, se, _ = offline("demo.pcap", *bad)
         eq(rc, 2, "exit status for %r" % bad)
         assert why in se, "%r: %s" % (bad, se[-300:])
