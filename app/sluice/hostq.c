@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "hostq.h"
+#include "mbox.h"
 #include "sl_common.h"
 #include "sl_report.h"
 
@@ -21,8 +22,7 @@
 
 static struct {
 	pthread_mutex_t lock;
-	uint64_t asked;     /* requests posted (release) */
-	uint64_t answered;  /* requests answered (release) */
+	struct mbox mb;
 	int kind;           /* TEL_HOSTS or TEL_HOST */
 	unsigned int n;     /* TEL_HOSTS: how many */
 	uint8_t addr[16];   /* TEL_HOST: which */
@@ -50,10 +50,10 @@ tel_row(struct hostq_src *a, unsigned int i, const uint8_t addr[16], uint64_t no
 void
 hostq_poll(struct hostq_src *a)
 {
-	uint64_t asked = __atomic_load_n(&tel_q.asked, __ATOMIC_ACQUIRE);
+	uint64_t ticket;
 	uint64_t now = a->score != NULL ? sl_score_now(a->score) : 0;
 
-	if (asked == tel_q.answered)
+	if (!mbox_pending(&tel_q.mb, &ticket))
 		return;
 	tel_q.nout = 0;
 	if (tel_q.kind == TEL_HOSTS) {
@@ -77,22 +77,7 @@ hostq_poll(struct hostq_src *a)
 		tel_row(a, 0, tel_q.addr, now);
 		tel_q.nout = tel_q.tracked[0] || tel_q.scored[0];
 	}
-	/* RELEASE: the answer is written before the telemetry thread sees it */
-	__atomic_store_n(&tel_q.answered, asked, __ATOMIC_RELEASE);
-}
-
-/* Post a query and wait up to 5 s. @return 0 or -ETIMEDOUT. Lock held by the caller. */
-static int
-tel_query(void)
-{
-	uint64_t want = __atomic_add_fetch(&tel_q.asked, 1, __ATOMIC_ACQ_REL);
-
-	for (int i = 0; i < 5000; i++) {
-		if (__atomic_load_n(&tel_q.answered, __ATOMIC_ACQUIRE) >= want)
-			return 0;
-		usleep(1000);
-	}
-	return -ETIMEDOUT;
+	mbox_done(&tel_q.mb, ticket);
 }
 
 static const char *
@@ -140,7 +125,7 @@ tel_hosts_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_lock(&tel_q.lock);
 	tel_q.kind = TEL_HOSTS;
 	tel_q.n = (unsigned int)n;
-	rc = tel_query();
+	rc = mbox_post_wait(&tel_q.mb, 5000);
 	for (unsigned int i = 0; rc == 0 && i < tel_q.nout; i++) {
 		const struct sl_chost *h = &tel_q.out[i];
 		const struct sl_score_view *v = &tel_q.sv[i];
@@ -192,7 +177,7 @@ tel_host_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	pthread_mutex_lock(&tel_q.lock);
 	tel_q.kind = TEL_HOST;
 	memcpy(tel_q.addr, c.addr, 16);
-	rc = tel_query();
+	rc = mbox_post_wait(&tel_q.mb, 5000);
 	rte_tel_data_start_dict(d);
 	if (rc == 0) {
 		const struct sl_chost *h = &tel_q.out[0];

@@ -25,6 +25,7 @@
 
 #include "args.h"
 #include "hostq.h"
+#include "mbox.h"
 #include "ops.h"
 #include "sl_block.h"
 #include "sl_cfg.h"
@@ -59,8 +60,7 @@ on_signal(int sig)
 
 /* Reload requests from the telemetry command, answered by the control loop. */
 static struct {
-	uint64_t asked;     /* requests made (telemetry thread, atomic) */
-	uint64_t answered;  /* requests handled (control core, release) */
+	struct mbox mb;     /* requests from the telemetry command */
 	int rc;             /* result of the last one */
 	char msg[512];      /* its message */
 	uint32_t generation;
@@ -301,7 +301,7 @@ do_reload(struct app *a, char *msg, size_t len)
 static void
 control_reload(struct app *a)
 {
-	uint64_t asked = __atomic_load_n(&tel_reload.asked, __ATOMIC_ACQUIRE);
+	uint64_t ticket;
 
 	if (__atomic_exchange_n(&sig_reopen, 0, __ATOMIC_RELAXED) && a->events_close) {
 		FILE *nf;
@@ -322,12 +322,11 @@ control_reload(struct app *a)
 
 		do_reload(a, msg, sizeof(msg));
 	}
-	if (asked != tel_reload.answered) {
+	if (mbox_pending(&tel_reload.mb, &ticket)) {
 		tel_reload.rc = do_reload(a, tel_reload.msg, sizeof(tel_reload.msg));
 		tel_reload.generation =
 			a->match ? sl_match_db_generation(sl_match_current(a->match)) : 0;
-		/* RELEASE: the telemetry thread reads rc/msg after seeing answered move */
-		__atomic_store_n(&tel_reload.answered, asked, __ATOMIC_RELEASE);
+		mbox_done(&tel_reload.mb, ticket); /* rc/msg are written before it */
 	}
 	if (a->match != NULL)
 		sl_match_reclaim(a->match);
@@ -337,15 +336,10 @@ control_reload(struct app *a)
 static int
 tel_reload_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	uint64_t want = __atomic_add_fetch(&tel_reload.asked, 1, __ATOMIC_ACQ_REL);
-
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
-	for (int i = 0; i < 5000 && __atomic_load_n(&tel_reload.answered, __ATOMIC_ACQUIRE) < want;
-	     i++)
-		usleep(1000);
-	if (__atomic_load_n(&tel_reload.answered, __ATOMIC_ACQUIRE) < want) {
+	if (mbox_post_wait(&tel_reload.mb, 5000) < 0) {
 		rte_tel_data_add_dict_string(d, "status", "pending");
 		return 0;
 	}

@@ -16,6 +16,7 @@
 #include <rte_eal.h>
 #include <rte_telemetry.h>
 
+#include "mbox.h"
 #include "ops.h"
 #include "sl_common.h"
 
@@ -23,7 +24,7 @@ enum op { OP_BLOCK = 1, OP_UNBLOCK, OP_LIST, OP_ALLOW, OP_DISALLOW, OP_ALLOWLIST
 
 static struct {
 	pthread_mutex_t lock;       /* taken by telemetry threads only */
-	uint64_t asked, answered;   /* release/acquire */
+	struct mbox mb;
 	enum op op;
 	uint8_t host[16];
 	uint8_t peer[16];
@@ -46,20 +47,6 @@ parse_addr(const char *s, uint8_t out[16])
 	return 0;
 }
 
-/* Post the command in q and wait up to 5 s for the control core. Lock held. */
-static int
-post(void)
-{
-	uint64_t want = __atomic_add_fetch(&q.asked, 1, __ATOMIC_ACQ_REL);
-
-	for (int i = 0; i < 5000; i++) {
-		if (__atomic_load_n(&q.answered, __ATOMIC_ACQUIRE) >= want)
-			return q.rc;
-		usleep(1000);
-	}
-	return -ETIMEDOUT;
-}
-
 static int
 run(enum op op, struct rte_tel_data *d)
 {
@@ -67,7 +54,9 @@ run(enum op op, struct rte_tel_data *d)
 
 	q.op = op;
 	q.d = d;
-	rc = post();
+	rc = mbox_post_wait(&q.mb, 5000);
+	if (rc == 0)
+		rc = q.rc;
 	pthread_mutex_unlock(&q.lock);
 	return rc;
 }
@@ -279,11 +268,11 @@ do_block(struct sl_block *b, struct rte_tel_data *d, uint64_t now)
 void
 ops_poll(struct sl_block *b, uint64_t now_us)
 {
-	uint64_t asked = __atomic_load_n(&q.asked, __ATOMIC_ACQUIRE);
 	struct rte_tel_data *d = q.d;
+	uint64_t ticket;
 	int rc = 0;
 
-	if (asked == q.answered)
+	if (!mbox_pending(&q.mb, &ticket))
 		return;
 	if (b == NULL) {
 		rc = -ENOTSUP; /* mode = monitor: no response */
@@ -316,6 +305,5 @@ ops_poll(struct sl_block *b, uint64_t now_us)
 		}
 	}
 	q.rc = rc;
-	/* RELEASE: the answer is in place before the telemetry thread sees it */
-	__atomic_store_n(&q.answered, asked, __ATOMIC_RELEASE);
+	mbox_done(&q.mb, ticket);
 }
