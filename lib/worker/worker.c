@@ -342,16 +342,19 @@ maybe_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *k
 	uint64_t prev_last, uint64_t now)
 {
 	uint64_t age = now - f->first_us, was = prev_last - f->first_us;
+	bool bulk = (f->bflags & SL_FLOW_B_BULK) && !(f->bflags & SL_FLOW_B_DETECTED);
 
-	if (age / w->conf.sample_us == was / w->conf.sample_us)
+	/* cheap tests first: the divisions only for flows that may be sampled */
+	if (now == prev_last)
 		return;
 	if (age < w->conf.sample_min_age_us && !(f->bflags & SL_FLOW_B_DETECTED))
 		return;
-	if ((f->bflags & SL_FLOW_B_BULK) && !(f->bflags & SL_FLOW_B_DETECTED)) {
-		if ((f->bflags & SL_FLOW_B_BULK_SENT) || !(f->bflags & SL_FLOW_B_SAMPLED))
-			return;
+	if (bulk && ((f->bflags & SL_FLOW_B_BULK_SENT) || !(f->bflags & SL_FLOW_B_SAMPLED)))
+		return;
+	if (age / w->conf.sample_us == was / w->conf.sample_us)
+		return;
+	if (bulk)
 		f->bflags |= SL_FLOW_B_BULK_SENT; /* one sample saying "bulk now" */
-	}
 	send_sample(w, f, key, now, 0);
 }
 
