@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh: build the libFuzzer targets in tests/fuzz/ and run each one for a bounded time.
-# usage: scripts/fuzz.sh [seconds-per-target]   (default 20; SL_FUZZ_TARGETS="fuzz_x ..." picks targets)
+# usage: scripts/fuzz.sh [seconds-per-target]   (default 20; SL_FUZZ_TARGETS="fuzz_x ..." picks targets;
+#        SL_FUZZ_SEED=N fixes libFuzzer's random seed, so a run tries the same inputs in the same
+#        order every time: scripts/test.sh uses it, so that a test run is repeatable; unset, each
+#        run explores with a new seed, which is what a fuzzing session by hand wants)
 #
 # Everything goes to build-fuzz/ (ignored by git), from a clean checkout, without using build/:
 #   build-fuzz/obj/        lib/*/*.c compiled with clang, ASan+UBSan and fuzzer coverage
@@ -20,6 +23,12 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${1:-20}
 case $SECS in '' | *[!0-9]* | 0) echo "usage: $0 [seconds-per-target (>= 1)]" >&2; exit 2 ;; esac
+SEED_ARGS=()
+case ${SL_FUZZ_SEED-} in
+'') ;;
+*[!0-9]*) echo "$0: SL_FUZZ_SEED must be a number" >&2; exit 2 ;;
+*) SEED_ARGS=(-seed="$SL_FUZZ_SEED") ;;
+esac
 OUT=$ROOT/build-fuzz
 TARGETS=(${SL_FUZZ_TARGETS:-fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet})
 CC=${FUZZ_CC:-clang}
@@ -118,6 +127,20 @@ run_fuzzer() {
     return $rc
 }
 
+# crash_report TARGET LOG ARTIFACT: what a crash was, on lines that start with "fuzz TARGET:"
+# (scripts/test.sh shows only such lines): the sanitizer's or libFuzzer's first error line, the
+# first frames of its stack, and the input as base64 (inputs are at most 4 KiB), so that a
+# crash seen only in someone else's run can be rebuilt: base64 -d > x.bin; build-fuzz/T x.bin
+crash_report() {
+    local t=$1 log=$2 art=$3
+    grep -m1 -E '(==[0-9]+== ?ERROR|runtime error|property failed|deadly signal)' "$log" |
+        sed "s/^/fuzz $t: /"
+    grep -E '^ +#[0-9]+ ' "$log" | head -12 | sed "s/^ */fuzz $t:   /"
+    if [ -n "$art" ] && [ -f "$art" ]; then
+        base64 -w 0 "$art" | fold -w 160 | sed "s/^/fuzz $t: input /"
+    fi
+}
+
 pass=0
 fail=0
 for t in "${TARGETS[@]}"; do
@@ -149,8 +172,7 @@ for t in "${TARGETS[@]}"; do
         done
         if [ -n "$bad" ]; then
             echo "fuzz $t: CRASH $ROOT/$bad (known reproducer, see $OUT/logs/$t-replay.log)"
-            grep -m1 -E '(==[0-9]+==ERROR|runtime error|property failed)' \
-                "$OUT/logs/$t-replay.log" | sed 's/^/    /'
+            crash_report "$t" "$OUT/logs/$t-replay.log" ""
             fail=$((fail + 1))
             continue
         fi
@@ -158,9 +180,9 @@ for t in "${TARGETS[@]}"; do
     corpus=$OUT/corpus/$t
     rm -rf "$corpus" "$OUT/artifacts/$t"
     mkdir -p "$corpus" "$OUT/artifacts/$t" "$OUT/seeds/$t"
-    run_fuzzer "$log" "$bin" -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=2048 \
-        -timeout=10 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
-        "$corpus" "$OUT/seeds/$t"
+    run_fuzzer "$log" "$bin" "${SEED_ARGS[@]}" -max_total_time="$SECS" -max_len=4096 \
+        -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+        -artifact_prefix="$OUT/artifacts/$t/" "$corpus" "$OUT/seeds/$t"
     rc=$?
     execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$')
     art=$(find "$OUT/artifacts/$t" -type f | head -1)
@@ -169,7 +191,7 @@ for t in "${TARGETS[@]}"; do
         pass=$((pass + 1))
     else
         echo "fuzz $t: CRASH ${art:-"(exit $rc, no artifact; see $log)"}"
-        grep -m1 -E '(==[0-9]+==ERROR|runtime error|property failed)' "$log" | sed 's/^/    /'
+        crash_report "$t" "$log" "$art"
         fail=$((fail + 1))
     fi
 done

@@ -55,7 +55,8 @@ sl_flow_table_memsize(const struct sl_flow_params *p)
 	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112 +
 					 (p->beh_msg_gap_us ? sizeof(struct sl_flow_beh) : 0)) +
 	       (uint64_t)p->payload_buffers * (2ull * p->payload_bytes + sizeof(uint32_t) +
-						 p->state_bytes + sizeof(struct pay_ooo));
+						 p->state_bytes + sizeof(struct pay_ooo)) +
+	       (p->payload_buffers > 0 ? SL_FLOW_PAYLOAD_TAIL : 0);
 }
 
 struct sl_flow_table *
@@ -101,8 +102,8 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 	}
 	if (p->payload_buffers > 0 && p->payload_bytes > 0) {
 		t->pay_mem = rte_malloc_socket("sl_payload",
-			(size_t)p->payload_buffers * 2 * p->payload_bytes, RTE_CACHE_LINE_SIZE,
-			socket);
+			(size_t)p->payload_buffers * 2 * p->payload_bytes + SL_FLOW_PAYLOAD_TAIL,
+			RTE_CACHE_LINE_SIZE, socket);
 		t->pay_free = rte_malloc_socket("sl_payfree",
 			(size_t)p->payload_buffers * sizeof(uint32_t), RTE_CACHE_LINE_SIZE, socket);
 		if (p->state_bytes > 0)

@@ -17,6 +17,14 @@
 
 #define SL_FLOW_NONE UINT32_MAX /**< "no entry" for host and buffer references */
 
+/**
+ * Readable bytes after the payload pool's last buffer. Vector scanners may load a whole
+ * vector that ends past the bytes they were given (Hyperscan 5.4's AVX512VBMI Teddy reads up
+ * to 64 bytes beyond the end of its input and faults if that is an unmapped page; a fuzz run
+ * found it). Between buffers the next buffer is readable anyway; after the last, this tail is.
+ */
+#define SL_FLOW_PAYLOAD_TAIL 64
+
 /** Direction-independent key: the lower (address, port) endpoint first. 40 bytes. */
 struct sl_flow_key {
 	uint8_t lo[16];   /**< lower endpoint address */

@@ -226,13 +226,22 @@ struct sl_match_flow {
 
 typedef int (*sl_match_emit_fn)(void *arg, const struct sl_event *ev);
 
+/**
+ * Readable bytes needed after any buffer that is scanned: Hyperscan 5.4's AVX512VBMI Teddy
+ * loads whole 64-byte vectors and can read up to that far past the end of its input (a fault
+ * when the input ends just before an unmapped page; found by fuzz_inspect). The bytes are
+ * never matched: they only have to be mapped.
+ */
+#define SL_MATCH_SCAN_PAD 64
+
 /** A worker's inspection context: scratch index, counters, bounded work buffers. */
 struct sl_match_wctx {
 	unsigned int worker;        /**< index of this worker's Hyperscan scratch */
 	uint32_t window;            /**< payload_bytes: buffer size per direction */
 	sl_match_emit_fn emit;      /**< hands an event on (returns 0, or <0 if lost) */
 	void *emit_arg;             /**< its argument */
-	uint8_t *work;              /**< window bytes: unmasked frames, TLS handshake */
+	uint8_t *work;              /**< window + SL_MATCH_SCAN_PAD bytes: unmasked frames,
+				     TLS handshake */
 	struct sl_match_stats st;   /**< counters */
 	uint32_t det_count[SL_DET_MAX]; /**< events per detector (for the summary) */
 };
@@ -296,7 +305,9 @@ void sl_match_quiescent(struct sl_match *m, unsigned int worker);
 /**
  * Inspect direction @p dir (0 initiator, 1 responder) of a flow whose buffer @p buf grew
  * from @p old_len to @p new_len bytes. @p st is the flow's state (NULL: no buffer state,
- * inspection is skipped and counted).
+ * inspection is skipped and counted). Only buf[0, new_len) is used, but SL_MATCH_SCAN_PAD
+ * bytes after it must be readable memory (Hyperscan may load past the end), and so must
+ * SL_MATCH_SCAN_PAD bytes after the window in @p x->work.
  */
 void sl_match_inspect(struct sl_match_wctx *x, const struct sl_match_db *db,
 	struct sl_mstate *st, const struct sl_match_flow *fl, int dir, const uint8_t *buf,

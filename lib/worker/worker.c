@@ -17,6 +17,10 @@
 
 #define SL_PREFETCH 4 /**< packets ahead whose headers are prefetched */
 
+/* The flow table's payload buffers are what inspection scans in place. */
+_Static_assert(SL_FLOW_PAYLOAD_TAIL >= SL_MATCH_SCAN_PAD,
+	"the payload pool keeps the readable tail Hyperscan needs");
+
 /* Order for the top-flows list: more bytes first, then the key, so ties are stable. */
 int
 sl_flow_rec_cmp(const struct sl_flow_rec *a, const struct sl_flow_rec *b)
@@ -215,8 +219,9 @@ sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf
 	w->mx.emit = emit_event;
 	w->mx.emit_arg = w;
 	if (c->match != NULL && c->flow.payload_bytes > 0) {
-		w->mx.work = rte_malloc_socket("sl_match_work", c->flow.payload_bytes,
-			RTE_CACHE_LINE_SIZE, socket);
+		w->mx.work = rte_malloc_socket("sl_match_work",
+			(size_t)c->flow.payload_bytes + SL_MATCH_SCAN_PAD, RTE_CACHE_LINE_SIZE,
+			socket);
 		if (w->mx.work == NULL) {
 			rc = -ENOMEM;
 			sl_chan_fini(&w->chan);

@@ -8,7 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define FUZZ_POISON(p, n) __asan_poison_memory_region((p), (n))
+#define FUZZ_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#endif
+#endif
+#ifndef FUZZ_POISON
+#define FUZZ_POISON(p, n) ((void)(p), (void)(n))
+#define FUZZ_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #ifndef SL_CONFIG_DIR /* scripts/fuzz.sh passes the source tree's config/, as meson does */
 #define SL_CONFIG_DIR "config"
@@ -34,6 +47,44 @@ fuzz_dup(const uint8_t *p, size_t n)
 		abort();
 	if (n > 0)
 		memcpy(d, p, n);
+	return d;
+}
+
+/*
+ * Guarded copies: p[0, n) copied so that it ends exactly @p pad bytes before an unmapped page,
+ * with everything around it poisoned for AddressSanitizer. Instrumented code (ours) that reads
+ * one byte outside [0, n) is an ASan report, as with fuzz_dup(); uninstrumented code
+ * (Hyperscan) may read the pad it is promised, and reading past the pad faults every time,
+ * not only when the heap happens to end there. One arena per slot (FUZZ_GUARD_SLOTS); a
+ * slot's previous copy is gone when it is reused. n + pad must fit FUZZ_GUARD_BYTES.
+ */
+#define FUZZ_GUARD_SLOTS 4
+#define FUZZ_GUARD_BYTES 8192
+
+static inline uint8_t *
+fuzz_guarded(unsigned int slot, const uint8_t *p, size_t n, size_t pad)
+{
+	static uint8_t *arena[FUZZ_GUARD_SLOTS];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = (FUZZ_GUARD_BYTES + page - 1) / page * page;
+	uint8_t *d;
+
+	if (slot >= FUZZ_GUARD_SLOTS || n + pad > span)
+		abort();
+	if (arena[slot] == NULL) {
+		void *m = mmap(NULL, span + page, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED || mprotect((uint8_t *)m + span, page, PROT_NONE) != 0)
+			abort();
+		arena[slot] = m;
+	}
+	d = arena[slot] + span - pad - n;
+	FUZZ_UNPOISON(arena[slot], span);
+	if (n > 0)
+		memcpy(d, p, n);
+	FUZZ_POISON(arena[slot], (size_t)(d - arena[slot]));
+	FUZZ_POISON(d + n, pad);
 	return d;
 }
 

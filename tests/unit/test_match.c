@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -2756,6 +2757,55 @@ test_inspect_tiny_window(void **state)
 			app[0], app[1]);
 }
 
+/*
+ * The readable tail sl_match_inspect() asks for (SL_MATCH_SCAN_PAD, sl_match.h). Hyperscan's
+ * AVX512VBMI literal matcher loads a whole vector that may run up to 64 bytes past the end
+ * of what it is given: with the buffer's last byte just before an unmapped page, that
+ * load faults (fuzz_inspect found it: a SEGV inside hs_scan on the UDP path, where the flow
+ * table's payload ended at the end of its mapping). Here every payload length ends exactly
+ * SL_MATCH_SCAN_PAD bytes before a PROT_NONE page, and so does the work buffer's window:
+ * inspection must neither fault nor read the pad's bytes into a verdict.
+ */
+static void
+test_inspect_scan_pad(void **state)
+{
+	static const char txt[] =
+		"{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"xmrig/6.21\"]}\n"
+		"{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"wallet.rig\",\"x\"]}\n"
+		"\x16\x03\x01\x00\x20\x01\x00\x00\x1c\x03\x03 pool.minexmr.com stratum+tcp://";
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t span = (size_t)pg * 4;
+	uint8_t *map;
+	uint8_t *wmap;
+	uint32_t tl = (uint32_t)sizeof(txt) - 1;
+
+	(void)state;
+	map = mmap(NULL, span * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	wmap = mmap(NULL, span * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED && wmap != MAP_FAILED);
+	assert_int_equal(mprotect(map + span, span, PROT_NONE), 0);
+	assert_int_equal(mprotect(wmap + span, span, PROT_NONE), 0);
+	for (int proto = 0; proto < 2; proto++) {
+		for (uint32_t len = 1; len <= WIN && len <= tl; len++) {
+			uint8_t *buf = map + span - SL_MATCH_SCAN_PAD - len;
+			struct ix t;
+
+			memcpy(buf, txt + tl - len, len);
+			memset(map + span - SL_MATCH_SCAN_PAD, 0xa5, SL_MATCH_SCAN_PAD);
+			ix_init(&t, g_db, proto == 0 ? 17 : 6, proto == 0 ? 3333 : 443);
+			free(t.x.work);
+			t.x.work = wmap + span - SL_MATCH_SCAN_PAD - WIN;
+			sl_match_inspect(&t.x, g_db, &t.st, &t.fl, 0, buf, 0, len);
+			sl_match_inspect(&t.x, g_db, &t.st, &t.fl, 1, buf, 0, len);
+			assert_int_equal(t.x.st.scan_errors, 0);
+			assert_true(t.st.scanned[0] <= len);
+			t.x.work = NULL;
+		}
+	}
+	munmap(map, span * 2);
+	munmap(wmap, span * 2);
+}
+
 /* ==== 7. Publication and reload (RCU) ==== */
 
 static struct sl_match *
@@ -3106,6 +3156,7 @@ main(void)
 		cmocka_unit_test(test_inspect_disabled),
 		cmocka_unit_test(test_inspect_state_and_counters),
 		cmocka_unit_test(test_inspect_tiny_window),
+		cmocka_unit_test(test_inspect_scan_pad),
 		/* 7. reload */
 		cmocka_unit_test(test_reload_generation),
 		cmocka_unit_test(test_reload_broken_list),
