@@ -9,6 +9,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "sl_common.h"
 #include "sl_flow.h"
@@ -761,4 +762,15 @@ struct sl_flow *
 sl_flow_at(struct sl_flow_table *t, uint32_t pos)
 {
 	return pos < t->p.capacity ? &t->flows[pos] : NULL;
+}
+
+void
+sl_flow_prefetch(const struct sl_flow_table *t, uint32_t pos)
+{
+	if (unlikely(pos >= t->p.capacity))
+		return;
+	rte_prefetch0(&t->flows[pos]);
+	rte_prefetch0((const uint8_t *)&t->flows[pos] + RTE_CACHE_LINE_SIZE);
+	if (t->beh != NULL)
+		rte_prefetch0(&t->beh[pos]);
 }

@@ -292,6 +292,10 @@ void sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f,
 uint32_t sl_flow_capacity(const struct sl_flow_table *t);
 struct sl_flow *sl_flow_at(struct sl_flow_table *t, uint32_t pos);
 
+/** Prefetch what sl_flow_get() and sl_flow_account() touch for the entry at @p pos (from
+ * sl_flow_lookup_bulk()): the entry's two cache lines and its behaviour line. */
+void sl_flow_prefetch(const struct sl_flow_table *t, uint32_t pos);
+
 /** Names of the counters (X-macro order). */
 unsigned int sl_flow_num_counters(void);
 const char *sl_flow_counter_name(unsigned int i);

@@ -478,12 +478,8 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		uint32_t before;
 		uint64_t prev_last;
 
-		if (j + 2 < k && pos[j + 2] >= 0) {
-			struct sl_flow *nf = sl_flow_at(w->flows, (uint32_t)pos[j + 2]);
-
-			rte_prefetch0(nf);
-			rte_prefetch0((const uint8_t *)nf + RTE_CACHE_LINE_SIZE);
-		}
+		if (j + 2 < k && pos[j + 2] >= 0)
+			sl_flow_prefetch(w->flows, (uint32_t)pos[j + 2]);
 		if (pkt_time) {
 			const struct rte_mbuf *mb = m[which[j]];
 			uint64_t ts;
