@@ -90,6 +90,7 @@ struct sl_cidr_set {
 	X(baseline_alpha_pct, 10, 1, 100, "weight of a new bucket in the baseline, percent")    \
 	X(baseline_sigma, 4, 1, 100, "deviation, in standard deviations, that is a signal")     \
 	X(stats_interval_s, 60, 0, 86400, "seconds between stats events in the event log, 0 = none") \
+	X(event_dedup_s, 0, 0, 3600, "repeats of a detection (host, peer, detector, evidence) within this many seconds become one line with a count, 0 = every one its own line") \
 	X(block_auto, 1, 0, 1, "block a host whose score reaches score_block (0 = operator only)") \
 	X(block_ttl_s, 600, 1, 31536000, "seconds a first block lasts (doubled per repeat offence)") \
 	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \

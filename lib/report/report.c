@@ -372,6 +372,48 @@ detection_json(struct sl_json *j, const struct sl_report_ctx *c, const struct sl
 	sl_json_obj_close(j);
 }
 
+/* The control plane: what became of the workers' records, and (live) how busy it was. */
+static void
+control_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	const struct sl_ctl_stats *st = c->ctl;
+	uint64_t lost;
+
+	if (st == NULL)
+		return;
+	sl_json_obj_open(j, "control");
+	for (unsigned int k = 0; k < sl_ctl_num_counters(); k++) {
+		const char *nm = sl_ctl_counter_name(k);
+
+		/* loop passes depend on timing: live only, so offline summaries stay identical */
+		if (c->offline && (strcmp(nm, "passes") == 0 || strcmp(nm, "idle_passes") == 0))
+			continue;
+		sl_json_u64(j, nm, sl_ctl_counter(st, k));
+	}
+	if (!c->offline)
+		sl_json_dbl(j, "busy_share", st->total_cycles ?
+			(double)st->busy_cycles / (double)st->total_cycles : 0.0, 3);
+	lost = st->det_dropped_ring + st->det_dropped_write;
+	sl_json_obj_open(j, "detections");
+	sl_json_str(j, "equation", "produced = written + aggregated + dropped");
+	sl_json_u64(j, "produced", st->det_produced);
+	sl_json_u64(j, "written", st->det_written);
+	sl_json_u64(j, "aggregated", st->det_aggregated);
+	sl_json_u64(j, "dropped", lost);
+	sl_json_bool(j, "holds", st->det_produced ==
+		st->det_written + st->det_aggregated + lost);
+	sl_json_obj_close(j);
+	sl_json_obj_open(j, "flow_samples");
+	sl_json_str(j, "equation", "produced = scored + dropped");
+	sl_json_u64(j, "produced", st->samples_produced);
+	sl_json_u64(j, "scored", st->samples_taken);
+	sl_json_u64(j, "dropped", st->samples_dropped_ring);
+	sl_json_bool(j, "holds", st->samples_produced == st->samples_taken +
+		st->samples_dropped_ring);
+	sl_json_obj_close(j);
+	sl_json_obj_close(j);
+}
+
 static void
 flow_json(struct sl_json *j, const struct sl_flow_rec *r)
 {
@@ -411,6 +453,13 @@ flow_json(struct sl_json *j, const struct sl_flow_rec *r)
 int
 sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight)
 {
+	return sl_report_event_agg(f, ev, weight, 0, 0);
+}
+
+int
+sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uint64_t count,
+	uint64_t first_us)
+{
 	struct sl_json j;
 	char a[64], b[64], ex[SL_EVIDENCE_MAX + 1], pn[8];
 	const char *pname = proto_name(ev->proto);
@@ -449,6 +498,13 @@ sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight)
 	sl_json_u64(&j, "offset", ev->offset);
 	sl_json_str(&j, "excerpt", ex);
 	sl_json_obj_close(&j);
+	if (count > 0) { /* repeats folded after the first line (event_dedup_s) */
+		sl_json_obj_open(&j, "repeats");
+		sl_json_u64(&j, "count", count);
+		sl_json_time(&j, "first", first_us);
+		sl_json_time(&j, "last", ev->ts_us);
+		sl_json_obj_close(&j);
+	}
 	sl_json_obj_close(&j);
 	fputc('\n', f);
 	return ferror(f) ? -EIO : 0;
@@ -1097,6 +1153,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	detection_json(j, c, &ms);
 	scoring_json(j, c);
 	response_json(j, c);
+	control_json(j, c);
 
 	sl_json_obj_open(j, "conservation");
 	sl_json_str(j, "equation",

@@ -14,6 +14,7 @@
 
 #include "sl_block.h"
 #include "sl_cfg.h"
+#include "sl_ctl.h"
 #include "sl_host.h"
 #include "sl_input.h"
 #include "sl_match.h"
@@ -69,6 +70,7 @@ struct sl_report_ctx {
 	struct sl_score *score;             /**< host scores, or NULL (score = 0) */
 	struct sl_block *block;             /**< the response, or NULL (mode = monitor) */
 	uint64_t score_now_us;              /**< time the scores are shown at */
+	const struct sl_ctl_stats *ctl;     /**< control-plane counters, or NULL */
 };
 
 /**
@@ -77,6 +79,14 @@ struct sl_report_ctx {
  * @return 0 or -EIO.
  */
 int sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight);
+
+/**
+ * The line of @p count repeats of a detection folded after its first line (event_dedup_s):
+ * the detection line of the latest repeat @p ev with "repeats": {count, first, last}.
+ * @p count 0 writes a plain detection line. @return 0 or -EIO.
+ */
+int sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uint64_t count,
+	uint64_t first_us);
 
 /**
  * Write a scorer note as a JSON line: event_type "alert" (host, score, level, reasons: every

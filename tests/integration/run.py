@@ -1109,7 +1109,15 @@ def live_with_telemetry(prefix, vdevs, name, evp, *extra):
         if os.path.exists(sock):
             break
         time.sleep(0.1)
-    time.sleep(0.5)
+    # the commands are registered once the ports are up (slow on a loaded machine)
+    for _ in range(150):
+        try:
+            if "/sluice/blocks" in telemetry(prefix, "/").get("/", []):
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    time.sleep(0.2)
     return p, sock
 
 

@@ -1,4 +1,4 @@
-/* ops.c: operator commands on the response (see ops.h).
+/* ctl_ops.c: operator commands on the response (see ctl_priv.h), answered by the control core.
  *   /sluice/block,<ip>[,<peer>,<port>[,tcp|udp]]  quarantine <ip>, or block its flows to peer:port
  *   /sluice/unblock,<ip>                          remove every rule of <ip>
  *   /sluice/blocks                                the active rules, as columns
@@ -16,8 +16,8 @@
 #include <rte_eal.h>
 #include <rte_telemetry.h>
 
-#include "mbox.h"
-#include "ops.h"
+#include "ctl_mbox.h"
+#include "ctl_priv.h"
 #include "sl_common.h"
 
 enum op { OP_BLOCK = 1, OP_UNBLOCK, OP_LIST, OP_ALLOW, OP_DISALLOW, OP_ALLOWLIST };

@@ -1,4 +1,4 @@
-/* mbox.h: a one-slot mailbox between a telemetry thread and the control core. The telemetry
+/* ctl_mbox.h: a one-slot mailbox between a telemetry thread and the control core. The telemetry
  * side posts a request (its data already written) and waits a bounded time; the control core
  * sees it pending in its loop, answers (writing the reply first) and marks it done. The
  * control core never waits; concurrent telemetry callers serialise on their own lock. */

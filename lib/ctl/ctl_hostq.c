@@ -1,4 +1,4 @@
-/* hostq.c: telemetry host queries answered by the control core (see hostq.h). */
+/* ctl_hostq.c: telemetry host queries answered by the control core (see ctl_priv.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include <rte_common.h>
 #include <rte_telemetry.h>
 
-#include "hostq.h"
-#include "mbox.h"
+#include "ctl_priv.h"
+#include "ctl_mbox.h"
 #include "sl_common.h"
 #include "sl_report.h"
 

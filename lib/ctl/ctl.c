@@ -1,0 +1,991 @@
+/* ctl.c: the control plane (see sl_ctl.h): record intake, the clock and the timers that hang
+ * on it, scoring and the response glue, the event log, the live loop with its mailbox, the
+ * stats and metrics snapshots. Every loop here is over records taken or over what changed;
+ * idle passes cost one load per request source. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_telemetry.h>
+
+#include "ctl_dedup.h"
+#include "ctl_mbox.h"
+#include "ctl_priv.h"
+#include "sl_chan.h"
+#include "sl_common.h"
+#include "sl_ctl.h"
+#include "sl_input.h"
+#include "sl_metrics.h"
+#include "sl_report.h"
+#include "sl_worker.h"
+
+#define CTL_BLOCK_TICK_US 100000 /* response housekeeping period */
+#define CTL_AGE_US 100000        /* host aging period (live) */
+#define CTL_AGE_BATCH 4096       /* host slots aged per period */
+#define CTL_IDLE_SLEEP_US 200    /* live: pause after a pass that found nothing */
+
+static const char *const ctl_names[] = {
+#define SL_CTL_NAME(name, help) #name,
+	SL_CTL_COUNTERS(SL_CTL_NAME)
+#undef SL_CTL_NAME
+};
+static const char *const ctl_helps[] = {
+#define SL_CTL_HELP(name, help) help,
+	SL_CTL_COUNTERS(SL_CTL_HELP)
+#undef SL_CTL_HELP
+};
+
+unsigned int
+sl_ctl_num_counters(void)
+{
+	return RTE_DIM(ctl_names);
+}
+
+const char *
+sl_ctl_counter_name(unsigned int i)
+{
+	return i < RTE_DIM(ctl_names) ? ctl_names[i] : NULL;
+}
+
+const char *
+sl_ctl_counter_help(unsigned int i)
+{
+	return i < RTE_DIM(ctl_helps) ? ctl_helps[i] : NULL;
+}
+
+uint64_t
+sl_ctl_counter(const struct sl_ctl_stats *st, unsigned int i)
+{
+	const uint64_t *v = (const uint64_t *)st;
+
+	return i < RTE_DIM(ctl_names) ? v[i] : 0;
+}
+
+/* Requests from signal handlers: one word, so an idle pass checks them with one load. */
+static unsigned int ctl_req;
+
+void
+sl_ctl_request(unsigned int req)
+{
+	__atomic_fetch_or(&ctl_req, req, __ATOMIC_RELAXED);
+}
+
+bool
+sl_ctl_stopping(void)
+{
+	return (__atomic_load_n(&ctl_req, __ATOMIC_RELAXED) & SL_CTL_REQ_STOP) != 0;
+}
+
+/* Ports that came back (reset, link up): their NIC rules are created again by the control
+ * core. Set from ethdev's interrupt thread, read and cleared by the control core. */
+static uint64_t port_back;
+
+/* The telemetry reload request, answered by the control core. */
+static struct {
+	struct mbox mb;
+	int rc;
+	char msg[512];
+	uint32_t generation;
+} tel_reload;
+
+/* /sluice/stats reads the snapshot the control core publishes; it outlives the control
+ * plane until the telemetry thread is gone (sl_ctl_free leaves it to the process end). */
+static struct sl_snapshot *tel_stats;
+
+struct sl_ctl {
+	struct sl_ctl_conf conf;
+	const struct sl_cfg *cfg;
+	enum sl_ctl_clock clock;
+	struct sl_chost_table *hosts;
+	struct sl_score *score;          /* NULL: score = 0 */
+	struct sl_score_params score_p;
+	struct sl_base_params base_p;
+	struct sl_block *block;          /* NULL: mode = monitor */
+	struct sl_block_params block_p;
+	struct sl_match *match;          /* NULL: detect = 0 */
+	FILE *events;                    /* event log, or NULL */
+	bool events_close;               /* a file we opened */
+	bool events_failed;
+	char *events_buf;                /* stdio buffer of the event log */
+	uint64_t det_events[SL_DET_MAX]; /* detections taken, per detector */
+	struct sl_ctl_stats st;
+	struct ctl_dedup *dd;            /* NULL: event_dedup_s = 0 */
+
+	/* topology */
+	unsigned int nworkers;
+	struct sl_worker *workers[SL_MAX_WORKERS];
+	struct sl_run *run;
+	struct sl_report_port *ports;
+	unsigned int nports;
+	const struct sl_input *input;
+	struct sl_chan_merge merge;
+	bool merging;
+	struct sl_chan_sink sink;
+
+	/* clock and timers */
+	uint64_t rec_now_us;             /* latest record time */
+	uint64_t next_block_us;
+	uint64_t next_stats_us;
+	uint64_t next_metrics_us;
+	uint64_t last_age_us;
+
+	/* serving (live) */
+	struct sl_snapshot *metrics;
+	struct sl_snapshot *stats;
+	struct sl_http *http;
+	struct sl_text text;
+	bool serving;
+};
+
+static uint64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t
+sl_ctl_now(const struct sl_ctl *ctl)
+{
+	return ctl->clock == SL_CTL_CLOCK_WALL ? wall_us() : ctl->rec_now_us;
+}
+
+static void
+events_failed(struct sl_ctl *ctl)
+{
+	ctl->st.lines_failed++;
+	ctl->events_failed = true;
+}
+
+bool
+sl_ctl_events_failed(const struct sl_ctl *ctl)
+{
+	return ctl->events_failed;
+}
+
+/* ---- records ---- */
+
+/* One detection line; @p count > 1: the aggregate of repeats since @p first_us. */
+static int
+write_detection(void *arg, const struct sl_event *ev, unsigned int weight, uint64_t count,
+	uint64_t first_us)
+{
+	struct sl_ctl *ctl = arg;
+	int rc;
+
+	if (ctl->events == NULL)
+		return 0;
+	if (ctl->events_failed)
+		return -EIO;
+	rc = count > 0 && first_us != 0 ? sl_report_event_agg(ctl->events, ev, weight, count, first_us) :
+			 sl_report_event(ctl->events, ev, weight);
+	if (rc < 0)
+		events_failed(ctl);
+	return rc;
+}
+
+static void
+on_event(void *arg, unsigned int worker, const struct sl_event *ev)
+{
+	struct sl_ctl *ctl = arg;
+	unsigned int weight;
+
+	RTE_SET_USED(worker);
+	ctl->st.det_taken++;
+	if (ev->detector >= SL_DET_MAX)
+		return;
+	ctl->det_events[ev->detector]++;
+	weight = sl_match_db_weight(sl_match_current(ctl->match), ev->detector);
+	if (ctl->dd != NULL && ctl_dedup_event(ctl->dd, ev, weight) == 1) {
+		ctl->st.det_aggregated++;
+	} else if (ctl->events != NULL && write_detection(ctl, ev, weight, 0, 0) < 0) {
+		ctl->st.det_dropped_write++;
+	} else {
+		ctl->st.det_written++; /* with no event log: taken and scored, nothing to write */
+	}
+	if (ctl->score != NULL)
+		sl_score_detection(ctl->score, ev, weight);
+}
+
+static void
+on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
+{
+	struct sl_ctl *ctl = arg;
+
+	RTE_SET_USED(worker);
+	ctl->st.samples_taken++;
+	if (ctl->score != NULL)
+		sl_score_sample(ctl->score, s);
+}
+
+static uint64_t
+host_last_seen(void *arg, const uint8_t host[16])
+{
+	const struct sl_chost *h = sl_chost_find(((struct sl_ctl *)arg)->hosts, host);
+
+	return h != NULL ? h->last_us : 0;
+}
+
+/* Response housekeeping: ports that came back, expiries (every 100 ms of @p now). */
+static void
+block_timer(struct sl_ctl *ctl, uint64_t now)
+{
+	uint64_t back;
+
+	if (ctl->block == NULL || now < ctl->next_block_us)
+		return;
+	ctl->next_block_us = now + CTL_BLOCK_TICK_US;
+	back = __atomic_exchange_n(&port_back, 0, __ATOMIC_ACQUIRE);
+	for (uint16_t p = 0; back != 0 && p < 64; p++) {
+		struct rte_eth_link link;
+
+		if (!(back & (1ull << p)))
+			continue;
+		/* a link that is up again may have lost its rules (resets do): put them back */
+		if (rte_eth_link_get_nowait(p, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+			sl_block_reinstall(ctl->block, p, now);
+	}
+	sl_block_tick(ctl->block, now, host_last_seen, ctl);
+}
+
+/* The clock moves to @p ts_us (before each record, and live once per pass): what falls due
+ * on the way runs at its own grid time. */
+static void
+on_clock(void *arg, uint64_t ts_us)
+{
+	struct sl_ctl *ctl = arg;
+
+	if (ts_us > ctl->rec_now_us)
+		ctl->rec_now_us = ts_us;
+	if (ctl->clock == SL_CTL_CLOCK_PACKET) /* offline, expiries follow packet time */
+		block_timer(ctl, ts_us);
+	if (ctl->score != NULL)
+		sl_score_advance(ctl->score, ctl->hosts, &ctl->base_p,
+			ctl->cfg->score_interval_ms * 1000, ts_us);
+	if (ctl->dd != NULL)
+		ctl_dedup_expire(ctl->dd, ts_us);
+}
+
+/* Scorer: a host crossed a threshold. */
+static void
+on_note(void *arg, const struct sl_score_note *n)
+{
+	struct sl_ctl *ctl = arg;
+
+	if (ctl->events != NULL && !ctl->events_failed) {
+		if (sl_report_note(ctl->events, n, &ctl->score_p) < 0)
+			events_failed(ctl);
+		else
+			ctl->st.notes_written++;
+	}
+	if (n->type == SL_NOTE_LEVEL && n->new_level == SL_LEVEL_BLOCK && ctl->block != NULL &&
+	    ctl->cfg->block_auto)
+		sl_block_verdict(ctl->block, n->v, n->ts_us);
+}
+
+/* Response: a rule made, refused or removed. */
+static void
+on_block_note(void *arg, const struct sl_block_note *n)
+{
+	struct sl_ctl *ctl = arg;
+
+	if (ctl->events != NULL && !ctl->events_failed) {
+		if (sl_report_block_note(ctl->events, n) < 0)
+			events_failed(ctl);
+		else
+			ctl->st.notes_written++;
+	}
+	/* a lifted block: the host starts over, and is blocked again (longer) if it mines again */
+	if (n->type == SL_BNOTE_UNBLOCK && ctl->score != NULL && n->text != NULL &&
+	    strcmp(n->text, "exit") != 0)
+		sl_score_release(ctl->score, n->r->key.host);
+}
+
+static int
+on_port_event(uint16_t port, enum rte_eth_event_type type, void *arg, void *ret)
+{
+	RTE_SET_USED(arg);
+	RTE_SET_USED(ret);
+	if (port < 64 && (type == RTE_ETH_EVENT_INTR_RESET || type == RTE_ETH_EVENT_INTR_LSC))
+		__atomic_fetch_or(&port_back, 1ull << port, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---- building ---- */
+
+/* A shipped list that is not where the build expects it is a warning; a list the operator
+ * named and that is missing is an error (sl_match_create() reports it). */
+static void
+shipped_list(char *path, const char *key, const char *what)
+{
+	for (unsigned int k = 0; k < sl_cfg_num_str_keys(); k++) {
+		const char *def = sl_cfg_str_key_default(k);
+
+		if (strcmp(sl_cfg_str_key_name(k), key) != 0 || strcmp(path, def) != 0)
+			continue;
+		if (access(def, R_OK) != 0) {
+			fprintf(stderr, "sluice: warning: %s: %s; no %s\n", def, strerror(errno), what);
+			path[0] = '\0';
+		}
+	}
+}
+
+static int
+open_events(struct sl_ctl *ctl, const char *path, char *err, size_t errlen)
+{
+	if (path == NULL)
+		return 0;
+	if (strcmp(path, "-") == 0) {
+		ctl->events = stdout; /* nothing was written to it yet: a large buffer */
+		setvbuf(stdout, NULL, _IOFBF, 1u << 20);
+		return 0;
+	} else {
+		ctl->events = fopen(path, "a");
+		if (ctl->events == NULL) {
+			int e = errno;
+
+			snprintf(err, errlen, "--events %s: %s", path, strerror(e));
+			return -e;
+		}
+		ctl->events_close = true;
+	}
+	/* one large buffer: lines leave in big writes, flushed once per control pass live */
+	ctl->events_buf = malloc(1u << 20);
+	if (ctl->events_buf != NULL)
+		setvbuf(ctl->events, ctl->events_buf, _IOFBF, 1u << 20);
+	return 0;
+}
+
+struct sl_ctl *
+sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
+{
+	struct sl_ctl *ctl = calloc(1, sizeof(*ctl));
+	const struct sl_cfg *cfg = c->cfg;
+	int r;
+
+	*rc = -ENOMEM;
+	if (ctl == NULL) {
+		snprintf(err, errlen, "control plane: out of memory");
+		return NULL;
+	}
+	ctl->conf = *c;
+	ctl->cfg = cfg;
+	ctl->clock = !c->live ? SL_CTL_CLOCK_PACKET :
+		     cfg->port_time ? SL_CTL_CLOCK_PORT : SL_CTL_CLOCK_WALL;
+	if (sl_score_params_from_cfg(cfg, &ctl->score_p, &ctl->base_p, err, errlen) < 0 ||
+	    sl_block_params_from_cfg(cfg, &ctl->block_p, err, errlen) < 0) {
+		*rc = -EINVAL;
+		goto fail;
+	}
+	r = open_events(ctl, c->events_path, err, errlen);
+	if (r < 0) {
+		*rc = r;
+		goto fail;
+	}
+	ctl->hosts = sl_chost_create((uint32_t)(c->live ? cfg->host_capacity :
+							 cfg->offline_host_capacity),
+		cfg->host_timeout * 1000000, c->socket);
+	if (ctl->hosts == NULL) {
+		snprintf(err, errlen, "host table: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
+	if (cfg->score) {
+		ctl->score = sl_score_create(&ctl->score_p, c->socket, on_note, ctl);
+		if (ctl->score == NULL) {
+			snprintf(err, errlen, "score table: %s", rte_strerror(rte_errno));
+			goto fail;
+		}
+	}
+	if (ctl->block_p.mode != SL_MODE_MONITOR) {
+		/* offline there is nothing to drop: blocks are decided and reported (dry run) */
+		if (!c->live)
+			ctl->block_p.mode = SL_MODE_DRY_RUN;
+		ctl->block_p.nworkers = c->nworkers;
+		ctl->block = sl_block_create(&ctl->block_p, NULL, 0, NULL, on_block_note, ctl,
+			c->socket);
+		if (ctl->block == NULL) {
+			snprintf(err, errlen, "response: %s", rte_strerror(rte_errno));
+			goto fail;
+		}
+	}
+	if (cfg->detect) {
+		struct sl_cfg *mc_cfg = (struct sl_cfg *)(uintptr_t)cfg; /* list paths may be cleared */
+		char merr[1024] = "";
+
+		shipped_list(mc_cfg->pools_domains, "pools_domains", "pool names");
+		shipped_list(mc_cfg->pools_ips, "pools_ips", "pool addresses");
+		struct sl_match_conf mc = {
+			.domains_path = cfg->pools_domains,
+			.ips_path = cfg->pools_ips,
+			.detectors_path = cfg->detectors,
+			.nworkers = c->nworkers,
+			.socket = c->socket,
+		};
+
+		ctl->match = sl_match_create(&mc, merr, sizeof(merr));
+		if (ctl->match == NULL) {
+			snprintf(err, errlen, "detection: %s", merr[0] ? merr : rte_strerror(rte_errno));
+			*rc = -EINVAL;
+			goto fail;
+		}
+	}
+	if (cfg->event_dedup_s > 0 &&
+	    (ctl->dd = ctl_dedup_create(cfg->event_dedup_s * 1000000, 65536, write_detection,
+		     ctl)) == NULL) {
+		snprintf(err, errlen, "event aggregation table: out of memory");
+		goto fail;
+	}
+	ctl->sink = (struct sl_chan_sink){
+		.hosts = ctl->hosts,
+		.on_clock = on_clock,
+		.on_event = on_event,
+		.on_flow = on_flow,
+		.arg = ctl,
+	};
+	*rc = 0;
+	return ctl;
+fail:
+	sl_ctl_free(ctl);
+	return NULL;
+}
+
+struct sl_match *sl_ctl_match(struct sl_ctl *ctl) { return ctl->match; }
+struct sl_block *sl_ctl_block(struct sl_ctl *ctl) { return ctl->block; }
+struct sl_chost_table *sl_ctl_hosts(struct sl_ctl *ctl) { return ctl->hosts; }
+struct sl_score *sl_ctl_score(struct sl_ctl *ctl) { return ctl->score; }
+
+int
+sl_ctl_mode(const struct sl_ctl *ctl)
+{
+	return ctl->block != NULL ? (int)ctl->block_p.mode : SL_MODE_MONITOR;
+}
+
+int
+sl_ctl_attach(struct sl_ctl *ctl, struct sl_worker *const *workers, unsigned int nworkers,
+	struct sl_run *run, struct sl_report_port *ports, unsigned int nports,
+	const struct sl_input *input)
+{
+	if (nworkers == 0 || nworkers > SL_MAX_WORKERS)
+		return -EINVAL;
+	ctl->nworkers = nworkers;
+	memcpy(ctl->workers, workers, nworkers * sizeof(workers[0]));
+	ctl->run = run;
+	ctl->ports = ports;
+	ctl->nports = nports;
+	ctl->input = input;
+	if (ctl->block != NULL && ctl->conf.live) { /* NIC rules go to every port */
+		uint16_t ids[SL_BLOCK_MAX_PORTS] = {0};
+		unsigned int n = SL_MIN(nports, (unsigned int)SL_BLOCK_MAX_PORTS);
+
+		for (unsigned int p = 0; p < n; p++)
+			ids[p] = ports[p].info.port_id;
+		sl_block_set_ports(ctl->block, ids, n);
+		for (unsigned int p = 0; p < n; p++) { /* rules come back with the port */
+			rte_eth_dev_callback_register(ids[p], RTE_ETH_EVENT_INTR_RESET, on_port_event,
+				NULL);
+			rte_eth_dev_callback_register(ids[p], RTE_ETH_EVENT_INTR_LSC, on_port_event,
+				NULL);
+		}
+	}
+	if (!ctl->conf.live) { /* offline: records in time order, whatever the workers */
+		struct sl_chan *ch[SL_MAX_WORKERS];
+		const int *done[SL_MAX_WORKERS];
+
+		for (unsigned int i = 0; i < nworkers; i++) {
+			ch[i] = &workers[i]->chan;
+			done[i] = &run->done[i];
+		}
+		if (sl_chan_merge_init(&ctl->merge, ch, done, nworkers, ctl->conf.socket) < 0)
+			return -ENOMEM;
+		ctl->merging = true;
+	}
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static int
+do_reload(struct sl_ctl *ctl, char *msg, size_t len)
+{
+	char err[512] = "";
+	int rc;
+
+	if (ctl->match == NULL) {
+		snprintf(msg, len, "detection is off (detect = 0)");
+		return -ENOTSUP;
+	}
+	rc = sl_match_reload(ctl->match, err, sizeof(err));
+	if (rc < 0) {
+		ctl->st.reload_errors++;
+		snprintf(msg, len, "reload refused, keeping generation %u: %s",
+			sl_match_db_generation(sl_match_current(ctl->match)), err);
+	} else {
+		uint32_t nd, nr, ndet, npat;
+
+		ctl->st.reloads++;
+		sl_match_db_sizes(sl_match_current(ctl->match), &nd, &nr, &ndet, &npat);
+		snprintf(msg, len, "detection tables reloaded: generation %u, %u pool names, "
+				   "%u pool ranges, %u detectors, %u patterns",
+			sl_match_db_generation(sl_match_current(ctl->match)), nd, nr, ndet, npat);
+	}
+	fprintf(stderr, "sluice: %s\n", msg);
+	return rc;
+}
+
+static void
+do_reopen(struct sl_ctl *ctl)
+{
+	FILE *nf;
+
+	if (!ctl->events_close)
+		return;
+	fflush(ctl->events);
+	nf = fopen(ctl->conf.events_path, "a");
+	if (nf == NULL) {
+		fprintf(stderr, "sluice: reopening --events %s: %s (keeping the old file)\n",
+			ctl->conf.events_path, strerror(errno));
+		return;
+	}
+	fclose(ctl->events);
+	ctl->events = nf;
+	if (ctl->events_buf != NULL)
+		setvbuf(ctl->events, ctl->events_buf, _IOFBF, 1u << 20);
+	ctl->events_failed = false;
+	ctl->st.reopens++;
+}
+
+/* Signals and the reload mailbox: one load each while nothing is asked. */
+static bool
+requests(struct sl_ctl *ctl)
+{
+	unsigned int req = __atomic_load_n(&ctl_req, __ATOMIC_RELAXED);
+	uint64_t ticket;
+	bool any = false;
+
+	if (req & (SL_CTL_REQ_RELOAD | SL_CTL_REQ_REOPEN)) {
+		req = __atomic_fetch_and(&ctl_req, ~(SL_CTL_REQ_RELOAD | SL_CTL_REQ_REOPEN),
+			__ATOMIC_RELAXED);
+		if (req & SL_CTL_REQ_REOPEN)
+			do_reopen(ctl);
+		if (req & SL_CTL_REQ_RELOAD) {
+			char msg[512];
+
+			do_reload(ctl, msg, sizeof(msg));
+		}
+		any = true;
+	}
+	if (ctl->serving && mbox_pending(&tel_reload.mb, &ticket)) {
+		tel_reload.rc = do_reload(ctl, tel_reload.msg, sizeof(tel_reload.msg));
+		tel_reload.generation =
+			ctl->match ? sl_match_db_generation(sl_match_current(ctl->match)) : 0;
+		mbox_done(&tel_reload.mb, ticket); /* rc/msg are written before it */
+		any = true;
+	}
+	if (ctl->match != NULL)
+		sl_match_reclaim(ctl->match);
+	return any;
+}
+
+/* ---- intake ---- */
+
+static bool
+all_done(const struct sl_ctl *ctl)
+{
+	for (unsigned int i = 0; i < ctl->nworkers; i++)
+		if (!SL_LOAD_ACQUIRE(&ctl->run->done[i]))
+			return false;
+	return true;
+}
+
+/* Take what the rings hold: offline in time order, live each ring up to its size. */
+static unsigned int
+drain(struct sl_ctl *ctl)
+{
+	unsigned int n = 0;
+
+	if (ctl->merging) {
+		n = sl_chan_merge_drain(&ctl->merge, &ctl->sink, all_done(ctl));
+	} else {
+		for (unsigned int i = 0; i < ctl->nworkers; i++)
+			n += sl_chan_drain_ev(&ctl->workers[i]->chan, &ctl->sink,
+				(unsigned int)ctl->cfg->report_ring_size);
+	}
+	ctl->st.records += n;
+	return n;
+}
+
+int
+sl_ctl_poll(void *arg)
+{
+	struct sl_ctl *ctl = arg;
+
+	drain(ctl);
+	if (__atomic_load_n(&ctl_req, __ATOMIC_RELAXED) != 0)
+		requests(ctl);
+	else if (ctl->match != NULL)
+		sl_match_reclaim(ctl->match);
+	return sl_ctl_stopping();
+}
+
+/* ---- serving: stats snapshot, metrics ---- */
+
+static uint64_t
+total_rx(const struct sl_ctl *ctl)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < ctl->nworkers; i++)
+		n += SL_LOAD_RELAXED(&ctl->workers[i]->rx_pkts);
+	return n;
+}
+
+/* What the workers produced and lost, read from their counters (relaxed: a snapshot). */
+static void
+worker_totals(struct sl_ctl *ctl)
+{
+	uint64_t ev = 0, evl = 0, sm = 0, sml = 0, full = 0, hdef = 0;
+
+	for (unsigned int i = 0; i < ctl->nworkers; i++) {
+		const struct sl_worker *w = ctl->workers[i];
+
+		ev += SL_LOAD_RELAXED(&w->mx.st.events);
+		evl += SL_LOAD_RELAXED(&w->mx.st.events_lost);
+		sm += SL_LOAD_RELAXED(&w->samples);
+		sml += SL_LOAD_RELAXED(&w->samples_lost);
+		full += SL_LOAD_RELAXED(&w->chan.full);
+		hdef += SL_LOAD_RELAXED(&sl_whost_stats(w->hosts)->report_ring_full);
+	}
+	ctl->st.det_produced = ev;
+	ctl->st.det_dropped_ring = evl;
+	ctl->st.samples_produced = sm + sml;
+	ctl->st.samples_dropped_ring = sml;
+	ctl->st.ring_full = full;
+	ctl->st.host_deltas_deferred = hdef;
+	ctl->st.host_deltas = ctl->st.records - ctl->st.det_taken - ctl->st.samples_taken;
+	if (ctl->dd != NULL) {
+		struct ctl_dedup_stats ds;
+
+		ctl_dedup_get_stats(ctl->dd, &ds);
+		ctl->st.det_dedup_full = ds.full;
+		ctl->st.agg_lines = ds.lines;
+	}
+}
+
+void
+sl_ctl_get_stats(const struct sl_ctl *ctl, struct sl_ctl_stats *out)
+{
+	worker_totals((struct sl_ctl *)(uintptr_t)ctl);
+	*out = ctl->st;
+}
+
+static uint64_t
+hosts_tracked(struct sl_ctl *ctl)
+{
+	struct sl_chost_totals ht;
+
+	sl_chost_totals(ctl->hosts, &ht);
+	return ht.hosts;
+}
+
+static void
+metrics_timer(struct sl_ctl *ctl, uint64_t now)
+{
+	struct sl_report_ctx rc;
+	uint64_t t0 = rte_rdtsc(), rx = 0, bytes = 0, active = 0, ev = 0;
+
+	if (ctl->stats == NULL || now < ctl->next_metrics_us)
+		return;
+	ctl->next_metrics_us = now + ctl->cfg->metrics_interval_ms * 1000;
+	for (unsigned int p = 0; p < ctl->nports; p++)
+		ctl->ports[p].stats_rc = rte_eth_stats_get(ctl->ports[p].info.port_id,
+			&ctl->ports[p].st);
+	sl_ctl_report_ctx(ctl, 0, &rc);
+	if (ctl->metrics != NULL) {
+		double secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+
+		sl_metrics_render(&ctl->text, &rc, secs, now);
+		if (!ctl->text.oom)
+			sl_snapshot_publish(ctl->metrics, ctl->text.p, ctl->text.len);
+	}
+	for (unsigned int i = 0; i < ctl->nworkers; i++) {
+		const struct sl_worker *w = ctl->workers[i];
+
+		rx += SL_LOAD_RELAXED(&w->rx_pkts);
+		bytes += SL_LOAD_RELAXED(&w->rx_bytes);
+		active += SL_LOAD_RELAXED(&sl_flow_stats(w->flows)->active);
+	}
+	for (unsigned int d = 0; d < SL_DET_MAX; d++)
+		ev += ctl->det_events[d];
+	sl_text_reset(&ctl->text);
+	sl_text_printf(&ctl->text, "rx_packets %" PRIu64 "\nrx_bytes %" PRIu64
+		"\nflows_active %" PRIu64 "\nhosts_tracked %" PRIu64 "\nevents %" PRIu64
+		"\nevents_lost %" PRIu64 "\nring_full %" PRIu64 "\nworkers %u"
+		"\ntables_generation %u\ncontrol_busy_permille %" PRIu64 "\n", rx, bytes, active,
+		hosts_tracked(ctl), ev, ctl->st.det_dropped_ring, ctl->st.ring_full, ctl->nworkers,
+		ctl->match ? sl_match_db_generation(sl_match_current(ctl->match)) : 0,
+		ctl->st.total_cycles ? ctl->st.busy_cycles * 1000 / ctl->st.total_cycles : 0);
+	if (ctl->score != NULL) {
+		struct sl_score_stats st;
+
+		sl_score_get_stats(ctl->score, &st);
+		sl_text_printf(&ctl->text, "alerts %" PRIu64 "\nhosts_scored %" PRIu64
+			"\nhosts_over_alert %" PRIu64 "\nhosts_over_block %" PRIu64 "\n", st.alerts,
+			st.hosts, st.over_alert, st.over_block);
+	}
+	if (!ctl->text.oom)
+		sl_snapshot_publish(ctl->stats, ctl->text.p, ctl->text.len);
+}
+
+static int
+tel_stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char *text, *save = NULL, *line;
+	size_t len;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	if (tel_stats == NULL || sl_snapshot_copy(tel_stats, &text, &len) < 0) {
+		rte_tel_data_add_dict_string(d, "status", "no snapshot yet");
+		return 0;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+
+		if (sp == NULL)
+			continue;
+		*sp = '\0';
+		rte_tel_data_add_dict_u64(d, line, strtoull(sp + 1, NULL, 10));
+	}
+	free(text);
+	return 0;
+}
+
+/* /sluice/reload asks the control core to reload and waits (5 s) for it. */
+static int
+tel_reload_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	if (mbox_post_wait(&tel_reload.mb, 5000) < 0) {
+		rte_tel_data_add_dict_string(d, "status", "pending");
+		return 0;
+	}
+	rte_tel_data_add_dict_string(d, "status", tel_reload.rc == 0 ? "ok" : "refused");
+	rte_tel_data_add_dict_int(d, "generation", (int)tel_reload.generation);
+	rte_tel_data_add_dict_string(d, "message", tel_reload.msg);
+	return 0;
+}
+
+int
+sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
+{
+	ctl->serving = true;
+	if (ctl->match != NULL && rte_telemetry_register_cmd("/sluice/reload", tel_reload_cb,
+		    "Reload pool lists and detector overrides. No parameters.") < 0)
+		fprintf(stderr, "sluice: telemetry command /sluice/reload not registered\n");
+	/* /sluice/stats always; /metrics unless metrics_port = 0 */
+	ctl->stats = sl_snapshot_create();
+	if (ctl->stats == NULL) {
+		snprintf(err, errlen, "stats snapshot: out of memory");
+		return -ENOMEM;
+	}
+	tel_stats = ctl->stats;
+	if (rte_telemetry_register_cmd("/sluice/stats", tel_stats_cb,
+		    "sluice totals: packets, bytes, flows, hosts, events, alerts. No parameters.") < 0)
+		fprintf(stderr, "sluice: telemetry command /sluice/stats not registered\n");
+	if (ctl->cfg->metrics_port != 0) {
+		ctl->metrics = sl_snapshot_create();
+		if (ctl->metrics == NULL) {
+			snprintf(err, errlen, "metrics snapshot: out of memory");
+			return -ENOMEM;
+		}
+		ctl->http = sl_http_start(ctl->metrics, ctl->cfg->metrics_bind,
+			(unsigned int)ctl->cfg->metrics_port, err, errlen);
+		if (ctl->http == NULL)
+			return -EADDRINUSE;
+	}
+	if (hostq_register() < 0)
+		fprintf(stderr, "sluice: telemetry host commands not registered\n");
+	if (ops_register() < 0)
+		fprintf(stderr, "sluice: telemetry block commands not registered\n");
+	if (ops_secure_socket() < 0) /* the commands act on traffic: root only */
+		fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
+	return 0;
+}
+
+/* ---- the live loop ---- */
+
+static void
+stats_timer(struct sl_ctl *ctl, uint64_t now)
+{
+	if (ctl->cfg->stats_interval_s == 0 || now < ctl->next_stats_us)
+		return;
+	if (ctl->next_stats_us != 0 && ctl->events != NULL && !ctl->events_failed) {
+		struct sl_report_ctx rc;
+
+		sl_ctl_report_ctx(ctl, 0, &rc);
+		if (sl_report_stats_event(ctl->events, &rc, now) < 0)
+			events_failed(ctl);
+	}
+	ctl->next_stats_us = now + ctl->cfg->stats_interval_s * 1000000;
+}
+
+void
+sl_ctl_run(struct sl_ctl *ctl)
+{
+	uint64_t last_rx = 0, last_change = wall_us(), tsc = rte_rdtsc();
+	struct hostq_src hq = {.hosts = ctl->hosts, .score = ctl->score};
+
+	while (!sl_ctl_stopping()) {
+		uint64_t wall = wall_us(), now = wall, rx, t;
+		unsigned int n;
+		bool work;
+
+		n = drain(ctl);
+		if (ctl->clock == SL_CTL_CLOCK_PORT) /* time is the packets': it moves with them */
+			now = ctl->rec_now_us;
+		else
+			on_clock(ctl, now); /* decay goes on when no records come */
+		work = n != 0;
+		if (__atomic_load_n(&ctl_req, __ATOMIC_RELAXED) != 0 ||
+		    __atomic_load_n(&tel_reload.mb.asked, __ATOMIC_RELAXED) != tel_reload.mb.answered)
+			work |= requests(ctl);
+		else if (ctl->match != NULL)
+			sl_match_reclaim(ctl->match);
+		hostq_poll(&hq);
+		block_timer(ctl, now);
+		ops_poll(ctl->block, now);
+		worker_totals(ctl);
+		metrics_timer(ctl, now);
+		stats_timer(ctl, now);
+		if (ctl->events != NULL && n != 0)
+			fflush(ctl->events);
+		if (now - ctl->last_age_us > CTL_AGE_US) {
+			sl_chost_age(ctl->hosts, now, CTL_AGE_BATCH);
+			ctl->last_age_us = now;
+		}
+		rx = total_rx(ctl);
+		if (rx != last_rx) {
+			last_rx = rx;
+			last_change = wall;
+		} else if (ctl->cfg->exit_idle_ms &&
+			   wall - last_change > ctl->cfg->exit_idle_ms * 1000) {
+			break;
+		}
+		ctl->st.passes++;
+		t = rte_rdtsc();
+		if (work) {
+			ctl->st.busy_cycles += t - tsc;
+		} else {
+			ctl->st.idle_passes++;
+			rte_delay_us_sleep(CTL_IDLE_SLEEP_US);
+		}
+		ctl->st.total_cycles += rte_rdtsc() - tsc;
+		tsc = rte_rdtsc();
+	}
+}
+
+void
+sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
+{
+	/* workers' final reports wait for ring space: keep draining until they finish */
+	while (!all_done(ctl)) {
+		if (drain(ctl) == 0)
+			rte_pause();
+	}
+	drain(ctl); /* what was enqueued before the last done flag */
+	if (end_us == 0)
+		end_us = ctl->clock == SL_CTL_CLOCK_PACKET ?
+				 (ctl->input ? sl_input_stats(ctl->input)->last_us : ctl->rec_now_us) :
+			 ctl->clock == SL_CTL_CLOCK_PORT ? ctl->rec_now_us : wall_us();
+	if (ctl->score != NULL) { /* scores as they stand at the last packet (offline) or now */
+		on_clock(ctl, end_us);
+		sl_score_tick(ctl->score, end_us);
+	}
+	if (ctl->dd != NULL)
+		ctl_dedup_flush(ctl->dd);
+	worker_totals(ctl);
+	if (ctl->events != NULL && !ctl->events_failed && (ctl->score != NULL || ctl->conf.live)) {
+		struct sl_report_ctx rc;
+
+		sl_ctl_report_ctx(ctl, 0, &rc);
+		if (sl_report_stats_event(ctl->events, &rc, end_us) < 0)
+			events_failed(ctl);
+	}
+	if (ctl->events != NULL)
+		fflush(ctl->events);
+}
+
+void
+sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *out)
+{
+	worker_totals(ctl);
+	*out = (struct sl_report_ctx){
+		.offline = !ctl->conf.live,
+		.cfg = ctl->cfg,
+		.input = ctl->input,
+		.nports = ctl->nports,
+		.ports = ctl->ports,
+		.nworkers = ctl->nworkers,
+		.workers = ctl->workers,
+		.hosts = ctl->hosts,
+		.msgs_received = ctl->st.records,
+		.elapsed_s = elapsed_s,
+		.db = ctl->match ? sl_match_current(ctl->match) : NULL,
+		.det_events = ctl->det_events,
+		.reloads = ctl->st.reloads,
+		.reload_errors = ctl->st.reload_errors,
+		.score = ctl->score,
+		.block = ctl->block,
+		.score_now_us = ctl->score != NULL ? sl_score_now(ctl->score) : 0,
+		.ctl = &ctl->st,
+	};
+}
+
+int
+sl_ctl_free(struct sl_ctl *ctl)
+{
+	int rc = 0;
+
+	if (ctl == NULL)
+		return 0;
+	/* rules out of the NIC (reported) before the ports go; workers have stopped */
+	sl_block_free(ctl->block, sl_ctl_now(ctl));
+	ctl->block = NULL;
+	sl_http_stop(ctl->http); /* before the snapshot it serves */
+	ctl->http = NULL;
+	sl_text_free(&ctl->text);
+	sl_match_free(ctl->match); /* workers have stopped (or never started) */
+	sl_score_free(ctl->score);
+	sl_chost_free(ctl->hosts);
+	if (ctl->merging)
+		sl_chan_merge_fini(&ctl->merge);
+	ctl_dedup_free(ctl->dd);
+	if (ctl->events != NULL && fflush(ctl->events) != 0 && !ctl->events_failed) {
+		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
+		ctl->events_failed = true;
+	}
+	if (ctl->events_failed)
+		rc = -EIO;
+	if (ctl->events_close)
+		fclose(ctl->events);
+	free(ctl->events_buf);
+	/* the telemetry snapshots stay until the process ends: a telemetry thread may hold them */
+	sl_snapshot_free(ctl->metrics);
+	free(ctl);
+	return rc;
+}

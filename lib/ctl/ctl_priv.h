@@ -1,0 +1,34 @@
+/* ctl_priv.h: what the control plane's files share and nothing outside lib/ctl sees: the
+ * telemetry host queries (ctl_hostq.c) and operator commands on the response (ctl_ops.c),
+ * both answered by the control core through one-slot mailboxes (ctl_mbox.h). */
+#ifndef SL_CTL_PRIV_H
+#define SL_CTL_PRIV_H
+
+#include <stdint.h>
+
+#include "sl_block.h"
+#include "sl_host.h"
+#include "sl_score.h"
+
+/* /sluice/hosts[,N] and /sluice/host,<ip>: a telemetry thread posts one query at a time (a
+ * mutex only telemetry threads take) and waits; the control core, which owns the host and
+ * score tables, answers in hostq_poll() and never waits. */
+struct hostq_src {
+	struct sl_chost_table *hosts;
+	struct sl_score *score; /**< NULL: score = 0 */
+};
+
+/** Register the two commands. @return 0 or -EINVAL. */
+int hostq_register(void);
+/** Control core: answer a pending query, if any. */
+void hostq_poll(struct hostq_src *a);
+
+/* Operator commands on the response: block, unblock, list, allowlist add, remove and list. */
+/** Register the commands. @return 0 or -errno. */
+int ops_register(void);
+/** Control core: carry out a pending command, if any, at time @p now_us. */
+void ops_poll(struct sl_block *b, uint64_t now_us);
+/** Make the telemetry socket of this process root-only (mode 0600). @return 0 or -errno. */
+int ops_secure_socket(void);
+
+#endif /* SL_CTL_PRIV_H */
