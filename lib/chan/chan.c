@@ -101,8 +101,8 @@ msg_time(const struct sl_msg *m)
 	}
 }
 
-static void
-deliver(const struct sl_chan_sink *k, const struct sl_msg *m)
+void
+sl_chan_deliver(const struct sl_chan_sink *k, const struct sl_msg *m)
 {
 	if (k->on_clock != NULL)
 		k->on_clock(k->arg, msg_time(m));
@@ -195,7 +195,7 @@ sl_chan_merge_drain(struct sl_chan_merge *m, const struct sl_chan_sink *k, bool 
 			best = full; /* never let a waiting producer deadlock: count and go on */
 			m->forced++;
 		}
-		deliver(k, &m->stage[best][m->head[best]]);
+		sl_chan_deliver(k, &m->stage[best][m->head[best]]);
 		m->head[best] = (m->head[best] + 1) % SL_MERGE_STAGE;
 		m->cnt[best]--;
 		delivered++;
@@ -212,7 +212,7 @@ sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int m
 		unsigned int n = sl_chan_recv(c, m, SL_MIN((unsigned int)SL_BURST, max - total));
 
 		for (unsigned int i = 0; i < n; i++)
-			deliver(k, &m[i]);
+			sl_chan_deliver(k, &m[i]);
 		total += n;
 		if (n < SL_BURST)
 			break;

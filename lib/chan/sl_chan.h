@@ -74,6 +74,9 @@ struct sl_chan_sink {
 	void *arg;
 };
 
+/** Hand one record to @p k as a drain does (clock first, then the record). */
+void sl_chan_deliver(const struct sl_chan_sink *k, const struct sl_msg *m);
+
 /** Like sl_chan_drain(), handing every record to @p k. @return records taken. */
 unsigned int sl_chan_drain_ev(struct sl_chan *c, const struct sl_chan_sink *k, unsigned int max);
 

@@ -207,7 +207,8 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 	if (ev->detector >= SL_DET_MAX)
 		return;
 	ctl->det_events[ev->detector]++;
-	weight = sl_match_db_weight(sl_match_current(ctl->match), ev->detector);
+	weight = ctl->match != NULL ?
+		 sl_match_db_weight(sl_match_current(ctl->match), ev->detector) : 0;
 	if (ctl->dd != NULL && ctl_dedup_event(ctl->dd, ev, weight) == 1) {
 		ctl->st.det_aggregated++;
 	} else if (ctl->events != NULL && write_detection(ctl, ev, weight, 0, 0) < 0) {
@@ -624,6 +625,14 @@ drain(struct sl_ctl *ctl)
 	}
 	ctl->st.records += n;
 	return n;
+}
+
+void
+sl_ctl_feed(struct sl_ctl *ctl, const struct sl_msg *m, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		sl_chan_deliver(&ctl->sink, &m[i]);
+	ctl->st.records += n;
 }
 
 int

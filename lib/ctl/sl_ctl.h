@@ -125,6 +125,11 @@ bool sl_ctl_stopping(void);
  * @return non-zero when a stop was requested. */
 int sl_ctl_poll(void *ctl);
 
+struct sl_msg;
+/** Hand @p n records to the control plane as if taken from a worker's ring (the control
+ * plane's benchmark and tests). Control core. */
+void sl_ctl_feed(struct sl_ctl *ctl, const struct sl_msg *m, unsigned int n);
+
 /** Live: the control loop, until a stop request or exit_idle_ms without packets. */
 void sl_ctl_run(struct sl_ctl *ctl);
 

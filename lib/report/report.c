@@ -385,8 +385,11 @@ control_json(struct sl_json *j, const struct sl_report_ctx *c)
 	for (unsigned int k = 0; k < sl_ctl_num_counters(); k++) {
 		const char *nm = sl_ctl_counter_name(k);
 
-		/* loop passes depend on timing: live only, so offline summaries stay identical */
-		if (c->offline && (strcmp(nm, "passes") == 0 || strcmp(nm, "idle_passes") == 0))
+		/* loop passes and waits for ring room depend on timing: live only, so offline
+		 * summaries stay identical run to run */
+		if (c->offline && (strcmp(nm, "passes") == 0 || strcmp(nm, "idle_passes") == 0 ||
+				   strcmp(nm, "ring_full") == 0 ||
+				   strcmp(nm, "host_deltas_deferred") == 0))
 			continue;
 		sl_json_u64(j, nm, sl_ctl_counter(st, k));
 	}
@@ -772,7 +775,8 @@ sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us)
 	sl_json_u64(&j, "flow_samples", samples);
 	sl_json_u64(&j, "events_lost", lost);
 	sl_json_u64(&j, "flow_samples_lost", slost);
-	sl_json_u64(&j, "ring_full", full);
+	if (!c->offline) /* offline, producers wait for room: how often depends on timing */
+		sl_json_u64(&j, "ring_full", full);
 	if (c->score != NULL) {
 		struct sl_score_stats st;
 
