@@ -141,7 +141,8 @@ now() { date +%s.%N; }
 
 # live_run NAME NQUEUES: prints what it measured; "mpps lost" into $work/live-NAME.res
 live_run() {
-    local name=$1 nq=$2 vdev="net_pcap0" mem mem_args sum=$work/live-$name.json sock rx0 rx1 t0 t1 mpps
+    local name=$1 nq=$2 vdev="net_pcap0" mem mem_args sum sock rx0 rx1 t0 t1 mpps
+    sum=$work/live-$name.json
     local i secs=${LIVE_SECONDS:-30}
     for ((i = 0; i < nq; i++)); do vdev+=",rx_pcap=$work/live.pcap"; done
     vdev+=",infinite_rx=1"
