@@ -182,24 +182,26 @@ live_run() {
     else # no telemetry: the whole run, start-up included
         mpps=$(jq -r --arg s "$secs" '.totals.rx_packets / ($s | tonumber + 2) / 1e6 * 100 | round / 100' "$sum")
     fi
-    local written
+    local written stats
     written=$(grep -c '"event_type":"detection"' "$live_ev" 2>/dev/null || true)
+    # the stats record sluice writes last in the event log (flow samples lost live there)
+    stats=$(grep '"event_type":"stats"' "$live_ev" 2>/dev/null | tail -1 || true)
     rm -f "$live_ev"
     rm -rf "/var/run/dpdk/$live_prefix"
     # Counters summed over workers; those a summary may not have (yet) read as null.
     jq -r --arg name "$name" --arg mem "$mem" --arg mpps "$mpps" --arg written "${written:-0}" \
-        --arg secs "$secs" --arg nq "$nq" --arg nlive "$nlive" '
+        --arg secs "$secs" --arg nq "$nq" --arg nlive "$nlive" --argjson st "${stats:-null}" '
         def wsum(f): [.workers[]? | f | numbers] | if length > 0 then add else null end;
         def deep(k): [.. | objects | .[k]? | numbers] | if length > 0 then add else null end;
         (wsum(.inspection.events)) as $ev | (wsum(.inspection.events_lost)) as $evl |
-        (deep("flow_samples_lost")) as $sl | (wsum(.hosts.reports_lost)) as $hl |
+        (deep("flow_samples_lost") // $st.stats.flow_samples_lost) as $sl | (wsum(.hosts.reports_lost)) as $hl |
         ([paths(scalars) as $p | select($p[-1] | tostring | test("busy|overload"))
           | "\($p | map(tostring) | join("."))=\(getpath($p))"] | join(" ")) as $ctl |
         "bench: live \($name) (mem=\($mem), 1 worker, \($nq) queue(s) looping \($nlive) frames, \($secs) s):" +
         " \($mpps) Mpps handled (\(.totals.rx_packets) packets in all);" +
         " detection events produced \($ev) / written \($written) / lost \($evl)" +
         " (control core took \(.scoring.detections // "?"));" +
-        " flow samples lost \($sl // "n/a") (taken \(.scoring.samples // "?"));" +
+        " flow samples lost \($sl // "n/a") (sent \($st.stats.flow_samples // "?"), control core took \(.scoring.samples // "?"));" +
         " host reports lost \($hl // "n/a") (report_ring_full \(wsum(.hosts.report_ring_full) // "n/a"));" +
         " ring_full \(wsum(.channel.ring_full) // "n/a")" +
         (if $ctl != "" then "; control core: \($ctl)" else "" end),
