@@ -15,7 +15,8 @@
  * lists) and per-flow behaviour statistics (with flow samples) are on in every case, as in a
  * real run. It also writes the 10 k-flow packets as a pcap
  * for ndpiReader. usage: sluice-bench PCAP_OUT [passes] [quick | MIX.pcap [mixonly]] (EAL
- * args are built here; 'quick' runs only the 10 k case, 'mixonly' only the mix: for
+ * args are built here: hugepages with --in-memory when enough are free, else --no-huge;
+ * SL_BENCH_NO_HUGE=1 forces 4 KiB pages; 'quick' runs only the 10 k case, 'mixonly' only the mix: for
  * callgrind). */
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -38,6 +39,10 @@
 #include "sl_port.h"
 #include "sl_score.h"
 #include "sl_worker.h"
+
+/* free hugepage memory the bench wants (mempools, 2 M-flow tables, the mix; 2200 MB was
+ * found too little): below it, 4 KiB pages */
+#define BENCH_HUGE_MB 2560
 
 #define FRAME_LEN 90 /* 14 + 20 + 20 + 36 bytes of payload */
 
@@ -362,30 +367,44 @@ int
 main(int argc, char **argv)
 {
 	char prefix[64];
-	int huge = 0;
+	int huge;
+	unsigned long free_pages = 0, page_kb = 0;
 	FILE *mi = fopen("/proc/meminfo", "r");
 	char line[256];
 	static struct sl_run runst;
 	static struct sl_cidr_set home;
 	unsigned int passes = argc > 2 ? (unsigned int)atoi(argv[2]) : 20;
 
+	/* Hugepages when enough are free (DPDK takes them as it needs them: --in-memory, no
+	 * hugetlbfs files left behind), 4 KiB pages otherwise. */
 	while (mi != NULL && fgets(line, sizeof(line), mi) != NULL) {
 		unsigned long v;
 
-		if (sscanf(line, "HugePages_Free: %lu", &v) == 1 && v >= 1024)
-			huge = 1;
+		if (sscanf(line, "HugePages_Free: %lu", &v) == 1)
+			free_pages = v;
+		else if (sscanf(line, "Hugepagesize: %lu kB", &v) == 1)
+			page_kb = v;
 	}
 	if (mi != NULL)
 		fclose(mi);
+	huge = free_pages * page_kb >= BENCH_HUGE_MB * 1024ul && getenv("SL_BENCH_NO_HUGE") == NULL;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sl-bench-%d", (int)getpid());
-	char *eal[] = {argv[0], huge ? "-m4096" : "--no-huge", huge ? "--no-pci" : "-m4096",
-		"--no-pci", "--no-shconf", "--no-telemetry", prefix, "-l", "0",
+	char *eal_huge[] = {argv[0], "--in-memory", "--no-pci", "--no-telemetry", prefix, "-l", "0",
 		"--log-level=lib.*:error", NULL};
-	if (rte_eal_init(10, eal) < 0 || sl_port_dyn_register() < 0) {
-		fprintf(stderr, "bench: EAL init failed\n");
+	char *eal_4k[] = {argv[0], "--no-huge", "-m4096", "--no-pci", "--no-shconf",
+		"--no-telemetry", prefix, "-l", "0", "--log-level=lib.*:error", NULL};
+	char **eal = huge ? eal_huge : eal_4k;
+	int eal_n = huge ? 8 : 10;
+
+	if (rte_eal_init(eal_n, eal) < 0 || sl_port_dyn_register() < 0) {
+		fprintf(stderr, "bench: EAL init failed (%s)\n", huge ? "hugepages" : "--no-huge");
 		return 1;
 	}
-	printf("bench: memory: %s\n", huge ? "hugepages" : "no hugepages available, using --no-huge (4 KiB pages: more TLB misses)");
+	if (huge)
+		printf("bench: memory: hugepages (%lu free x %lu kB, --in-memory)\n", free_pages, page_kb);
+	else
+		printf("bench: memory: 4k (fewer than %d MB of free hugepages: --no-huge -m4096, more "
+		       "TLB misses)\n", BENCH_HUGE_MB);
 	printf("bench: TSC %.3f GHz, burst %d\n", (double)rte_get_tsc_hz() / 1e9, SL_BURST);
 
 	struct rte_mempool *mp = rte_pktmbuf_pool_create("bm", (1u << 20) + 330000, 512, 0,
