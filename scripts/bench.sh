@@ -199,7 +199,10 @@ live_run() {
           | "\($p | map(tostring) | join("."))=\(getpath($p))"] | join(" ")) as $ctl |
         "bench: live \($name) (mem=\($mem), 1 worker, \($nq) queue(s) looping \($nlive) frames, \($secs) s):" +
         " \($mpps) Mpps handled (\(.totals.rx_packets) packets in all);" +
-        " detection events produced \($ev) / written \($written) / lost \($evl)" +
+        " detection events produced \(.control.detections.produced // $ev) / written \(.control.detections.written // $written)" +
+        " / aggregated \(.control.detections.aggregated // 0) / lost \(.control.detections.dropped // $evl)" +
+        " (equation holds: \(.control.detections.holds // "n/a"));" +
+        " control core busy \(.control.busy_share // "n/a");" +
         " (control core took \(.scoring.detections // "?"));" +
         " flow samples lost \($sl // "n/a") (sent \($st.stats.flow_samples // "?"), control core took \(.scoring.samples // "?"));" +
         " host reports lost \($hl // "n/a") (report_ring_full \(wsum(.hosts.report_ring_full) // "n/a"));" +
@@ -215,4 +218,16 @@ read -r live_mpps live_lost <"$work/live-1q.res"
 live_run 2q 2
 read -r live2_mpps live2_lost <"$work/live-2q.res"
 
-echo "bench: established_mpps=$est new_flow_mpps=$newf cycles_per_pkt=$cyc ndpi_ratio=$(ratio "$est" "$nd") mix_mpps=$mixm mix_gbps=$mixg mix_ndpi_ratio=$(ratio "$mixm" "$ndm") block_p50_us=$latp50 block_p99_us=$latp99 worker_mem=$worker_mem offline_mix_s=$off_mix ndpi_mix_s=$nd_mix offline_ratio=$(hratio "$off_mix" "$nd_mix") offline_10k_ratio=$(hratio "$off_10k" "$nd_10k") startup_s=$off_one ndpi_startup_s=$nd_one offline_mem=4k live_mpps=$live_mpps live_lost=$live_lost live2q_mpps=$live2_mpps live2q_lost=$live2_lost live_mem=$live_mem"
+# 4. The control plane alone, fed recorded worker records from memory (no workers, no rings):
+# host deltas, flow samples, and distinct detections formatted as JSON lines into /dev/null
+# and into a file on tmpfs.
+ctlb=build/tests/bench/sluice-ctl-bench
+out=$("$ctlb" "${CTL_RECORDS:-4000000}" /dev/null 2>&1 | grep '^ctl-bench:' || true)
+echo "$out" | grep -v 'host_rps='
+read -r ctl_host ctl_sample ctl_det <<<"$(grep 'host_rps=' <<<"$out" | sed 's/.*host_rps=\([0-9]*\) sample_rps=\([0-9]*\) det_eps=\([0-9]*\).*/\1 \2 \3/')"
+out=$("$ctlb" "${CTL_RECORDS:-4000000}" "/dev/shm/sluice-ctl-bench-$$.events" 2>&1 | grep '^ctl-bench:' || true)
+rm -f "/dev/shm/sluice-ctl-bench-$$.events"
+echo "$out" | grep 'detections written'
+ctl_det_tmpfs=$(grep 'host_rps=' <<<"$out" | sed 's/.*det_eps=\([0-9]*\).*/\1/')
+
+echo "bench: established_mpps=$est new_flow_mpps=$newf cycles_per_pkt=$cyc ndpi_ratio=$(ratio "$est" "$nd") mix_mpps=$mixm mix_gbps=$mixg mix_ndpi_ratio=$(ratio "$mixm" "$ndm") block_p50_us=$latp50 block_p99_us=$latp99 worker_mem=$worker_mem offline_mix_s=$off_mix ndpi_mix_s=$nd_mix offline_ratio=$(hratio "$off_mix" "$nd_mix") offline_10k_ratio=$(hratio "$off_10k" "$nd_10k") startup_s=$off_one ndpi_startup_s=$nd_one offline_mem=4k live_mpps=$live_mpps live_lost=$live_lost live2q_mpps=$live2_mpps live2q_lost=$live2_lost live_mem=$live_mem ctl_host_rps=${ctl_host:-nan} ctl_sample_rps=${ctl_sample:-nan} ctl_det_eps=${ctl_det:-nan} ctl_det_tmpfs_eps=${ctl_det_tmpfs:-nan}"
