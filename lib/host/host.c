@@ -253,12 +253,29 @@ sl_whost_in_use(const struct sl_whost_table *t)
 
 /* ---- control core table ---- */
 
+/*
+ * The control table keeps its work proportional to what changed, never to its capacity:
+ * - live hosts sit on a list in the order they were last heard of (a host moves to the tail
+ *   when a delta raises its last_us), so aging pops expired hosts from the head and stops at
+ *   the first live one, and iteration (summary, top) visits live hosts only;
+ * - hosts touched since the last baseline bucket edge are listed (touched[]); a bucket edge
+ *   updates those only. A host that missed buckets catches up on its zero buckets when it is
+ *   next touched (see base_catch_up); a host aged out first never needs them.
+ */
+#define CH_USED 1u    /**< used[]: the slot holds a host */
+#define CH_TOUCHED 2u /**< used[]: the slot is on touched[] */
+
 struct sl_chost_table {
 	struct rte_hash *h;
 	struct sl_chost *hosts;
-	uint8_t *used;
+	uint8_t *used;        /* CH_* bits per slot */
+	uint32_t *prev, *next; /* live list, oldest first (SL_HOST_NONE ends it) */
+	uint32_t head, tail;
+	uint32_t *touched;    /* slots touched since the last bucket edge */
+	uint32_t ntouched;
+	uint64_t *edge;       /* per slot: bucket edges already folded into its baseline */
+	uint64_t edges;       /* bucket edges closed so far */
 	uint32_t capacity;
-	uint32_t sweep;
 	uint64_t timeout_us;
 	struct sl_chost_totals tot;
 };
@@ -266,7 +283,19 @@ struct sl_chost_table {
 uint64_t
 sl_chost_memsize(uint32_t capacity)
 {
-	return (uint64_t)capacity * (sizeof(struct sl_chost) + 1 + 80);
+	return (uint64_t)capacity * (sizeof(struct sl_chost) + 1 + 3 * sizeof(uint32_t) +
+		sizeof(uint64_t) + 80);
+}
+
+static void
+chost_arrays_free(struct sl_chost_table *t)
+{
+	rte_free(t->hosts);
+	rte_free(t->used);
+	rte_free(t->prev);
+	rte_free(t->next);
+	rte_free(t->touched);
+	rte_free(t->edge);
 }
 
 struct sl_chost_table *
@@ -291,13 +320,19 @@ sl_chost_create(uint32_t capacity, uint64_t timeout_us, int socket)
 	t->hosts = rte_zmalloc_socket("sl_chosts", (size_t)capacity * sizeof(struct sl_chost),
 		RTE_CACHE_LINE_SIZE, socket);
 	t->used = rte_zmalloc_socket("sl_chused", capacity, 0, socket);
-	if (t->hosts == NULL || t->used == NULL)
+	t->prev = rte_malloc_socket("sl_chprev", (size_t)capacity * sizeof(uint32_t), 0, socket);
+	t->next = rte_malloc_socket("sl_chnext", (size_t)capacity * sizeof(uint32_t), 0, socket);
+	t->touched = rte_malloc_socket("sl_chtouch", (size_t)capacity * sizeof(uint32_t), 0,
+		socket);
+	t->edge = rte_zmalloc_socket("sl_chedge", (size_t)capacity * sizeof(uint64_t), 0, socket);
+	if (t->hosts == NULL || t->used == NULL || t->prev == NULL || t->next == NULL ||
+	    t->touched == NULL || t->edge == NULL)
 		goto err_free_all;
+	t->head = t->tail = SL_HOST_NONE;
 	return t;
 
 err_free_all:
-	rte_free(t->hosts);
-	rte_free(t->used);
+	chost_arrays_free(t);
 	rte_hash_free(t->h);
 err_free_t:
 	rte_free(t);
@@ -312,9 +347,45 @@ sl_chost_free(struct sl_chost_table *t)
 	if (t == NULL)
 		return;
 	rte_hash_free(t->h);
-	rte_free(t->hosts);
-	rte_free(t->used);
+	chost_arrays_free(t);
 	rte_free(t);
+}
+
+static void
+live_unlink(struct sl_chost_table *t, uint32_t pos)
+{
+	uint32_t p = t->prev[pos], n = t->next[pos];
+
+	if (p == SL_HOST_NONE)
+		t->head = n;
+	else
+		t->next[p] = n;
+	if (n == SL_HOST_NONE)
+		t->tail = p;
+	else
+		t->prev[n] = p;
+}
+
+static void
+live_append(struct sl_chost_table *t, uint32_t pos)
+{
+	t->prev[pos] = t->tail;
+	t->next[pos] = SL_HOST_NONE;
+	if (t->tail == SL_HOST_NONE)
+		t->head = pos;
+	else
+		t->next[t->tail] = pos;
+	t->tail = pos;
+}
+
+/* Put @p pos on the list of hosts the next bucket edge updates (once). */
+static inline void
+touch(struct sl_chost_table *t, uint32_t pos)
+{
+	if (!(t->used[pos] & CH_TOUCHED)) {
+		t->used[pos] |= CH_TOUCHED;
+		t->touched[t->ntouched++] = pos;
+	}
 }
 
 static void
@@ -332,6 +403,7 @@ sl_chost_apply(struct sl_chost_table *t, const struct sl_host_delta *d)
 	hash_sig_t sig = rte_hash_hash(t->h, d->addr);
 	int32_t pos = rte_hash_lookup_with_hash(t->h, d->addr, sig);
 	struct sl_chost *h;
+	bool raised = false;
 
 	if (pos < 0) {
 		pos = rte_hash_add_key_with_hash(t->h, d->addr, sig);
@@ -340,15 +412,21 @@ sl_chost_apply(struct sl_chost_table *t, const struct sl_host_delta *d)
 			return -ENOSPC;
 		}
 		chost_reset(&t->hosts[pos], d->addr, d->ts_us);
-		t->used[pos] = 1;
+		t->used[pos] |= CH_USED;
+		t->edge[pos] = t->edges; /* its first bucket is the next one */
+		live_append(t, (uint32_t)pos);
 		t->tot.hosts++;
 		t->tot.hosts_seen++;
 	} else if (d->ts_us > t->hosts[pos].last_us &&
 		   d->ts_us - t->hosts[pos].last_us > t->timeout_us) {
 		chost_reset(&t->hosts[pos], d->addr, d->ts_us);
+		t->edge[pos] = t->edges; /* a fresh baseline: no buckets to catch up */
+		live_unlink(t, (uint32_t)pos);
+		live_append(t, (uint32_t)pos);
 		t->tot.hosts_aged++;
 		t->tot.hosts_seen++;
 	}
+	touch(t, (uint32_t)pos);
 	h = &t->hosts[pos];
 	h->bytes_out += d->bytes_out;
 	h->bytes_in += d->bytes_in;
@@ -356,44 +434,61 @@ sl_chost_apply(struct sl_chost_table *t, const struct sl_host_delta *d)
 	h->pkts_in += d->pkts_in;
 	h->flows_opened += d->flows_opened;
 	h->long_lived += d->long_lived;
-	if (d->ts_us > h->last_us)
+	if (d->ts_us > h->last_us) {
 		h->last_us = d->ts_us;
+		if (t->tail != (uint32_t)pos) { /* heard of last: to the tail of the live list */
+			live_unlink(t, (uint32_t)pos);
+			live_append(t, (uint32_t)pos);
+		}
+	}
 	if (d->ts_us < h->first_us)
 		h->first_us = d->ts_us;
 	for (unsigned int i = 0; i < SL_HLL_M; i++) {
 		uint8_t r = (d->hll[i / 2] >> ((i & 1) * 4)) & 0x0f;
 
-		if (r > h->hll[i])
+		if (r > h->hll[i]) {
 			h->hll[i] = r;
+			raised = true;
+		}
 	}
+	if (raised)
+		h->peers_ok = 0; /* the cached estimate is stale */
 	t->tot.deltas++;
 	return 0;
 }
 
+/*
+ * Hosts leave from the head of the live list: the least recently heard of first. With records
+ * in time order (offline: sl_chan_merge) the list is in last_us order and the walk stops at
+ * the first host still alive, so a call costs O(hosts aged + 1). Live, workers' reports
+ * interleave within a report interval, so a host may age a little later than its exact time;
+ * the lazy check in sl_chost_apply keeps the result the same (a host idle past the timeout
+ * starts afresh whether or not it was swept).
+ */
 unsigned int
 sl_chost_age(struct sl_chost_table *t, uint64_t now_us, unsigned int budget)
 {
 	unsigned int aged = 0;
 
-	for (unsigned int i = 0; i < budget && t->tot.hosts > 0; i++) {
-		uint32_t pos = t->sweep;
+	for (unsigned int i = 0; i < budget && t->head != SL_HOST_NONE; i++) {
+		uint32_t pos = t->head;
 
-		if (t->used[pos] && now_us > t->hosts[pos].last_us &&
-		    now_us - t->hosts[pos].last_us > t->timeout_us) {
-			rte_hash_del_key(t->h, t->hosts[pos].addr);
-			t->used[pos] = 0;
-			t->tot.hosts--;
-			t->tot.hosts_aged++;
-			aged++;
-		}
-		if (++t->sweep == t->capacity)
-			t->sweep = 0;
+		t->tot.age_visits++;
+		if (!(now_us > t->hosts[pos].last_us &&
+		      now_us - t->hosts[pos].last_us > t->timeout_us))
+			break;
+		live_unlink(t, pos);
+		rte_hash_del_key(t->h, t->hosts[pos].addr);
+		t->used[pos] &= (uint8_t)~CH_USED; /* CH_TOUCHED stays while on touched[] */
+		t->tot.hosts--;
+		t->tot.hosts_aged++;
+		aged++;
 	}
 	return aged;
 }
 
-double
-sl_chost_peers(const struct sl_chost *h)
+static double
+hll_estimate(const struct sl_chost *h)
 {
 	double sum = 0, m = SL_HLL_M, est;
 	unsigned int zeros = 0;
@@ -408,13 +503,29 @@ sl_chost_peers(const struct sl_chost *h)
 	return est;
 }
 
+double
+sl_chost_peers(const struct sl_chost *h)
+{
+	return h->peers_ok ? h->peers : hll_estimate(h);
+}
+
+/* The estimate, computed once per change of the sketch (sl_chost_apply clears peers_ok). */
+static double
+chost_peers_cached(struct sl_chost *h)
+{
+	if (!h->peers_ok) {
+		h->peers = hll_estimate(h);
+		h->peers_ok = 1;
+	}
+	return h->peers;
+}
+
 void
 sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl_chost *h),
 	void *arg)
 {
-	for (uint32_t i = 0; i < t->capacity; i++)
-		if (t->used[i])
-			fn(arg, &t->hosts[i]);
+	for (uint32_t i = t->head; i != SL_HOST_NONE; i = t->next[i])
+		fn(arg, &t->hosts[i]);
 }
 
 static const char *const base_names[] = {SL_BASE_METRICS(SL_X_NAME_)};
@@ -460,26 +571,91 @@ sl_base_update(struct sl_base *b, const struct sl_base_params *p,
 	return worst;
 }
 
+/* Sanity cap on zero buckets replayed one by one (see base_catch_up). */
+#define CATCH_UP_MAX (1u << 20)
+
+/*
+ * Fold @p k zero buckets into @p b: what sl_chost_baseline did to an idle host at every edge
+ * before baselines became proportional to the hosts touched. The same sl_base_update runs
+ * with the totals unchanged (x = 0 for every metric), so the floats are bit for bit the same.
+ * It is exact to stop early: once one step leaves every mean and variance unchanged (they
+ * decay by (1 - alpha) a bucket and end at zero or at a denormal that no longer moves,
+ * after about (128 + 149) / -log2(1 - alpha) buckets: ~1800 at alpha 10 %, ~19000 at 1 %),
+ * every further step only counts the bucket, since the state it depends on is the same.
+ * A zero bucket never deviates while z > 0 (x = 0 is never above a mean that is >= 0), so
+ * nothing is reported on the way; sl_chost_baseline updates every live host at each edge
+ * when z <= 0. Not exact only past CATCH_UP_MAX steps without a fixed point (alpha outside
+ * (0, 1], never from the config) or when the bucket count wraps (2^32 buckets).
+ */
+static void
+base_catch_up(struct sl_chost_table *t, struct sl_base *b, const struct sl_base_params *p,
+	uint64_t k)
+{
+	uint64_t tot[SL_BASE_MAX];
+	struct sl_base_dev dev;
+
+	memcpy(tot, b->prev, sizeof(tot));
+	for (uint64_t i = 0; i < k; i++) {
+		float mean[SL_BASE_MAX], var[SL_BASE_MAX];
+		bool counted = b->buckets != 0;
+
+		if (i == CATCH_UP_MAX) {
+			b->buckets += (uint32_t)(k - i);
+			break;
+		}
+		memcpy(mean, b->mean, sizeof(mean));
+		memcpy(var, b->var, sizeof(var));
+		(void)sl_base_update(b, p, tot, &dev);
+		t->tot.base_updates++;
+		if (counted && memcmp(mean, b->mean, sizeof(mean)) == 0 &&
+		    memcmp(var, b->var, sizeof(var)) == 0) {
+			b->buckets += (uint32_t)(k - i - 1); /* a fixed point: only the count moves */
+			break;
+		}
+	}
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 void
 sl_chost_baseline(struct sl_chost_table *t, const struct sl_base_params *p, uint64_t now_us,
 	sl_base_dev_fn fn, void *arg)
 {
-	for (uint32_t i = 0; i < t->capacity; i++) {
+	t->edges++;
+	t->tot.buckets++;
+	if (!(p->z > 0)) /* a zero bucket may deviate: every host is updated at every edge */
+		for (uint32_t i = t->head; i != SL_HOST_NONE; i = t->next[i])
+			touch(t, i);
+	/* in slot order, as the walk over the whole table went: deviations in the same order */
+	qsort(t->touched, t->ntouched, sizeof(t->touched[0]), cmp_u32);
+	for (uint32_t n = 0; n < t->ntouched; n++) {
+		uint32_t i = t->touched[n];
 		struct sl_chost *h = &t->hosts[i];
 		uint64_t tot[SL_BASE_MAX];
 		struct sl_base_dev dev;
 
-		if (!t->used[i])
+		t->used[i] &= (uint8_t)~CH_TOUCHED;
+		if (!(t->used[i] & CH_USED)) /* aged out since it was touched */
 			continue;
+		base_catch_up(t, &h->base, p, t->edges - 1 - t->edge[i]);
+		t->edge[i] = t->edges;
 		tot[SL_BASE_bytes_out] = h->bytes_out;
 		tot[SL_BASE_bytes_in] = h->bytes_in;
 		tot[SL_BASE_pkts_out] = h->pkts_out;
 		tot[SL_BASE_flows_opened] = h->flows_opened;
-		tot[SL_BASE_peers] = (uint64_t)(sl_chost_peers(h) + 0.5);
+		tot[SL_BASE_peers] = (uint64_t)(chost_peers_cached(h) + 0.5);
 		tot[SL_BASE_long_lived] = h->long_lived;
+		t->tot.base_updates++;
 		if (sl_base_update(&h->base, p, tot, &dev) >= 0 && fn != NULL)
 			fn(arg, h->addr, &dev, now_us);
 	}
+	t->ntouched = 0;
 }
 
 const struct sl_chost *
@@ -487,7 +663,7 @@ sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16])
 {
 	int32_t pos = rte_hash_lookup(t->h, addr);
 
-	return pos >= 0 && t->used[pos] ? &t->hosts[pos] : NULL;
+	return pos >= 0 && (t->used[pos] & CH_USED) ? &t->hosts[pos] : NULL;
 }
 
 /* More bytes first, then the lower address: a total order, so the list is stable. */
@@ -504,11 +680,11 @@ sl_chost_top(const struct sl_chost_table *t, struct sl_chost *out, unsigned int 
 {
 	unsigned int k = 0;
 
-	for (uint32_t i = 0; i < t->capacity && n > 0; i++) {
+	for (uint32_t i = t->head; i != SL_HOST_NONE && n > 0; i = t->next[i]) {
 		const struct sl_chost *h = &t->hosts[i];
 		unsigned int j;
 
-		if (!t->used[i] || (k == n && !chost_before(h, &out[k - 1])))
+		if (k == n && !chost_before(h, &out[k - 1]))
 			continue;
 		j = k < n ? k++ : n - 1; /* insertion into the bounded, sorted list */
 		for (; j > 0 && chost_before(h, &out[j - 1]); j--)

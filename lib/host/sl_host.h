@@ -164,6 +164,8 @@ struct sl_chost {
 	uint64_t first_us, last_us;
 	uint8_t hll[SL_HLL_M]; /**< one byte per register, merged by max */
 	struct sl_base base;   /**< learned baseline (control core) */
+	double peers;          /**< cached estimate of hll, valid when peers_ok */
+	uint8_t peers_ok;      /**< 0 when a register rose since peers was computed (or unset) */
 };
 
 struct sl_chost_table;
@@ -180,10 +182,17 @@ uint64_t sl_chost_memsize(uint32_t capacity);
  */
 int sl_chost_apply(struct sl_chost_table *t, const struct sl_host_delta *d);
 
-/** Age out hosts idle past the timeout at @p now_us; at most @p budget slots per call. */
+/**
+ * Age out hosts idle past the timeout at @p now_us, least recently heard of first, looking at
+ * no more than @p budget hosts and stopping at the first one still alive: the cost is the
+ * number of hosts aged plus one, never the capacity. @return hosts aged. Control core only.
+ */
 unsigned int sl_chost_age(struct sl_chost_table *t, uint64_t now_us, unsigned int budget);
 
-/** Estimated distinct peers of a host (HyperLogLog with small-range correction). */
+/**
+ * Estimated distinct peers of a host (HyperLogLog with small-range correction): the value the
+ * table cached at its last baseline bucket when no register rose since, else computed.
+ */
 double sl_chost_peers(const struct sl_chost *h);
 
 /** The host with address @p addr (16-byte form), or NULL. Control core only. */
@@ -195,7 +204,7 @@ const struct sl_chost *sl_chost_find(const struct sl_chost_table *t, const uint8
  */
 unsigned int sl_chost_top(const struct sl_chost_table *t, struct sl_chost *out, unsigned int n);
 
-/** Visit every host (unordered). */
+/** Visit every host (unordered; the live hosts only, not the capacity). */
 void sl_chost_foreach(struct sl_chost_table *t, void (*fn)(void *arg, const struct sl_chost *h),
 	void *arg);
 
@@ -204,7 +213,11 @@ typedef void (*sl_base_dev_fn)(void *arg, const uint8_t addr[16], const struct s
 
 /**
  * Close a baseline bucket at @p now_us for every host: learn it, and report each host whose
- * bucket deviates through @p fn. Control core only.
+ * bucket deviates through @p fn (in slot order). Only the hosts touched since the last edge
+ * are visited; a host that missed edges first folds in its zero buckets (the same updates,
+ * bit for bit, as if every host had been updated at every edge; a zero bucket never deviates
+ * while p->z > 0, and with p->z <= 0 every live host is visited). Cost: hosts touched (plus
+ * their missed buckets until their baseline stops moving), not the capacity. Control core only.
  */
 void sl_chost_baseline(struct sl_chost_table *t, const struct sl_base_params *p, uint64_t now_us,
 	sl_base_dev_fn fn, void *arg);
@@ -216,6 +229,9 @@ struct sl_chost_totals {
 	uint64_t hosts_aged;   /**< removed or restarted after host_timeout */
 	uint64_t table_full;   /**< deltas refused: table full */
 	uint64_t deltas;       /**< deltas applied */
+	uint64_t buckets;      /**< baseline bucket edges closed */
+	uint64_t base_updates; /**< baseline updates run (touched hosts and caught-up buckets) */
+	uint64_t age_visits;   /**< hosts looked at by sl_chost_age */
 };
 void sl_chost_totals(const struct sl_chost_table *t, struct sl_chost_totals *out);
 

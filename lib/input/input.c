@@ -1,6 +1,7 @@
 /* input.c: the offline capture reader (see sl_input.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -258,6 +259,19 @@ alloc_wait(struct sl_input *in, struct rte_mempool *mp)
 	return m;
 }
 
+/*
+ * A record's capture time must be a second count in [0, 2^31): libpcap reads a pcap record's
+ * 32-bit seconds as signed, so 0xffffffff becomes -1 s (about 2^64 µs once converted), and
+ * pcapng can hold anything. Such a time would throw every clock of the run (flow expiry,
+ * scores, baselines) decades away, so the record is skipped and counted instead.
+ */
+static bool
+ts_ok(const struct pcap_pkthdr *hdr)
+{
+	return hdr->ts.tv_sec >= 0 && (uint64_t)hdr->ts.tv_sec < (1ull << 31) &&
+	       hdr->ts.tv_usec >= 0 && hdr->ts.tv_usec < 1000000;
+}
+
 /* Copy one frame into a (possibly chained) mbuf. */
 static struct rte_mbuf *
 build_mbuf(struct sl_input *in, struct rte_mempool *mp, const struct pcap_pkthdr *hdr,
@@ -326,6 +340,10 @@ sl_input_run(struct sl_input *in, struct rte_mempool *mp, struct rte_ring *const
 		}
 		in->st.files++;
 		while (!in->aborted && (rc = pcap_next_ex(pc, &hdr, &data)) == 1) {
+			if (!ts_ok(hdr)) { /* skipped, counted: never handed to workers */
+				in->st.bad_timestamps++;
+				continue;
+			}
 			unsigned int q = sl_input_queue_of(in->linktype[f], data, hdr->caplen, hdr->len, nq);
 			struct rte_mbuf *m = build_mbuf(in, mp, hdr, data, in->linktype[f]);
 			uint64_t ts = sl_mbuf_ts_us(m);

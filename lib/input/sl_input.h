@@ -26,6 +26,7 @@
 	X(snapped, "packets captured shorter than on the wire (snaplen)")                     \
 	X(multi_segment, "packets that needed a chain of mbufs")                              \
 	X(read_errors, "files whose reading stopped early on an error (truncated/corrupt)")   \
+	X(bad_timestamps, "records skipped: capture time before 1970 or at/after 2^31 s (2038)") \
 	X(waits_ring_full, "times the reader waited for ring space")                          \
 	X(waits_no_mbuf, "times the reader waited for a free mbuf")
 

@@ -229,6 +229,8 @@ scoring_families(struct sl_text *t, const struct sl_report_ctx *c)
 	sl_text_printf(t, "sluice_scoring_cycle_seconds %.9f\n", (double)st.cycle_ns / 1e9);
 	head(t, FAM_scoring_cycles_total);
 	sl_text_printf(t, "sluice_scoring_cycles_total %" PRIu64 "\n", st.cycles);
+	head(t, FAM_scoring_time_jumps_total);
+	sl_text_printf(t, "sluice_scoring_time_jumps_total %" PRIu64 "\n", st.time_jumps);
 }
 
 static void

@@ -50,6 +50,7 @@
 	X(score_table_full_total, counter, "Signals dropped because the score table was full")  \
 	X(scoring_cycle_seconds, gauge, "Duration of the last score decay pass")                \
 	X(scoring_cycles_total, counter, "Score decay passes")                                  \
+	X(scoring_time_jumps_total, counter, "Records over 100 decay periods from the one before")\
 	X(blocks_active, gauge, "Active block rules, by backend (nic, soft, dry)")              \
 	X(blocks_installed_total, counter, "Block rules made, by backend")                      \
 	X(blocks_refused_total, counter, "Block requests refused, by reason (allowlisted, cap_active, cap_rate, ...)") \

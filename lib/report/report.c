@@ -1001,6 +1001,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 		sl_json_u64(j, "snapped", is->snapped);
 		sl_json_u64(j, "multi_segment", is->multi_segment);
 		sl_json_u64(j, "read_errors", is->read_errors);
+		sl_json_u64(j, "bad_timestamps", is->bad_timestamps);
 		if (is->packets > 0) {
 			sl_json_time(j, "first_packet", is->first_us);
 			sl_json_time(j, "last_packet", is->last_us);
@@ -1301,6 +1302,8 @@ sl_report_human(FILE *f, const struct sl_report_ctx *c)
 		if (is->read_errors)
 			fprintf(f, ", %" PRIu64 " read error%s", is->read_errors,
 				is->read_errors == 1 ? "" : "s");
+		if (is->bad_timestamps)
+			fprintf(f, ", %" PRIu64 " skipped for a bad timestamp", is->bad_timestamps);
 		fputc('\n', f);
 	}
 	fprintf(f, "  packets: %" PRIu64 " handled, %" PRIu64 " skipped", cls[0], cls[1]);

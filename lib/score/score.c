@@ -206,6 +206,7 @@ struct sl_score {
 	struct sl_score_params p;
 	uint64_t next_tick_us;   /* grid time of the next decay pass (0 = clock not started) */
 	uint64_t next_bucket_us; /* grid time of the next baseline bucket edge */
+	uint64_t last_rec_us;    /* time of the last record sl_score_advance saw (jumps) */
 	struct rte_hash *h;
 	struct shost *hosts;
 	uint32_t *active;     /* slots with signals */
@@ -770,35 +771,77 @@ on_deviation(void *arg, const uint8_t addr[16], const struct sl_base_dev *d, uin
 	sl_score_deviation(arg, addr, d, now_us);
 }
 
+static inline uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static inline uint64_t
+sat_mul(uint64_t a, uint64_t b)
+{
+	return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* The first grid time after @p ts (UINT64_MAX, never due, when it is past the end of time). */
+static inline uint64_t
+grid_after(uint64_t ts, uint64_t period)
+{
+	return sat_mul(ts / period + 1, period);
+}
+
+/* Whether grid time @p next falls due at @p ts; UINT64_MAX is the end of time: never. */
+static inline bool
+due(uint64_t ts, uint64_t next)
+{
+	return next != UINT64_MAX && ts >= next;
+}
+
+/* A jump: a record more than 100 periods away from the previous one, either way. */
+#define JUMP_PERIODS 100
+
+/*
+ * Every loop below runs at most JUMP_PERIODS + 1 times: a record further ahead than that
+ * collapses the passes (or buckets) in between into one, computed arithmetically, and grid
+ * times saturate instead of wrapping, so any jump forward or backward costs O(1). The clock
+ * never goes back: after a backward jump nothing falls due until record time catches up.
+ */
 void
 sl_score_advance(struct sl_score *s, struct sl_chost_table *hosts,
 	const struct sl_base_params *bp, uint64_t tick_us, uint64_t ts_us)
 {
+	uint64_t span;
+
 	if (ts_us == 0 || tick_us == 0)
 		return;
 	if (s->next_tick_us == 0) { /* the first record starts the clock, on a grid of absolute
 				      * time so any record can start it */
-		s->next_tick_us = (ts_us / tick_us + 1) * tick_us;
+		s->next_tick_us = grid_after(ts_us, tick_us);
 		if (bp != NULL && bp->bucket_us > 0)
-			s->next_bucket_us = (ts_us / bp->bucket_us + 1) * bp->bucket_us;
+			s->next_bucket_us = grid_after(ts_us, bp->bucket_us);
+		s->last_rec_us = ts_us;
 		return;
 	}
-	if (ts_us >= s->next_tick_us + 100 * tick_us) {
+	span = sat_mul(JUMP_PERIODS, tick_us);
+	if (ts_us > s->last_rec_us ? ts_us - s->last_rec_us > span : s->last_rec_us - ts_us > span)
+		s->st.time_jumps++;
+	s->last_rec_us = ts_us;
+	if (due(ts_us, sat_add(s->next_tick_us, span))) {
 		sl_score_tick(s, ts_us);
-		s->next_tick_us = (ts_us / tick_us + 1) * tick_us;
+		s->next_tick_us = grid_after(ts_us, tick_us);
 	}
-	while (ts_us >= s->next_tick_us) {
+	for (unsigned int n = 0; n <= JUMP_PERIODS && due(ts_us, s->next_tick_us); n++) {
 		sl_score_tick(s, s->next_tick_us);
-		s->next_tick_us += tick_us;
+		s->next_tick_us = sat_add(s->next_tick_us, tick_us);
 	}
 	clock_to(s, ts_us);
 	if (hosts == NULL || bp == NULL || bp->bucket_us == 0 || s->next_bucket_us == 0)
 		return;
-	if (ts_us >= s->next_bucket_us + 100 * bp->bucket_us)
+	if (due(ts_us, sat_add(s->next_bucket_us, sat_mul(JUMP_PERIODS, bp->bucket_us))))
 		s->next_bucket_us = (ts_us / bp->bucket_us) * bp->bucket_us;
-	while (ts_us >= s->next_bucket_us) {
+	for (unsigned int n = 0; n <= JUMP_PERIODS && due(ts_us, s->next_bucket_us); n++) {
 		sl_chost_baseline(hosts, bp, s->next_bucket_us, on_deviation, s);
-		s->next_bucket_us += bp->bucket_us;
+		s->next_bucket_us = sat_add(s->next_bucket_us, bp->bucket_us);
 	}
 }
 

@@ -212,7 +212,8 @@ typedef void (*sl_score_note_fn)(void *arg, const struct sl_score_note *n);
 	X(table_full, "signals dropped: no room for a new host")                              \
 	X(signals_replaced, "weaker signals replaced because a host's slots were full")       \
 	X(hosts_expired, "hosts forgotten after their score decayed to nothing")               \
-	X(cycles, "decay passes")
+	X(cycles, "decay passes")                                                             \
+	X(time_jumps, "records over 100 decay periods away from the one before (O(1) each)")
 
 struct sl_score_stats {
 #define SL_SCORE_CNT(name, help) uint64_t name; /**< help */
@@ -286,7 +287,10 @@ int sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
  * Move the scorer's clock to @p ts_us, running what falls due on the way, each at its own
  * grid time so results do not depend on how records were batched: decay passes every
  * @p tick_us and baseline buckets of @p hosts (when not NULL). Called before every record and
- * from the control loop. A jump longer than 100 periods runs one pass at @p ts_us instead.
+ * from the control loop. A jump longer than 100 periods runs one pass at @p ts_us instead
+ * (one bucket edge for baselines), so any jump, forward or backward and however large (a
+ * timestamp near 2^64), costs O(1); jumps are counted in time_jumps. The clock never goes
+ * back: after a backward jump nothing falls due until record time catches up.
  */
 void sl_score_advance(struct sl_score *s, struct sl_chost_table *hosts,
 	const struct sl_base_params *bp, uint64_t tick_us, uint64_t ts_us);

@@ -532,6 +532,29 @@ def gen_bad_files(outdir):
         f.write("no captures here\n")
 
 
+def gen_clock_jumps(outdir):
+    """Timestamps that throw clocks: a record at 0xffffffff s (libpcap reads it as -1 s, once
+    about 2^64 us, which hung the scorer), one at 2^31 s (2038), both skipped by the reader and
+    counted as bad_timestamps; and a valid one at 2^31 - 10 s, a forward jump of decades the
+    scorer must take in O(1), before the capture goes back to its own time."""
+    cap = Capture("clock_jumps")
+    tcp_session(cap, "10.6.0.1", "203.0.113.9", 43000, 80, b"a" * 100, b"b" * 300, t=T0 + 1.0)
+    recs = [(t, d, len(d)) for t, d, tag, pkt in cap.sorted_items()]
+    E = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    udp = raw(E / IP(src="10.6.0.2", dst="203.0.113.10") / UDP(sport=5000, dport=5001) / Raw(b"x" * 20))
+    out = recs[:3]
+    for k in range(300):  # several bursts: the scorer's clock starts on the capture's time
+        out.append((T0 + 2.0 + 0.1 * k, udp, len(udp)))
+    out.append((float(0xFFFFFFFF), udp, len(udp)))  # bad: -1 s
+    out.append((float(1 << 31), udp, len(udp)))     # bad: 2038-01-19T03:14:08
+    out.append((float((1 << 31) - 10), udp, len(udp)))  # valid, decades ahead
+    out += recs[3:]
+    for k in range(100):  # and the way back, heard of after the jump
+        out.append((T0 + 40.0 + 0.1 * k, udp, len(udp)))
+    write_raw_pcap(os.path.join(outdir, "clock_jumps.pcap"), out)
+    save_expect(outdir, "clock_jumps", {"packets": len(out) - 2, "bad_timestamps": 2})
+
+
 def gen_demo(outdir):
     """The demo: an office network browsing, one host mining to a pool over Stratum."""
     cap = Capture("demo")
@@ -557,6 +580,7 @@ def main():
         gen_many_flows(outdir)
         gen_timeouts(outdir)
         gen_bad_files(outdir)
+        gen_clock_jumps(outdir)
     if not which or "detect" in which or "tests" in which:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import detect

@@ -298,6 +298,20 @@ def truncated_capture():
 
 
 @test
+def clock_jumps():
+    """Timestamps at 0xffffffff s and 2^31 s are skipped and counted; a valid jump of decades
+    and the way back cost O(1): the run ends, with a summary, well within the timeout."""
+    rc, s, se, _ = offline("clock_jumps.pcap", "-w", "1")
+    exp = expect("clock_jumps")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    assert s is not None, "no summary"
+    eq(s["input"]["bad_timestamps"], exp["bad_timestamps"], "bad_timestamps")
+    eq(s["input"]["packets"], exp["packets"], "packets read")
+    eq(s["conservation"]["ok"], True, "conservation")
+    assert s["scoring"]["time_jumps"] >= 1, "time_jumps: %r" % s["scoring"]["time_jumps"]
+
+
+@test
 def bad_options():
     bad(["-r", os.path.join(DATA, "basic.pcap"), "--bogus"], 2, "unknown option '--bogus'")
     bad(["-r"], 2, "needs a value")

@@ -2,7 +2,9 @@
  * channels (lib/chan): HyperLogLog accuracy, register encoding and exact mergeability
  * across workers; the worker host table (slots, references, dirty list, reports, eviction,
  * a full ring with and without waiting, a full table); the control table (accumulation,
- * lazy and swept aging, a full table, iteration, totals); and the SP/SC channel rings
+ * lazy and swept aging, a full table, iteration, totals; baselines over touched hosts equal
+ * to the sequential computation, the estimate cache, aging that visits live hosts only); and
+ * the SP/SC channel rings
  * (send, drain, a full ring, several workers). Needs EAL (rte_hash, rte_malloc, rte_ring):
  * started once per run with --no-huge. */
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -923,6 +926,240 @@ test_chost_full_foreach_totals(void **state)
 	assert_int_equal(tot.table_full, 2);
 }
 
+/* ---- baselines over touched hosts, the estimate cache, aging by the live list ---- */
+
+struct devrec {
+	unsigned int n;
+	uint8_t host[64];
+	uint8_t metric[64];
+	float z[64];
+	uint64_t ts[64];
+};
+
+static void
+dev_cb(void *arg, const uint8_t addr[16], const struct sl_base_dev *d, uint64_t now_us)
+{
+	struct devrec *r = arg;
+
+	assert_true(r->n < 64);
+	r->host[r->n] = addr[15];
+	r->metric[r->n] = d->metric;
+	r->z[r->n] = d->z;
+	r->ts[r->n++] = now_us;
+}
+
+static void
+lazy_params(struct sl_base_params *bp)
+{
+	memset(bp, 0, sizeof(*bp));
+	bp->bucket_us = 60000000;
+	bp->warmup = 3;
+	bp->alpha = 0.1f;
+	bp->z = 4.0f;
+	for (unsigned int m = 0; m < SL_BASE_MAX; m++)
+		bp->floor[m] = 1.0f;
+}
+
+/* Host 1's activity per bucket: busy, then absent for 7 buckets, busy again, absent for
+ * 3000 buckets (its baseline decays to a fixed point), then a burst that deviates. */
+static uint32_t
+lazy_activity(unsigned int b)
+{
+	if (b < 15)
+		return 10 + b % 3;
+	if (b < 22)
+		return 0;
+	if (b < 27)
+		return 11;
+	if (b < 3027)
+		return 0;
+	if (b < 3030)
+		return 12;
+	return b == 3030 ? 400 : 0;
+}
+
+static void
+test_chost_baseline_lazy(void **state)
+{
+	struct hx *x = *state;
+	struct sl_chost_table *c = mk_chost(x, 64, UINT64_MAX / 2);
+	struct sl_base_params bp;
+	struct sl_base ref[2];
+	uint64_t totv[2][SL_BASE_MAX];
+	struct devrec got = {0}, want = {0};
+	const unsigned int nb = 3035;
+	struct sl_chost h;
+	uint8_t a[16];
+
+	lazy_params(&bp);
+	memset(ref, 0, sizeof(ref));
+	memset(totv, 0, sizeof(totv));
+	for (unsigned int b = 0; b < nb; b++) {
+		uint64_t edge = (uint64_t)(b + 1) * bp.bucket_us;
+
+		for (uint32_t n = 0; n < 2; n++) {
+			uint32_t k = n == 0 ? 5 + b % 4 : lazy_activity(b);
+			struct sl_host_delta d;
+
+			if (k == 0)
+				continue;
+			d = mk_delta(n, edge - 1000000, k);
+			assert_int_equal(sl_chost_apply(c, &d), 0);
+			totv[n][SL_BASE_bytes_out] += d.bytes_out;
+			totv[n][SL_BASE_bytes_in] += d.bytes_in;
+			totv[n][SL_BASE_pkts_out] += d.pkts_out;
+			totv[n][SL_BASE_flows_opened] += d.flows_opened;
+			totv[n][SL_BASE_long_lived] += d.long_lived;
+		}
+		sl_chost_baseline(c, &bp, edge, dev_cb, &got);
+		/* the reference: every host updated at every edge, in host (slot) order */
+		for (uint32_t n = 0; n < 2; n++) {
+			struct sl_base_dev d;
+
+			if (sl_base_update(&ref[n], &bp, totv[n], &d) >= 0) {
+				uint8_t ra[16];
+
+				mk_addr(n, ra);
+				dev_cb(&want, ra, &d, edge);
+			}
+		}
+		for (uint32_t n = 0; n < 2; n++) {
+			if ((n == 1 && lazy_activity(b) == 0) || b % 97 != 0)
+				continue; /* an idle host's baseline is only brought up to date lazily */
+			mk_addr(n, a);
+			assert_true(chost_get(c, a, &h));
+			assert_memory_equal(&h.base, &ref[n], sizeof(ref[n]));
+		}
+	}
+	/* a last touch brings both up to date: the same bits as the sequential computation */
+	{
+		struct sl_host_delta d = mk_delta(0, (uint64_t)nb * bp.bucket_us + 1, 6);
+		struct sl_base_dev dv;
+
+		assert_int_equal(sl_chost_apply(c, &d), 0);
+		totv[0][SL_BASE_bytes_out] += d.bytes_out;
+		totv[0][SL_BASE_bytes_in] += d.bytes_in;
+		totv[0][SL_BASE_pkts_out] += d.pkts_out;
+		totv[0][SL_BASE_flows_opened] += d.flows_opened;
+		totv[0][SL_BASE_long_lived] += d.long_lived;
+		d = mk_delta(1, (uint64_t)nb * bp.bucket_us + 1, 1);
+		assert_int_equal(sl_chost_apply(c, &d), 0);
+		sl_chost_baseline(c, &bp, (uint64_t)(nb + 1) * bp.bucket_us, dev_cb, &got);
+		totv[1][SL_BASE_bytes_out] += d.bytes_out;
+		totv[1][SL_BASE_bytes_in] += d.bytes_in;
+		totv[1][SL_BASE_pkts_out] += d.pkts_out;
+		totv[1][SL_BASE_flows_opened] += d.flows_opened;
+		totv[1][SL_BASE_long_lived] += d.long_lived;
+		if (sl_base_update(&ref[0], &bp, totv[0], &dv) >= 0)
+			fail();
+		if (sl_base_update(&ref[1], &bp, totv[1], &dv) >= 0)
+			fail();
+		for (uint32_t n = 0; n < 2; n++) {
+			mk_addr(n, a);
+			assert_true(chost_get(c, a, &h));
+			assert_memory_equal(&h.base, &ref[n], sizeof(ref[n]));
+		}
+	}
+	assert_true(want.n >= 1);
+	assert_int_equal(got.n, want.n);
+	for (unsigned int i = 0; i < want.n; i++) {
+		assert_int_equal(got.host[i], want.host[i]);
+		assert_int_equal(got.metric[i], want.metric[i]);
+		assert_memory_equal(&got.z[i], &want.z[i], sizeof(float));
+		assert_int_equal(got.ts[i], want.ts[i]);
+	}
+	/* host 1's 3000 idle buckets stopped costing once its baseline no longer moved */
+	print_message("lazy baseline: %" PRIu64 " updates for %u edges x 2 hosts\n",
+		totals(c).base_updates, nb + 1);
+	assert_int_equal(totals(c).buckets, nb + 1);
+	assert_true(totals(c).base_updates < (uint64_t)(nb + 1) + 30 + 2500);
+}
+
+static void
+test_chost_peers_cache(void **state)
+{
+	struct hx *x = *state;
+	struct sl_chost_table *c = mk_chost(x, 64, 10000000);
+	struct sl_base_params bp;
+	struct sl_host_delta d;
+	struct sl_chost h, fresh;
+	uint8_t a[16];
+
+	lazy_params(&bp);
+	mk_addr(3, a);
+	d = mk_delta(3, 1000, 1);
+	d.hll[0] = 0x23;
+	assert_int_equal(sl_chost_apply(c, &d), 0);
+	assert_true(chost_get(c, a, &h));
+	assert_int_equal(h.peers_ok, 0); /* nothing computed yet */
+	sl_chost_baseline(c, &bp, 60000000, NULL, NULL);
+	assert_true(chost_get(c, a, &h));
+	assert_int_equal(h.peers_ok, 1);
+	memset(&fresh, 0, sizeof(fresh));
+	memcpy(fresh.hll, h.hll, sizeof(fresh.hll));
+	assert_true(sl_chost_peers(&h) == sl_chost_peers(&fresh));
+	/* registers that do not rise keep the cache */
+	d = mk_delta(3, 2000, 1);
+	d.hll[0] = 0x12;
+	assert_int_equal(sl_chost_apply(c, &d), 0);
+	assert_true(chost_get(c, a, &h));
+	assert_int_equal(h.peers_ok, 1);
+	/* a register that rises invalidates it; the estimate follows the sketch */
+	d = mk_delta(3, 3000, 1);
+	d.hll[4] = 0x50;
+	assert_int_equal(sl_chost_apply(c, &d), 0);
+	assert_true(chost_get(c, a, &h));
+	assert_int_equal(h.peers_ok, 0);
+	memcpy(fresh.hll, h.hll, sizeof(fresh.hll));
+	assert_true(sl_chost_peers(&h) == sl_chost_peers(&fresh));
+	assert_true(sl_chost_peers(&h) > 2.5);
+	sl_chost_baseline(c, &bp, 120000000, NULL, NULL);
+	assert_true(chost_get(c, a, &h));
+	assert_int_equal(h.peers_ok, 1);
+	assert_true(sl_chost_peers(&h) == sl_chost_peers(&fresh));
+}
+
+static void
+test_chost_age_visits_live(void **state)
+{
+	struct hx *x = *state;
+	struct sl_chost_table *c = mk_chost(x, 16384, 10000);
+	struct sl_chost_totals tot;
+	struct sl_host_delta d;
+	struct visit v;
+
+	for (uint32_t i = 0; i < 10; i++) {
+		d = mk_delta(i, i < 4 ? 1000 : 9000, 1);
+		assert_int_equal(sl_chost_apply(c, &d), 0);
+	}
+	d = mk_delta(1, 9500, 1); /* heard of again: no longer among the oldest */
+	assert_int_equal(sl_chost_apply(c, &d), 0);
+	assert_int_equal(sl_chost_age(c, 11001, 4096), 3);
+	tot = totals(c);
+	assert_int_equal(tot.age_visits, 4); /* the three aged and the first one alive */
+	assert_int_equal(sl_chost_age(c, 11001, 4096), 0);
+	assert_int_equal(totals(c).age_visits, 5);
+	memset(&v, 0, sizeof(v));
+	sl_chost_foreach(c, visit_cb, &v);
+	assert_int_equal(v.n, 7);
+	assert_int_equal(v.seen[1], 1);
+	assert_int_equal(sl_chost_age(c, 1000000, 4096), 7);
+	assert_int_equal(totals(c).age_visits, 12);
+	assert_int_equal(totals(c).hosts, 0);
+	memset(&v, 0, sizeof(v));
+	sl_chost_foreach(c, visit_cb, &v);
+	assert_int_equal(v.n, 0);
+	/* a bucket edge with nobody touched visits nobody */
+	{
+		struct sl_base_params bp;
+		uint64_t before = totals(c).base_updates;
+
+		lazy_params(&bp);
+		sl_chost_baseline(c, &bp, 60000000, NULL, NULL);
+		assert_int_equal(totals(c).base_updates, before);
+	}
+}
+
 /* ---- channels ---- */
 
 static void
@@ -1129,6 +1366,9 @@ main(void)
 		T(test_chost_apply_and_lazy_aging),
 		T(test_chost_age),
 		T(test_chost_full_foreach_totals),
+		T(test_chost_baseline_lazy),
+		T(test_chost_peers_cache),
+		T(test_chost_age_visits_live),
 		T(test_chan_send_drain),
 		T(test_chan_full),
 		T(test_chan_two_workers),

@@ -17,7 +17,8 @@
  *     after a miner's flow ends. The gates and feature rules of sl_score_behaviour on
  *     hand-made samples.
  *  B. Scoring mechanics: per-kind maximum, levels and notes, slot replacement, a full table,
- *     sl_score_top, sl_score_params_from_cfg errors, sl_score_advance's tick grid.
+ *     sl_score_top, sl_score_params_from_cfg errors, sl_score_advance's tick grid, clock jumps
+ *     of any size either way in O(1).
  *  C. Baseline: sl_base_update warmup, steady series, a spike, floors.
  *
  * Every session prints one "session ..." line (alert time, scores, behaviour points) to the
@@ -2117,6 +2118,84 @@ test_advance_grid(void **state)
 	score_free(c);
 }
 
+/* Clock jumps cost O(1): a record at the end of time (a pcap's 0xffffffff seconds read as
+ * -1 s) and a return to the past run a bounded number of passes and buckets, are counted,
+ * and the grid goes on afterwards. */
+static void
+test_advance_jumps(void **state)
+{
+	struct sl_score_params p;
+	struct sl_base_params bp;
+	struct sl_score_stats st;
+	struct sl_chost_table *c;
+	struct sl_host_delta d;
+	struct sl_score *s;
+	const uint64_t t = T0_US + 123456;
+	uint64_t cycles, buckets;
+
+	(void)state;
+	shipped_params(&p, &bp);
+	s = mk_score(&p, NULL);
+	c = sl_chost_create(64, 600000000, (int)rte_socket_id());
+	assert_non_null(c);
+	memset(&d, 0, sizeof(d));
+	d.addr[15] = 1;
+	d.pkts_out = 1;
+	d.ts_us = t;
+	assert_int_equal(sl_chost_apply(c, &d), 0);
+	sl_score_advance(s, c, &bp, SEC(1), t); /* starts the clock */
+	sl_score_advance(s, c, &bp, SEC(1), t + SEC(90));
+	sl_score_get_stats(s, &st);
+	assert_int_equal(st.cycles, 90);
+	assert_int_equal(st.time_jumps, 0);
+	cycles = st.cycles;
+	{
+		struct sl_chost_totals ht;
+
+		sl_chost_totals(c, &ht);
+		buckets = ht.buckets;
+		assert_true(buckets >= 1 && buckets <= 2);
+	}
+	/* forward to the end of time: one pass and one bucket, not 2^64 / 1 s of them */
+	for (uint64_t ts = UINT64_MAX - SEC(3); ts != 0; ts = ts == UINT64_MAX ? 0 : ts + SEC(1)) {
+		struct sl_chost_totals ht;
+
+		sl_score_advance(s, c, &bp, SEC(1), ts);
+		sl_score_get_stats(s, &st);
+		sl_chost_totals(c, &ht);
+		assert_true(st.cycles - cycles <= 4 + 3);
+		assert_true(ht.buckets - buckets <= 2);
+	}
+	sl_score_get_stats(s, &st);
+	assert_int_equal(st.time_jumps, 1);
+	assert_int_equal(sl_score_now(s), UINT64_MAX);
+	cycles = st.cycles;
+	/* the same instant again: nothing more falls due */
+	sl_score_advance(s, c, &bp, SEC(1), UINT64_MAX);
+	sl_score_get_stats(s, &st);
+	assert_int_equal(st.cycles, cycles);
+	/* back to the past: counted once, costs nothing, the clock stays */
+	sl_score_advance(s, c, &bp, SEC(1), t + SEC(91));
+	sl_score_advance(s, c, &bp, SEC(1), t + SEC(92));
+	sl_score_get_stats(s, &st);
+	assert_int_equal(st.time_jumps, 2);
+	assert_int_equal(st.cycles, cycles);
+	assert_int_equal(sl_score_now(s), UINT64_MAX);
+	sl_chost_free(c);
+	score_free(s);
+
+	/* a backward jump then forward again on a normal clock: two jumps, the grid resumes */
+	s = mk_score(&p, NULL);
+	sl_score_advance(s, NULL, NULL, SEC(1), t);
+	sl_score_advance(s, NULL, NULL, SEC(1), t + SEC(500));
+	sl_score_advance(s, NULL, NULL, SEC(1), t + SEC(10)); /* 490 s back */
+	sl_score_advance(s, NULL, NULL, SEC(1), t + SEC(501)); /* and forward again */
+	sl_score_get_stats(s, &st);
+	assert_int_equal(st.time_jumps, 3);
+	assert_int_equal(st.cycles, 2); /* the collapsed pass at +500 s, the grid pass at +501 s */
+	score_free(s);
+}
+
 /* Baseline deviations as signals: z at the threshold gives half the weight, 2x all of it. */
 static void
 test_deviation_signal(void **state)
@@ -2334,6 +2413,7 @@ main(void)
 		cmocka_unit_test_teardown(test_top, leak_teardown),
 		cmocka_unit_test_teardown(test_params_from_cfg, leak_teardown),
 		cmocka_unit_test_teardown(test_advance_grid, leak_teardown),
+		cmocka_unit_test_teardown(test_advance_jumps, leak_teardown),
 		cmocka_unit_test_teardown(test_deviation_signal, leak_teardown),
 		cmocka_unit_test_teardown(test_unsampled_detection_forgotten, leak_teardown), /* !!! bug, see above */
 		/* C. baseline */
