@@ -81,7 +81,7 @@ struct app {
 	uint64_t msgs;
 	uint64_t last_age_us;
 	struct sl_match *match;        /* detection tables (NULL: detect = 0) */
-	FILE *events;                  /* JSON event lines, or NULL */
+	struct sl_writer *events;      /* JSON event lines, or NULL */
 	bool events_close;             /* events is a file we opened */
 	uint64_t det_events[SL_DET_MAX]; /* events taken, per detector */
 	uint64_t reloads, reload_errors;
@@ -304,18 +304,13 @@ control_reload(struct app *a)
 	uint64_t ticket;
 
 	if (__atomic_exchange_n(&sig_reopen, 0, __ATOMIC_RELAXED) && a->events_close) {
-		FILE *nf;
+		int rc = sl_writer_reopen(a->events);
 
-		fflush(a->events);
-		nf = fopen(a->args.events, "a");
-		if (nf == NULL) {
+		if (rc < 0)
 			fprintf(stderr, "sluice: reopening --events %s: %s (keeping the old file)\n",
-				a->args.events, strerror(errno));
-		} else {
-			fclose(a->events);
-			a->events = nf;
+				a->args.events, strerror(-rc));
+		else
 			a->events_failed = false;
-		}
 	}
 	if (__atomic_exchange_n(&sig_reload, 0, __ATOMIC_RELAXED)) {
 		char msg[512];
@@ -715,7 +710,7 @@ control_live(struct app *a)
 			a->next_stats_us = now + a->cfg.stats_interval_s * 1000000;
 		}
 		if (a->events != NULL)
-			fflush(a->events);
+			sl_writer_flush(a->events);
 		if (now - a->last_age_us > 100000) {
 			sl_chost_age(a->hosts, now, 4096);
 			a->last_age_us = now;
@@ -908,15 +903,24 @@ main(int argc, char **argv)
 	/* events: --events FILE (appended), "-" = stdout; by default stdout offline (unless the
 	 * summary goes there), none live */
 	if (a->args.events != NULL && strcmp(a->args.events, "-") != 0) {
-		a->events = fopen(a->args.events, "a");
+		char err[512];
+
+		/* live, a writer thread does the write(2)s: the control core never waits on a disk */
+		a->events = sl_writer_open(a->args.events, -1, a->args.live, err, sizeof(err));
 		if (a->events == NULL) {
-			fprintf(stderr, "sluice: --events %s: %s\n", a->args.events, strerror(errno));
+			fprintf(stderr, "sluice: --events %s\n", err);
 			return 2;
 		}
 		a->events_close = true;
 	} else if (a->args.events != NULL ||
 		   (!a->args.live && !(a->args.summary && strcmp(a->args.summary, "-") == 0))) {
-		a->events = stdout;
+		char err[512];
+
+		a->events = sl_writer_open(NULL, STDOUT_FILENO, a->args.live, err, sizeof(err));
+		if (a->events == NULL) {
+			fprintf(stderr, "sluice: events: %s\n", err);
+			return 2;
+		}
 	}
 
 	if (a->args.live) {
@@ -1127,12 +1131,11 @@ out:
 	sl_score_free(a->score);
 	if (a->merging)
 		sl_chan_merge_fini(&a->merge);
-	if (a->events != NULL && fflush(a->events) != 0 && !a->events_failed) {
+	if (sl_writer_close(a->events) < 0 && !a->events_failed) { /* flushes, joins, closes */
 		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
 		status = 1;
 	}
-	if (a->events_close)
-		fclose(a->events);
+	a->events = NULL;
 	rte_eal_cleanup(); /* stops the telemetry thread: then its snapshot can go */
 	tel_stats = NULL;
 	sl_snapshot_free(a->metrics);

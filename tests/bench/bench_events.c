@@ -1,7 +1,7 @@
 /* bench_events.c: how fast the control core turns detections into event lines. It formats
  * N synthetic detection events (addresses, ports, detectors and excerpts varied; IPv6 every
- * 8th) into the event log on /dev/null (or the file given) and prints events/s and ns per
- * event. usage: sluice-bench-events [N] [PATH] */
+ * 8th) through the event writer into /dev/null (or the file given), unthreaded and threaded,
+ * and prints events/s and ns per event. usage: sluice-bench-events [N] [PATH] */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -74,6 +74,42 @@ make_event(struct sl_event *ev, unsigned int i, uint64_t *rnd)
 	ev->excerpt_len = (uint8_t)n;
 }
 
+static int
+run(const struct sl_event *tmpl, unsigned long n, const char *path, bool threaded)
+{
+	struct sl_event *ev = malloc(NVARIANTS * sizeof(*ev));
+	struct sl_writer_stats st;
+	struct sl_writer *w;
+	char err[256];
+	double t0, dt;
+	int rc = 0;
+
+	if (ev == NULL)
+		return -1;
+	memcpy(ev, tmpl, NVARIANTS * sizeof(*ev));
+	w = sl_writer_open(path, -1, threaded, err, sizeof(err));
+	if (w == NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(ev);
+		return -1;
+	}
+	t0 = now_s();
+	for (unsigned long i = 0; i < n && rc == 0; i++) {
+		ev[i % NVARIANTS].ts_us += 1000;
+		rc = sl_report_event(w, &ev[i % NVARIANTS], 10 + (unsigned int)(i % 7));
+	}
+	sl_writer_get_stats(w, &st);
+	if (sl_writer_close(w) < 0)
+		rc = -1;
+	dt = now_s() - t0;
+	printf("detection events: %lu in %.3f s: %.0f events/s, %.0f ns/event, %.0f bytes/event "
+	       "(writer, %s, %" PRIu64 " chunks, %" PRIu64 " waits)%s\n", n, dt, (double)n / dt,
+		dt * 1e9 / (double)n, (double)st.bytes / (double)n,
+		threaded ? "threaded" : "unthreaded", st.chunks, st.waits, rc ? " (write error)" : "");
+	free(ev);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,29 +117,15 @@ main(int argc, char **argv)
 	const char *path = argc > 2 ? argv[2] : "/dev/null";
 	struct sl_event *ev = calloc(NVARIANTS, sizeof(*ev));
 	uint64_t rnd = 42;
-	FILE *f;
-	double t0, dt;
-	int rc = 0;
+	int rc;
 
 	if (ev == NULL)
 		return 1;
 	for (unsigned int i = 0; i < NVARIANTS; i++)
 		make_event(&ev[i], i, &rnd);
-	f = fopen(path, "w");
-	if (f == NULL) {
-		perror(path);
-		return 1;
-	}
-	t0 = now_s();
-	for (unsigned long i = 0; i < n && rc == 0; i++) {
-		ev[i % NVARIANTS].ts_us += 1000;
-		rc = sl_report_event(f, &ev[i % NVARIANTS], 10 + (unsigned int)(i % 7));
-	}
-	if (fclose(f) != 0)
-		rc = -1;
-	dt = now_s() - t0;
-	printf("detection events: %lu in %.3f s: %.0f events/s, %.0f ns/event (FILE* path)%s\n", n,
-		dt, (double)n / dt, dt * 1e9 / (double)n, rc ? " (write error)" : "");
+	rc = run(ev, n, path, false);
+	if (rc == 0)
+		rc = run(ev, n, path, true);
 	free(ev);
 	return rc ? 1 : 0;
 }
