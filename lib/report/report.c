@@ -117,6 +117,19 @@ esc_byte(char *o, unsigned char c)
 	return o;
 }
 
+/* True when one of the 8 bytes in @p x is one esc_tab escapes: below 0x20, 0x7f or above,
+ * '"' or '\\' (the classic "has a zero byte" bit trick on x, x ^ '"'... and x - 0x20...). */
+static inline bool
+needs_escape8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
+	uint64_t t = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+		     ((d - ones) & ~d) | x;
+
+	return (t & high) != 0;
+}
+
 static void
 str_raw(struct sl_json *j, const char *s)
 {
@@ -125,9 +138,23 @@ str_raw(struct sl_json *j, const char *s)
 	char *o;
 
 	if (likely(room(j, 6 * n + 2))) { /* the whole string fits, escaped or not */
+		size_t i = 0;
+
 		o = j->buf + j->len;
 		*o++ = '"';
-		for (size_t i = 0; i < n; i++)
+		for (; i + 8 <= n; i += 8) { /* 8 bytes at a time while none needs escaping */
+			uint64_t x;
+
+			memcpy(&x, p + i, 8);
+			if (likely(!needs_escape8(x))) {
+				memcpy(o, &x, 8);
+				o += 8;
+				continue;
+			}
+			for (size_t k = 0; k < 8; k++)
+				o = esc_byte(o, p[i + k]);
+		}
+		for (; i < n; i++)
 			o = esc_byte(o, p[i]);
 		*o++ = '"';
 		j->len = (size_t)(o - j->buf);

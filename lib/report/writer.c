@@ -261,6 +261,7 @@ hand_on(struct sl_writer *w, size_t upto, bool wait)
 {
 	struct chunk *c = w->cur, *nc;
 	size_t rest = c->len - upto;
+	bool ok;
 	int idx;
 
 	if (w->threaded && !w->running && !start_thread(w))
@@ -286,15 +287,17 @@ hand_on(struct sl_writer *w, size_t upto, bool wait)
 		idx = ring_get(&w->free, true);
 	}
 	nc = &w->pool[idx];
+	ok = true;
 	if (rest > nc->cap) { /* the line outgrew a chunk: so must this one */
 		char *d = realloc(nc->data, c->cap);
 
-		if (d == NULL) { /* keep the line's start: the caller reports ENOMEM */
-			ring_put(&w->free, (unsigned int)idx);
-			return false;
+		if (d != NULL) {
+			nc->data = d;
+			nc->cap = c->cap;
+		} else {
+			ok = false; /* the line is lost (the caller reports ENOMEM) */
+			rest = 0;
 		}
-		nc->data = d;
-		nc->cap = c->cap;
 	}
 	memcpy(nc->data, c->data + upto, rest);
 	nc->len = rest;
@@ -304,7 +307,7 @@ hand_on(struct sl_writer *w, size_t upto, bool wait)
 	ring_put(&w->full, w->cur_idx);
 	w->cur = nc;
 	w->cur_idx = (unsigned int)idx;
-	return true;
+	return ok;
 }
 
 /* The caller's view of write errors: its own and the thread's. A failure also sets errno,
@@ -357,6 +360,8 @@ err_nomem:
 	j->buf = c->data;
 	j->len = c->len;
 	j->cap = c->cap;
+	if (j->mark > j->len) /* the line's start was dropped with its chunk */
+		j->mark = j->len;
 	j->err = -ENOMEM;
 	return false;
 }

@@ -120,6 +120,51 @@ test_escaping(void **state)
 	free(out);
 }
 
+/* The reference: how the formatter escaped a byte when it wrote through stdio. */
+static size_t
+ref_escape(char *o, unsigned char c)
+{
+	switch (c) {
+	case '"': return (size_t)sprintf(o, "\\\"");
+	case '\\': return (size_t)sprintf(o, "\\\\");
+	case '\n': return (size_t)sprintf(o, "\\n");
+	case '\r': return (size_t)sprintf(o, "\\r");
+	case '\t': return (size_t)sprintf(o, "\\t");
+	default:
+		if (c < 0x20 || c >= 0x7f)
+			return (size_t)sprintf(o, "\\u%04x", c);
+		*o = (char)c;
+		return 1;
+	}
+}
+
+/* Every byte value at every position of strings around the 8-byte fast path's width. */
+static void
+test_escaping_every_byte(void **state)
+{
+	(void)state;
+	for (unsigned int len = 1; len <= 19; len += 6) {
+		for (unsigned int pos = 0; pos < len; pos++) {
+			for (unsigned int c = 1; c < 256; c++) {
+				char in[32], want[256], *out;
+				size_t k = 0;
+
+				memset(in, 'a', len);
+				in[pos] = (char)c;
+				in[len] = '\0';
+				want[k++] = '[';
+				want[k++] = '"';
+				for (unsigned int i = 0; i < len; i++)
+					k += ref_escape(want + k, (unsigned char)in[i]);
+				memcpy(want + k, "\"]", 3);
+				out = json_of_str(in);
+				assert_string_equal(out, want);
+				free(out);
+			}
+		}
+	}
+}
+
 /* A string far longer than the FILE-mode buffer takes the byte-at-a-time path. */
 static void
 test_escaping_long(void **state)
@@ -679,6 +724,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_escaping_every_byte),
 		cmocka_unit_test(test_escaping_long),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_timestamps),
