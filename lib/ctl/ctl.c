@@ -113,10 +113,9 @@ struct sl_ctl {
 	struct sl_block *block;          /* NULL: mode = monitor */
 	struct sl_block_params block_p;
 	struct sl_match *match;          /* NULL: detect = 0 */
-	FILE *events;                    /* event log, or NULL */
-	bool events_close;               /* a file we opened */
+	struct sl_writer *events;        /* event log, or NULL */
+	bool events_close;               /* a file we opened (reopened on SIGHUP) */
 	bool events_failed;
-	char *events_buf;                /* stdio buffer of the event log */
 	uint64_t det_events[SL_DET_MAX]; /* detections taken, per detector */
 	struct sl_ctl_stats st;
 	struct ctl_dedup *dd;            /* NULL: event_dedup_s = 0 */
@@ -343,29 +342,24 @@ shipped_list(char *path, const char *key, const char *what)
 	}
 }
 
+/* The event log: lines are formatted into memory chunks; live, a writer thread does the
+ * write(2)s, so the control core never waits on a disk. */
 static int
 open_events(struct sl_ctl *ctl, const char *path, char *err, size_t errlen)
 {
+	char werr[512] = "";
+	bool out;
+
 	if (path == NULL)
 		return 0;
-	if (strcmp(path, "-") == 0) {
-		ctl->events = stdout; /* nothing was written to it yet: a large buffer */
-		setvbuf(stdout, NULL, _IOFBF, 1u << 20);
-		return 0;
-	} else {
-		ctl->events = fopen(path, "a");
-		if (ctl->events == NULL) {
-			int e = errno;
-
-			snprintf(err, errlen, "--events %s: %s", path, strerror(e));
-			return -e;
-		}
-		ctl->events_close = true;
+	out = strcmp(path, "-") == 0;
+	ctl->events = sl_writer_open(out ? NULL : path, out ? STDOUT_FILENO : -1, ctl->conf.live,
+		werr, sizeof(werr));
+	if (ctl->events == NULL) {
+		snprintf(err, errlen, "--events %s", werr);
+		return -EINVAL;
 	}
-	/* one large buffer: lines leave in big writes, flushed once per control pass live */
-	ctl->events_buf = malloc(1u << 20);
-	if (ctl->events_buf != NULL)
-		setvbuf(ctl->events, ctl->events_buf, _IOFBF, 1u << 20);
+	ctl->events_close = !out;
 	return 0;
 }
 
@@ -548,21 +542,16 @@ do_reload(struct sl_ctl *ctl, char *msg, size_t len)
 static void
 do_reopen(struct sl_ctl *ctl)
 {
-	FILE *nf;
+	int rc;
 
 	if (!ctl->events_close)
 		return;
-	fflush(ctl->events);
-	nf = fopen(ctl->conf.events_path, "a");
-	if (nf == NULL) {
+	rc = sl_writer_reopen(ctl->events);
+	if (rc < 0) {
 		fprintf(stderr, "sluice: reopening --events %s: %s (keeping the old file)\n",
-			ctl->conf.events_path, strerror(errno));
+			ctl->conf.events_path, strerror(-rc));
 		return;
 	}
-	fclose(ctl->events);
-	ctl->events = nf;
-	if (ctl->events_buf != NULL)
-		setvbuf(ctl->events, ctl->events_buf, _IOFBF, 1u << 20);
 	ctl->events_failed = false;
 	ctl->st.reopens++;
 }
@@ -881,8 +870,8 @@ sl_ctl_run(struct sl_ctl *ctl)
 		worker_totals(ctl);
 		metrics_timer(ctl, now);
 		stats_timer(ctl, now);
-		if (ctl->events != NULL && n != 0)
-			fflush(ctl->events);
+		if (ctl->events != NULL) /* what this pass wrote leaves now (nothing: no cost) */
+			sl_writer_flush(ctl->events);
 		if (now - ctl->last_age_us > CTL_AGE_US) {
 			sl_chost_age(ctl->hosts, now, CTL_AGE_BATCH);
 			ctl->last_age_us = now;
@@ -936,7 +925,7 @@ sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
 			events_failed(ctl);
 	}
 	if (ctl->events != NULL)
-		fflush(ctl->events);
+		sl_writer_flush(ctl->events);
 }
 
 void
@@ -984,15 +973,14 @@ sl_ctl_free(struct sl_ctl *ctl)
 	if (ctl->merging)
 		sl_chan_merge_fini(&ctl->merge);
 	ctl_dedup_free(ctl->dd);
-	if (ctl->events != NULL && fflush(ctl->events) != 0 && !ctl->events_failed) {
-		fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
+	if (ctl->events != NULL && sl_writer_close(ctl->events) < 0) { /* flushes, joins, closes */
+		if (!ctl->events_failed)
+			fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
 		ctl->events_failed = true;
 	}
+	ctl->events = NULL;
 	if (ctl->events_failed)
 		rc = -EIO;
-	if (ctl->events_close)
-		fclose(ctl->events);
-	free(ctl->events_buf);
 	/* the telemetry snapshots stay until the process ends: a telemetry thread may hold them */
 	sl_snapshot_free(ctl->metrics);
 	free(ctl);

@@ -1,4 +1,5 @@
-/* report.c: the summary JSON, the human report and the JSON writer (see sl_report.h). */
+/* report.c: the summary JSON, the human report, the event lines and the JSON formatter
+ * they all use (see sl_report.h; the event writer itself is writer.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -6,36 +7,185 @@
 #include <string.h>
 #include <time.h>
 
+#include "report_priv.h"
 #include "sl_common.h"
 #include "sl_report.h"
 
-/* ---- JSON writer ---- */
+/* ---- JSON formatter ---- */
+
+/* Bytes are appended to j->buf after room() made space: FILE mode flushes the local buffer,
+ * line mode asks the writer (sl_writer_room()). When room cannot be made (out of memory)
+ * the bytes are skipped and j->err says so. */
+
+static bool
+room_slow(struct sl_json *j, size_t n)
+{
+	if (j->err != 0)
+		return false;
+	if (j->w != NULL)
+		return sl_writer_room(j, n);
+	if (sl_json_flush(j) < 0)
+		return false;
+	return j->cap >= n;
+}
+
+static inline bool
+room(struct sl_json *j, size_t n)
+{
+	return likely(j->cap - j->len >= n) || room_slow(j, n);
+}
+
+static inline void
+put_c(struct sl_json *j, char c)
+{
+	if (room(j, 1))
+		j->buf[j->len++] = c;
+}
+
+static void
+put(struct sl_json *j, const char *s, size_t n)
+{
+	while (n > 0) {
+		size_t k = n < SL_JSON_LOCAL ? n : SL_JSON_LOCAL;
+
+		if (!room(j, k))
+			return;
+		memcpy(j->buf + j->len, s, k);
+		j->len += k;
+		s += k;
+		n -= k;
+	}
+}
 
 void
 sl_json_init(struct sl_json *j, FILE *f, bool compact)
 {
-	memset(j, 0, sizeof(*j));
+	j->buf = j->local;
+	j->len = 0;
+	j->cap = sizeof(j->local);
 	j->f = f;
+	j->w = NULL;
+	j->mark = 0;
+	j->err = 0;
+	j->depth = 0;
 	j->compact = compact;
 	j->first[0] = true;
 }
 
-static void str_raw(struct sl_json *j, const char *s);
+int
+sl_json_flush(struct sl_json *j)
+{
+	if (j->f == NULL)
+		return j->err;
+	if (j->len > 0 && fwrite(j->buf, 1, j->len, j->f) != j->len && j->err == 0)
+		j->err = -EIO;
+	j->len = 0;
+	return j->err;
+}
+
+/* How each byte appears inside a JSON string: 0 as itself, 'u' as \u00XX, else a
+ * backslash and that letter. Control bytes and anything outside ASCII are escaped, so
+ * packet-derived strings can never produce invalid UTF-8. */
+static const char esc_tab[256] = {
+	['\0'] = 'u', [0x01] = 'u', [0x02] = 'u', [0x03] = 'u', [0x04] = 'u', [0x05] = 'u',
+	[0x06] = 'u', [0x07] = 'u', [0x08] = 'u', ['\t'] = 't', ['\n'] = 'n', [0x0b] = 'u',
+	[0x0c] = 'u', ['\r'] = 'r', [0x0e] = 'u', [0x0f] = 'u', [0x10] = 'u', [0x11] = 'u',
+	[0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u', [0x16] = 'u', [0x17] = 'u',
+	[0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u', [0x1c] = 'u', [0x1d] = 'u',
+	[0x1e] = 'u', [0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
+	[0x7f ... 0xff] = 'u',
+};
+
+/* One string byte, escaped; the caller made 6 bytes of room. */
+static inline char *
+esc_byte(char *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e = esc_tab[c];
+
+	if (likely(e == 0)) {
+		*o++ = (char)c;
+	} else if (e != 'u') {
+		*o++ = '\\';
+		*o++ = e;
+	} else {
+		memcpy(o, "\\u00", 4);
+		o[4] = hex[c >> 4];
+		o[5] = hex[c & 15];
+		o += 6;
+	}
+	return o;
+}
+
+/* True when one of the 8 bytes in @p x is one esc_tab escapes: below 0x20, 0x7f or above,
+ * '"' or '\\' (the classic "has a zero byte" bit trick on x, x ^ '"'... and x - 0x20...). */
+static inline bool
+needs_escape8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
+	uint64_t t = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+		     ((d - ones) & ~d) | x;
+
+	return (t & high) != 0;
+}
+
+static void
+str_raw(struct sl_json *j, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	char *o;
+
+	if (likely(room(j, 6 * n + 2))) { /* the whole string fits, escaped or not */
+		size_t i = 0;
+
+		o = j->buf + j->len;
+		*o++ = '"';
+		for (; i + 8 <= n; i += 8) { /* 8 bytes at a time while none needs escaping */
+			uint64_t x;
+
+			memcpy(&x, p + i, 8);
+			if (likely(!needs_escape8(x))) {
+				memcpy(o, &x, 8);
+				o += 8;
+				continue;
+			}
+			for (size_t k = 0; k < 8; k++)
+				o = esc_byte(o, p[i + k]);
+		}
+		for (; i < n; i++)
+			o = esc_byte(o, p[i]);
+		*o++ = '"';
+		j->len = (size_t)(o - j->buf);
+		return;
+	}
+	put_c(j, '"'); /* long string: a byte at a time */
+	for (; *p != '\0'; p++) {
+		if (!room(j, 6))
+			return;
+		j->len = (size_t)(esc_byte(j->buf + j->len, *p) - j->buf);
+	}
+	put_c(j, '"');
+}
 
 static void
 member(struct sl_json *j, const char *key)
 {
 	if (!j->first[j->depth])
-		fputc(',', j->f);
+		put_c(j, ',');
 	j->first[j->depth] = false;
 	if (!j->compact && j->depth > 0) {
-		fputc('\n', j->f);
+		put_c(j, '\n');
 		for (int i = 0; i < j->depth; i++)
-			fputs("  ", j->f);
+			put(j, "  ", 2);
 	}
 	if (key != NULL) {
 		str_raw(j, key);
-		fputs(j->compact ? ":" : ": ", j->f);
+		if (j->compact)
+			put_c(j, ':');
+		else
+			put(j, ": ", 2);
 	}
 }
 
@@ -46,7 +196,7 @@ open_(struct sl_json *j, const char *key, char c)
 		member(j, key);
 	else
 		j->first[0] = false;
-	fputc(c, j->f);
+	put_c(j, c);
 	if (j->depth < 31)
 		j->depth++;
 	j->first[j->depth] = true;
@@ -59,13 +209,15 @@ close_(struct sl_json *j, char c)
 
 	j->depth--;
 	if (!j->compact && !empty) {
-		fputc('\n', j->f);
+		put_c(j, '\n');
 		for (int i = 0; i < j->depth; i++)
-			fputs("  ", j->f);
+			put(j, "  ", 2);
 	}
-	fputc(c, j->f);
+	put_c(j, c);
 	if (j->depth == 0 && !j->compact)
-		fputc('\n', j->f);
+		put_c(j, '\n');
+	if (j->depth == 0 && j->f != NULL) /* the value is complete: out to the FILE */
+		sl_json_flush(j);
 }
 
 void
@@ -92,35 +244,98 @@ sl_json_arr_close(struct sl_json *j)
 	close_(j, ']');
 }
 
+/* Decimal digits of @p v, written backwards ending at @p end. @return the first digit. */
+static char *
+u64_digits(char *end, uint64_t v)
+{
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char *p = end;
+
+	while (v >= 100) {
+		unsigned int k = (unsigned int)(v % 100) * 2;
+
+		v /= 100;
+		*--p = pairs[k + 1];
+		*--p = pairs[k];
+	}
+	if (v >= 10) {
+		*--p = pairs[v * 2 + 1];
+		*--p = pairs[v * 2];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return p;
+}
+
+static void
+put_u64(struct sl_json *j, uint64_t v, bool neg)
+{
+	char tmp[24], *end = tmp + sizeof(tmp), *p = u64_digits(end, v);
+
+	if (neg)
+		*--p = '-';
+	if (room(j, 21)) {
+		memcpy(j->buf + j->len, p, (size_t)(end - p));
+		j->len += (size_t)(end - p);
+	}
+}
+
 void
 sl_json_u64(struct sl_json *j, const char *key, uint64_t v)
 {
 	member(j, key);
-	fprintf(j->f, "%" PRIu64, v);
+	put_u64(j, v, false);
 }
 
 void
 sl_json_i64(struct sl_json *j, const char *key, int64_t v)
 {
 	member(j, key);
-	fprintf(j->f, "%" PRId64, v);
+	/* the magnitude in unsigned arithmetic: INT64_MIN has no positive int64_t */
+	put_u64(j, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void
 sl_json_bool(struct sl_json *j, const char *key, bool v)
 {
 	member(j, key);
-	fputs(v ? "true" : "false", j->f);
+	if (v)
+		put(j, "true", 4);
+	else
+		put(j, "false", 5);
 }
 
 void
 sl_json_dbl(struct sl_json *j, const char *key, double v, int decimals)
 {
+	char tmp[128];
+	int n;
+
 	member(j, key);
-	if (!isfinite(v))
-		fputs("null", j->f);
-	else
-		fprintf(j->f, "%.*f", decimals, v);
+	if (!isfinite(v)) {
+		put(j, "null", 4);
+		return;
+	}
+	/* exact decimal rounding is printf's: kept (scores and features, not per-packet) */
+	n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		put(j, tmp, (size_t)n);
+	} else {
+		char *big = malloc((size_t)n + 1);
+
+		if (big == NULL) {
+			j->err = j->err ? j->err : -ENOMEM;
+			return;
+		}
+		snprintf(big, (size_t)n + 1, "%.*f", decimals, v);
+		put(j, big, (size_t)n);
+		free(big);
+	}
 }
 
 void
@@ -130,43 +345,51 @@ sl_json_str(struct sl_json *j, const char *key, const char *s)
 	str_raw(j, s);
 }
 
-static void
-str_raw(struct sl_json *j, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', j->f);
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", j->f); break;
-		case '\\': fputs("\\\\", j->f); break;
-		case '\n': fputs("\\n", j->f); break;
-		case '\r': fputs("\\r", j->f); break;
-		case '\t': fputs("\\t", j->f); break;
-		default:
-			/* control bytes and anything outside ASCII are escaped, so packet-derived
-			 * strings can never produce invalid UTF-8 */
-			if (*p < 0x20 || *p >= 0x7f)
-				fprintf(j->f, "\\u%04x", *p);
-			else
-				fputc(*p, j->f);
-		}
-	}
-	fputc('"', j->f);
-}
+/* The date part of the last second formatted, per thread: gmtime_r() and strftime() run
+ * once a second of event time, not once per event. */
+static _Thread_local struct {
+	uint64_t s;      /* epoch second cached, valid when n > 0 */
+	size_t n;        /* bytes in txt */
+	char txt[48];    /* "YYYY-MM-DDTHH:MM:SS" */
+} date_cache;
 
 void
 sl_json_time(struct sl_json *j, const char *key, uint64_t us)
 {
-	char buf[64];
-	time_t s = (time_t)(us / 1000000u);
-	struct tm tm;
+	uint64_t s = us / 1000000u;
+	unsigned int frac = (unsigned int)(us % 1000000u);
+	char *o;
 
-	gmtime_r(&s, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%06uZ",
-		(unsigned int)(us % 1000000u));
-	sl_json_str(j, key, buf);
+	if (unlikely(date_cache.n == 0 || date_cache.s != s)) {
+		time_t t = (time_t)s;
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		date_cache.n = strftime(date_cache.txt, sizeof(date_cache.txt),
+			"%Y-%m-%dT%H:%M:%S", &tm);
+		date_cache.s = s;
+		if (date_cache.n == 0) { /* nothing printable: do not cache */
+			sl_json_str(j, key, "");
+			return;
+		}
+	}
+	member(j, key);
+	if (!room(j, date_cache.n + 10))
+		return;
+	o = j->buf + j->len;
+	*o++ = '"';
+	memcpy(o, date_cache.txt, date_cache.n);
+	o += date_cache.n;
+	*o++ = '.';
+	for (int i = 5; i >= 0; i--) {
+		o[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	o += 6;
+	*o++ = 'Z';
+	*o++ = '"';
+	j->len = (size_t)(o - j->buf);
 }
 
 /* ---- sums ---- */
@@ -453,14 +676,38 @@ flow_json(struct sl_json *j, const struct sl_flow_rec *r)
 
 /* ---- events ---- */
 
-int
-sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight)
+/* An address as sl_addr_format() writes it (inet_ntop), IPv4 by hand: inet_ntop formats
+ * IPv4 with sprintf, which costs more than the rest of a detection line. */
+static void
+addr_text(const uint8_t addr[16], char *buf, size_t len)
 {
-	return sl_report_event_agg(f, ev, weight, 0, 0);
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	char *o = buf;
+
+	if (memcmp(addr, mapped, 12) != 0 || len < 16) {
+		sl_addr_format(addr, buf, len);
+		return;
+	}
+	for (int i = 12; i < 16; i++) {
+		unsigned int v = addr[i];
+
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i < 15 ? '.' : '\0';
+	}
 }
 
 int
-sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uint64_t count,
+sl_report_event(struct sl_writer *w, const struct sl_event *ev, unsigned int weight)
+{
+	return sl_report_event_agg(w, ev, weight, 0, 0);
+}
+
+int
+sl_report_event_agg(struct sl_writer *w, const struct sl_event *ev, unsigned int weight, uint64_t count,
 	uint64_t first_us)
 {
 	struct sl_json j;
@@ -468,8 +715,8 @@ sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uin
 	const char *pname = proto_name(ev->proto);
 	unsigned int n = SL_MIN((unsigned int)ev->excerpt_len, (unsigned int)SL_EVIDENCE_MAX);
 
-	sl_addr_format(ev->src, a, sizeof(a));
-	sl_addr_format(ev->dst, b, sizeof(b));
+	addr_text(ev->src, a, sizeof(a));
+	addr_text(ev->dst, b, sizeof(b));
 	if (pname == NULL) {
 		snprintf(pn, sizeof(pn), "%u", ev->proto);
 		pname = pn;
@@ -482,7 +729,7 @@ sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uin
 		ex[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
 	}
 	ex[n] = '\0';
-	sl_json_init(&j, f, true);
+	sl_json_line_begin(&j, w);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", ev->ts_us);
 	sl_json_str(&j, "event_type", "detection");
@@ -509,8 +756,7 @@ sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uin
 		sl_json_obj_close(&j);
 	}
 	sl_json_obj_close(&j);
-	fputc('\n', f);
-	return ferror(f) ? -EIO : 0;
+	return sl_json_line_end(&j);
 }
 
 /* ---- scores ---- */
@@ -684,7 +930,8 @@ sl_report_score_view(struct sl_json *j, const char *key, const struct sl_score_v
 }
 
 int
-sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_params *p)
+sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
+	const struct sl_score_params *p)
 {
 	struct sl_json j;
 	const struct sl_score_view *v = n->v;
@@ -695,7 +942,7 @@ sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_par
 		if (v->sig[i].flow_id == n->flow_id && v->sig[i].kind != SL_SIG_baseline)
 			by = &v->sig[i];
 	sl_addr_format(v->addr, h, sizeof(h));
-	sl_json_init(&j, f, true);
+	sl_json_line_begin(&j, w);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", n->ts_us);
 	sl_json_str(&j, "event_type", n->type == SL_NOTE_ALERT ? "alert" : "host_score");
@@ -723,8 +970,7 @@ sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_par
 		sl_json_dbl(&j, "peak", v->peak, 1);
 	}
 	sl_json_obj_close(&j);
-	fputc('\n', f);
-	return ferror(f) ? -EIO : 0;
+	return sl_json_line_end(&j);
 }
 
 static void
@@ -738,7 +984,7 @@ score_totals_json(struct sl_json *j, const struct sl_score_stats *st)
 }
 
 int
-sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us)
+sl_report_stats_event(struct sl_writer *wr, const struct sl_report_ctx *c, uint64_t ts_us)
 {
 	struct sl_json j;
 	uint64_t rx = 0, bytes = 0, active = 0, created = 0, lost = 0, slost = 0, full = 0,
@@ -761,7 +1007,7 @@ sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us)
 	for (unsigned int d = 0; d < SL_DET_MAX && c->det_events != NULL; d++)
 		det += c->det_events[d];
 	sl_chost_totals(c->hosts, &ht);
-	sl_json_init(&j, f, true);
+	sl_json_line_begin(&j, wr);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", ts_us);
 	sl_json_str(&j, "event_type", "stats");
@@ -787,8 +1033,7 @@ sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us)
 	}
 	sl_json_obj_close(&j);
 	sl_json_obj_close(&j);
-	fputc('\n', f);
-	return ferror(f) ? -EIO : 0;
+	return sl_json_line_end(&j);
 }
 
 /* Summary "scoring": thresholds, counters and the highest-scoring hosts with reasons. */
@@ -868,12 +1113,12 @@ sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r)
 }
 
 int
-sl_report_block_note(FILE *f, const struct sl_block_note *n)
+sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n)
 {
 	struct sl_json j;
 	static const char *const types[] = {"", "block", "block_refused", "unblock"};
 
-	sl_json_init(&j, f, true);
+	sl_json_line_begin(&j, w);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", n->ts_us);
 	sl_json_str(&j, "event_type", types[n->type >= 1 && n->type <= 3 ? n->type : 0]);
@@ -890,8 +1135,7 @@ sl_report_block_note(FILE *f, const struct sl_block_note *n)
 		}
 	}
 	sl_json_obj_close(&j);
-	fputc('\n', f);
-	return ferror(f) ? -EIO : 0;
+	return sl_json_line_end(&j);
 }
 
 struct rule_list {
@@ -1220,7 +1464,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	free(fr);
 
 	sl_json_obj_close(j);
-	return ferror(f) ? -EIO : 0;
+	return sl_json_flush(j) < 0 || ferror(f) ? -EIO : 0;
 }
 
 /* ---- human report ---- */

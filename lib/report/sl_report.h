@@ -1,8 +1,10 @@
-/* sl_report.h: what sluice tells its user at the end of a run: the summary JSON
+/* sl_report.h: what sluice tells its user: the summary JSON at the end of a run
  * (--summary FILE: per-worker counters, packet outcomes by reason, port statistics, the
- * conservation equations, flow and host table totals, top hosts and flows) and the short
- * human report on stderr. Also the small streaming JSON writer both use. Output is
- * deterministic: the same input gives byte-identical summaries. Control core only. */
+ * conservation equations, flow and host table totals, top hosts and flows), the short
+ * human report on stderr, and the event log (JSON lines: detections, alerts, blocks, stats)
+ * through an event writer built to cost little per event. Also the JSON formatter all use.
+ * Output is deterministic: the same input gives byte-identical summaries. Control core only
+ * (the event writer may run a thread of its own). */
 #ifndef SL_REPORT_H
 #define SL_REPORT_H
 
@@ -22,15 +24,72 @@
 #include "sl_score.h"
 #include "sl_worker.h"
 
-/** Streaming JSON writer with two-space indentation. */
+/**
+ * @file
+ * Output that costs little per event. Two pieces:
+ *
+ * - struct sl_json, a streaming JSON formatter that writes into memory: no stdio call per
+ *   character, integers formatted by hand, the date part of timestamps cached per second.
+ *   It runs in one of two modes. FILE mode (sl_json_init()) fills a buffer inside the
+ *   struct and fwrite()s it to the FILE whenever it is full and when the top-level value
+ *   closes: the summary uses it. Line mode (sl_json_line_begin()) writes one compact JSON
+ *   line straight into an event writer's chunk.
+ * - struct sl_writer, the event log (JSON lines). Lines are appended into a chunk
+ *   (SL_WRITER_CHUNK bytes; no syscall per line). A full chunk is write(2)n by the caller's
+ *   thread (unthreaded) or queued on a single-producer/single-consumer ring to a writer
+ *   thread that does the write(2)s (threaded), so the control core never waits on a disk
+ *   unless every chunk is in flight: then it waits and counts the wait; lines are never
+ *   dropped silently. A failed write(2) is counted and its error is returned by the next
+ *   call that appends or flushes; the lines it carried are lost, nothing crashes.
+ *
+ * Every function here is for one thread (the control core), except the writer thread the
+ * writer runs itself.
+ */
+
+#define SL_JSON_LOCAL 4096u            /**< FILE mode: bytes buffered before an fwrite() */
+#define SL_WRITER_CHUNK (256u * 1024u) /**< event writer: bytes per chunk */
+#define SL_WRITER_CHUNKS 8u            /**< threaded event writer: chunks (one being filled) */
+
+struct sl_writer;
+
+/** Streaming JSON formatter (two-space indentation, or compact). Members are private. */
 struct sl_json {
-	FILE *f;           /**< output */
-	int depth;         /**< nesting */
-	bool first[32];    /**< no member written yet at this depth */
-	bool compact;      /**< one line, no spaces */
+	char *buf;              /**< where bytes go: local[] or the writer's chunk */
+	size_t len;             /**< bytes in buf */
+	size_t cap;             /**< size of buf */
+	FILE *f;                /**< FILE mode: the output, else NULL */
+	struct sl_writer *w;    /**< line mode: the writer, else NULL */
+	size_t mark;            /**< line mode: where this line starts in buf */
+	int err;                /**< first error (-ENOMEM, -EIO), 0 if none */
+	int depth;              /**< nesting */
+	bool compact;           /**< one line, no spaces */
+	bool first[32];         /**< no member written yet at this depth */
+	char local[SL_JSON_LOCAL]; /**< FILE mode buffer */
 };
 
+/**
+ * FILE mode: format into a buffer flushed to @p f when full and when the top-level value
+ * closes (so @p f holds the value once sl_json_obj_close() returns at depth 0).
+ * @param compact one line without spaces (no newline after the top-level value), else
+ *   indented with a newline at the end.
+ */
 void sl_json_init(struct sl_json *j, FILE *f, bool compact);
+/** FILE mode: hand what is buffered to the FILE. @return 0, or -EIO if fwrite() failed. */
+int sl_json_flush(struct sl_json *j);
+/**
+ * Line mode: start one compact JSON line in @p w's current chunk. Finish it with
+ * sl_json_line_end(). No syscall unless the chunk fills.
+ */
+void sl_json_line_begin(struct sl_json *j, struct sl_writer *w);
+/**
+ * Line mode: end the line ('\n') and account it; a chunk that is nearly full is handed on.
+ * A line that could not be formatted (out of memory) is dropped whole.
+ * @return 0, or a negative errno: -ENOMEM (this line was dropped), or the error of a write
+ *   that failed since the writer was opened or reopened (-ENOSPC, -EIO, ...). errno is set
+ *   to the same error, so a caller may log strerror(errno).
+ */
+int sl_json_line_end(struct sl_json *j);
+
 void sl_json_obj_open(struct sl_json *j, const char *key);
 void sl_json_obj_close(struct sl_json *j);
 void sl_json_arr_open(struct sl_json *j, const char *key);
@@ -38,11 +97,55 @@ void sl_json_arr_close(struct sl_json *j);
 void sl_json_u64(struct sl_json *j, const char *key, uint64_t v);
 void sl_json_i64(struct sl_json *j, const char *key, int64_t v);
 void sl_json_bool(struct sl_json *j, const char *key, bool v);
+/** Fixed-point number (printf "%.*f"); NaN and infinities are written as null. */
 void sl_json_dbl(struct sl_json *j, const char *key, double v, int decimals);
 /** String value, JSON-escaped (control characters, quotes, backslash, non-UTF-8 bytes). */
 void sl_json_str(struct sl_json *j, const char *key, const char *s);
 /** Writes @p us (epoch microseconds) as ISO-8601 UTC with microseconds. */
 void sl_json_time(struct sl_json *j, const char *key, uint64_t us);
+
+/** What an event writer did. */
+struct sl_writer_stats {
+	uint64_t lines;        /**< lines appended */
+	uint64_t bytes;        /**< bytes appended (newlines included) */
+	uint64_t write_errors; /**< write(2)s that failed (their chunk's lines are lost) */
+	uint64_t chunks;       /**< chunks handed to write(2) or to the writer thread */
+	uint64_t waits;        /**< times the caller waited for the writer thread (all chunks in
+	                        *   flight) */
+};
+
+/**
+ * Open an event writer.
+ * @param path file to append to (created 0666 & ~umask, like fopen "a"), or NULL to write
+ *   to @p fd.
+ * @param fd with @p path NULL: a descriptor to write to (e.g. 1 = stdout); it is not closed.
+ * @param threaded true: a writer thread does the write(2)s. It starts with the first chunk
+ *   handed on (so it inherits that thread's CPU affinity: in sluice the control core's) and
+ *   blocks every signal. If it cannot be started the writer falls back to unthreaded.
+ * @param err, len message on failure.
+ * @return the writer, or NULL with errno set (ENOMEM, EINVAL, or open(2)'s error).
+ */
+struct sl_writer *sl_writer_open(const char *path, int fd, bool threaded, char *err, size_t len);
+/**
+ * Reopen the path (log rotation, SIGHUP), appending. Lines appended before go to the old
+ * file; the error state is cleared. On failure the old file is kept.
+ * @return 0, -EINVAL if the writer has no path, or open(2)'s -errno.
+ */
+int sl_writer_reopen(struct sl_writer *w);
+/**
+ * Hand what is buffered on: unthreaded, write(2) it; threaded, queue the chunk to the writer
+ * thread if a free chunk can take its place (never waits: else it goes when full). Call it
+ * every control-loop pass live, and at the end.
+ * @return 0, or the negative errno of a write that failed since open/reopen (errno set too).
+ */
+int sl_writer_flush(struct sl_writer *w);
+/**
+ * Write everything out, stop the writer thread, close what sl_writer_open() opened, free.
+ * @return 0, or -EIO if any write(2) or the close(2) failed. NULL is a no-op.
+ */
+int sl_writer_close(struct sl_writer *w);
+/** Counters so far (write_errors may lag the writer thread by a chunk). */
+void sl_writer_get_stats(const struct sl_writer *w, struct sl_writer_stats *st);
 
 /** One port as the report sees it. */
 struct sl_report_port {
@@ -75,39 +178,43 @@ struct sl_report_ctx {
 
 /**
  * Write one detection as an EVE-style JSON line (event_type "detection"): timestamp,
- * flow_id, 5-tuple, host, detector, protocol, weight, direction, evidence {offset, excerpt}.
- * @return 0 or -EIO.
+ * flow_id, 5-tuple, host, detector, protocol, weight, direction, evidence {offset, excerpt},
+ * appended to @p w (no syscall unless a chunk fills).
+ * @return 0, or a negative errno: the error of a write that failed since @p w was opened or
+ *   reopened (the caller logs it once and may stop writing), or -ENOMEM (line dropped).
  */
-int sl_report_event(FILE *f, const struct sl_event *ev, unsigned int weight);
+int sl_report_event(struct sl_writer *w, const struct sl_event *ev, unsigned int weight);
 
 /**
  * The line of @p count repeats of a detection folded after its first line (event_dedup_s):
  * the detection line of the latest repeat @p ev with "repeats": {count, first, last}.
  * @p count 0 writes a plain detection line. @return 0 or -EIO.
  */
-int sl_report_event_agg(FILE *f, const struct sl_event *ev, unsigned int weight, uint64_t count,
+int sl_report_event_agg(struct sl_writer *w, const struct sl_event *ev, unsigned int weight, uint64_t count,
 	uint64_t first_us);
 
 /**
  * Write a scorer note as a JSON line: event_type "alert" (host, score, level, reasons: every
  * signal with its kind, points now and at full strength, flow, peer and evidence or feature
  * values) or "host_score" (a level change up or down). The 5-tuple is the flow that made the
- * change, when there is one. @return 0 or -EIO.
+ * change, when there is one. @return as sl_report_event().
  */
-int sl_report_note(FILE *f, const struct sl_score_note *n, const struct sl_score_params *p);
+int sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
+	const struct sl_score_params *p);
 
 /**
  * Write a response note as a JSON line: event_type "block" (host, scope, peer, port, proto,
  * backend, nic_error, ttl, expiry, offence, reason), "block_refused" (the same, with the
- * refusal) or "unblock" (with why, how long it lasted and what it dropped). @return 0 or -EIO.
+ * refusal) or "unblock" (with why, how long it lasted and what it dropped).
+ * @return as sl_report_event().
  */
-int sl_report_block_note(FILE *f, const struct sl_block_note *n);
+int sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n);
 
 /** One rule as a JSON object (array member). */
 void sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r);
 
-/** Write a periodic "stats" JSON line at @p ts_us. @return 0 or -EIO. */
-int sl_report_stats_event(FILE *f, const struct sl_report_ctx *c, uint64_t ts_us);
+/** Write a periodic "stats" JSON line at @p ts_us. @return as sl_report_event(). */
+int sl_report_stats_event(struct sl_writer *w, const struct sl_report_ctx *c, uint64_t ts_us);
 
 /** One reason as a line of text (for telemetry and the human report). */
 void sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, size_t len);

@@ -324,7 +324,7 @@ test_ctl_bad_config(void **state)
 	sl_cfg_defaults(&cfg);
 	cfg.detect = 0;
 	assert_null(sl_ctl_create(&cc, &rc, err, sizeof(err)));
-	assert_int_equal(rc, -ENOENT);
+	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(err, "/nonexistent/dir/x"));
 }
 
