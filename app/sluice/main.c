@@ -24,6 +24,7 @@
 #include <rte_telemetry.h>
 
 #include "args.h"
+#include "eal.h"
 #include "hostq.h"
 #include "mbox.h"
 #include "ops.h"
@@ -389,6 +390,7 @@ worker_conf(const struct app *a)
 	struct sl_worker_conf wc = {
 		.flow = {
 			.capacity = (uint32_t)(off ? c->offline_flow_capacity : c->flow_capacity),
+			.capacity_shown = (uint32_t)(off ? sl_eal_flow_capacity_shown() : 0),
 			.payload_buffers = (uint32_t)(off ? c->offline_payload_buffers : c->payload_buffers),
 			.payload_bytes = (uint32_t)c->payload_bytes,
 			.tcp_new_us = c->tcp_new_timeout * 1000000,
@@ -446,7 +448,8 @@ offline_mbufs(const struct app *a)
 {
 	if (a->cfg.mbufs != 0)
 		return (unsigned int)a->cfg.mbufs;
-	return (unsigned int)(a->cfg.workers * (a->cfg.rx_desc + 4 * SL_BURST) + 8192);
+	return sl_eal_fit_mbufs((unsigned int)(a->cfg.workers * (a->cfg.rx_desc + 4 * SL_BURST) +
+					       8192));
 }
 
 /* Offline EAL arguments: no hugepages, no PCI, a unique prefix, one lcore per worker plus
@@ -461,12 +464,10 @@ offline_eal_args(const struct app *a, char **argv, char store[][128])
 	if (ncpu == 0)
 		ncpu = 1;
 	argv[n++] = (char *)(uintptr_t)"sluice";
-	argv[n++] = (char *)(uintptr_t)"--no-huge";
+	n = (unsigned int)sl_eal_offline_mem_args(argv, (int)n,
+		offline_memory_mb(a, offline_mbufs(a)), store[0]); /* hugepages or --no-huge */
 	argv[n++] = (char *)(uintptr_t)"--no-pci";
-	argv[n++] = (char *)(uintptr_t)"--no-shconf";
 	argv[n++] = (char *)(uintptr_t)"--no-telemetry"; /* offline has no operator to serve */
-	snprintf(store[0], 128, "-m%u", offline_memory_mb(a, offline_mbufs(a)));
-	argv[n++] = store[0];
 	snprintf(store[1], 128, "--file-prefix=sluice-%d-%" PRIu64, (int)getpid(), wall_us());
 	argv[n++] = store[1];
 	argv[n++] = (char *)(uintptr_t)"--log-level=lib.*:warning";
@@ -923,6 +924,7 @@ main(int argc, char **argv)
 		eal_argc = a->args.eal_argc;
 		rc = rte_eal_init(eal_argc, a->args.eal_argv);
 	} else {
+		sl_eal_fit_offline(&a->cfg, &a->score_p.capacity, sl_input_max_packets(a->input));
 		eal_argc = offline_eal_args(a, eal_argv, eal_store);
 		rc = rte_eal_init(eal_argc, eal_argv);
 	}
