@@ -989,6 +989,7 @@ main(int argc, char **argv)
 			.domains_path = a->cfg.pools_domains,
 			.ips_path = a->cfg.pools_ips,
 			.detectors_path = a->cfg.detectors,
+			.hs_cache_dir = a->cfg.hs_cache_dir,
 			.nworkers = a->nworkers,
 			.socket = (int)rte_socket_id(),
 		};
