@@ -452,8 +452,8 @@ offline_mbufs(const struct app *a)
 					       8192));
 }
 
-/* Offline EAL arguments: no hugepages, no PCI, a unique prefix, one lcore per worker plus
- * the main one, mapped onto the CPUs there are. */
+/* Offline EAL arguments: hugepages or not (eal.c), no PCI, a unique prefix, one lcore per
+ * worker plus the main one, mapped onto the CPUs there are. */
 static int
 offline_eal_args(const struct app *a, char **argv, char store[][128])
 {
