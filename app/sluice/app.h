@@ -36,7 +36,7 @@ struct app {
 	int pcap_lt[MAX_PCAP_VDEVS];
 };
 
-/** Offline EAL arguments (no hugepages, no PCI, unique prefix, lcores mapped on the CPUs).
+/** Offline EAL arguments (hugepages when free, else --no-huge; no PCI, unique prefix, lcores).
  * @return argc; @p argv points into @p store. */
 int topo_offline_eal_args(const struct app *a, char **argv, char store[][128]);
 

@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 
 #include "app.h"
+#include "eal.h"
 #include "sl_common.h"
 #include "sl_port.h"
 
@@ -122,6 +123,11 @@ main(int argc, char **argv)
 		}
 		if (a->cfg.idle_polls == 0)
 			a->cfg.idle_polls = 256; /* offline shares the machine: back off when idle */
+		{ /* tables fitted to the input; the scorer's capacity is fitted in the config */
+			uint32_t sc = (uint32_t)a->cfg.score_capacity;
+
+			sl_eal_fit_offline(&a->cfg, &sc, sl_input_max_packets(a->input));
+		}
 		rc = topo_offline_eal_args(a, eal_argv, eal_store);
 		rc = rte_eal_init(rc, eal_argv);
 	} else {

@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 
 #include "app.h"
+#include "eal.h"
 #include "sl_common.h"
 #include "sl_port.h"
 #include "sl_score.h"
@@ -45,6 +46,7 @@ worker_conf(const struct app *a)
 	struct sl_worker_conf wc = {
 		.flow = {
 			.capacity = (uint32_t)(off ? c->offline_flow_capacity : c->flow_capacity),
+			.capacity_shown = (uint32_t)(off ? sl_eal_flow_capacity_shown() : 0),
 			.payload_buffers = (uint32_t)(off ? c->offline_payload_buffers : c->payload_buffers),
 			.payload_bytes = (uint32_t)c->payload_bytes,
 			.tcp_new_us = c->tcp_new_timeout * 1000000,
@@ -102,11 +104,12 @@ offline_mbufs(const struct app *a)
 {
 	if (a->cfg.mbufs != 0)
 		return (unsigned int)a->cfg.mbufs;
-	return (unsigned int)(a->cfg.workers * (a->cfg.rx_desc + 4 * SL_BURST) + 8192);
+	return sl_eal_fit_mbufs((unsigned int)(a->cfg.workers * (a->cfg.rx_desc + 4 * SL_BURST) +
+					       8192));
 }
 
-/* Offline EAL arguments: no hugepages, no PCI, a unique prefix, one lcore per worker plus
- * the main one, mapped onto the CPUs there are. */
+/* Offline EAL arguments: hugepages or not (eal.c), no PCI, a unique prefix, one lcore per
+ * worker plus the main one, mapped onto the CPUs there are. */
 int
 topo_offline_eal_args(const struct app *a, char **argv, char store[][128])
 {
@@ -117,12 +120,10 @@ topo_offline_eal_args(const struct app *a, char **argv, char store[][128])
 	if (ncpu == 0)
 		ncpu = 1;
 	argv[n++] = (char *)(uintptr_t)"sluice";
-	argv[n++] = (char *)(uintptr_t)"--no-huge";
+	n = (unsigned int)sl_eal_offline_mem_args(argv, (int)n,
+		offline_memory_mb(a, offline_mbufs(a)), store[0]); /* hugepages or --no-huge */
 	argv[n++] = (char *)(uintptr_t)"--no-pci";
-	argv[n++] = (char *)(uintptr_t)"--no-shconf";
 	argv[n++] = (char *)(uintptr_t)"--no-telemetry"; /* offline has no operator to serve */
-	snprintf(store[0], 128, "-m%u", offline_memory_mb(a, offline_mbufs(a)));
-	argv[n++] = store[0];
 	snprintf(store[1], 128, "--file-prefix=sluice-%d-%" PRIu64, (int)getpid(), wall_us());
 	argv[n++] = store[1];
 	argv[n++] = (char *)(uintptr_t)"--log-level=lib.*:warning";

@@ -113,6 +113,7 @@ struct sl_cidr_set {
 	X(pools_domains, SL_CONFIG_DIR "/pools.domains", 1, "pool names, matched as suffixes on label boundaries") \
 	X(pools_ips, SL_CONFIG_DIR "/pools.ips", 1, "pool addresses (IPv4/IPv6 CIDRs)")        \
 	X(detectors, "", 1, "detector overrides: '<detector> off|on|weight N' per line")        \
+	X(hs_cache_dir, "auto", 0, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \
 	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
 		"ports of benign long-lived services whose flows are not judged by behaviour") \

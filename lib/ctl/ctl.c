@@ -425,6 +425,7 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 			.domains_path = cfg->pools_domains,
 			.ips_path = cfg->pools_ips,
 			.detectors_path = cfg->detectors,
+			.hs_cache_dir = cfg->hs_cache_dir,
 			.nworkers = c->nworkers,
 			.socket = c->socket,
 		};

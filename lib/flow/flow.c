@@ -758,6 +758,12 @@ sl_flow_capacity(const struct sl_flow_table *t)
 	return t->p.capacity;
 }
 
+uint32_t
+sl_flow_capacity_shown(const struct sl_flow_table *t)
+{
+	return t->p.capacity_shown ? t->p.capacity_shown : t->p.capacity;
+}
+
 struct sl_flow *
 sl_flow_at(struct sl_flow_table *t, uint32_t pos)
 {

@@ -191,6 +191,8 @@ struct sl_flow_stats {
 /** Timeouts and sizes, in microseconds and entries. */
 struct sl_flow_params {
 	uint32_t capacity;          /**< flow entries */
+	uint32_t capacity_shown;    /**< capacity reports show, 0 = capacity (offline tables are
+					 fitted to the input but show the configured one) */
 	uint32_t payload_buffers;   /**< payload buffers in the pool */
 	uint32_t payload_bytes;     /**< bytes per direction per buffer */
 	uint64_t tcp_new_us;        /**< idle timeout, TCP without answer */
@@ -290,6 +292,8 @@ void sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f,
 	uint64_t now_us, struct sl_flow_sample *s);
 
 uint32_t sl_flow_capacity(const struct sl_flow_table *t);
+/** The capacity reports show: sl_flow_params.capacity_shown, else the capacity. */
+uint32_t sl_flow_capacity_shown(const struct sl_flow_table *t);
 struct sl_flow *sl_flow_at(struct sl_flow_table *t, uint32_t pos);
 
 /** Prefetch what sl_flow_get() and sl_flow_account() touch for the entry at @p pos (from

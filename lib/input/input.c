@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <rte_mbuf.h>
 #include <rte_pause.h>
@@ -16,6 +18,9 @@
 #include "sl_input.h"
 #include "sl_pkt.h"
 #include "sl_port.h"
+
+#define SL_INPUT_SPINS 256       /* pauses before the reader yields its CPU while waiting */
+#define SL_INPUT_SLEEP_NS 20000  /* then sleeps this long per wait */
 
 struct pending {
 	struct rte_mbuf *m[SL_BURST];
@@ -35,6 +40,7 @@ struct sl_input {
 	unsigned int nerr;
 	char errors[SL_INPUT_MAX_ERRORS][512];
 	struct sl_input_stats st;
+	uint64_t file_bytes;            /* sum of the files' sizes at open */
 };
 
 SL_DEFINE_COUNTER_NAMES(SL_INPUT_COUNTERS, sl_input_num_counters, sl_input_counter_name)
@@ -62,9 +68,15 @@ add_file(struct sl_input *in, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: more than %d capture files", path, SL_INPUT_MAX_FILES);
 		return -E2BIG;
 	}
+	struct stat sb;
+
 	in->files[in->nfiles] = strdup(path);
 	if (in->files[in->nfiles] == NULL)
 		return -ENOMEM;
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+		in->file_bytes += (uint64_t)sb.st_size;
+	else
+		in->file_bytes = UINT64_MAX / 2; /* a FIFO or device: no bound */
 	in->nfiles++;
 	return 0;
 }
@@ -182,6 +194,14 @@ sl_input_file_linktype(const struct sl_input *in, unsigned int i)
 	return i < in->nfiles ? in->linktype[i] : -1;
 }
 
+uint64_t
+sl_input_max_packets(const struct sl_input *in)
+{
+	/* the smallest record is 16 bytes: a pcap record header with no data, or a pcapng
+	 * Simple Packet Block; file headers only make the bound looser */
+	return in->file_bytes / 16 + 1;
+}
+
 const struct sl_input_stats *
 sl_input_stats(const struct sl_input *in)
 {
@@ -224,12 +244,30 @@ do_poll(struct sl_input *in)
 		in->aborted = 1;
 }
 
+/* Waiting for ring space or mbufs: spin briefly, then give the CPU away, so a worker (or
+ * another process) sharing this CPU gets to run and free what the reader waits for. */
+static void
+wait_backoff(unsigned int *spins)
+{
+	if (++*spins < SL_INPUT_SPINS) {
+		rte_pause();
+		return;
+	}
+	if (*spins < 2 * SL_INPUT_SPINS) {
+		sched_yield();
+		return;
+	}
+	struct timespec ts = {0, SL_INPUT_SLEEP_NS};
+
+	nanosleep(&ts, NULL);
+}
+
 /* Enqueue a queue's batch, waiting for room (never dropping). */
 static void
 flush_queue(struct sl_input *in, unsigned int qi)
 {
 	struct pending *q = &in->pend[qi];
-	unsigned int done = 0;
+	unsigned int done = 0, spins = 0;
 
 	while (done < q->n) {
 		done += rte_ring_sp_enqueue_burst(in->rings[qi], (void *const *)&q->m[done],
@@ -237,7 +275,7 @@ flush_queue(struct sl_input *in, unsigned int qi)
 		if (done < q->n) {
 			in->st.waits_ring_full++;
 			do_poll(in);
-			rte_pause();
+			wait_backoff(&spins);
 		}
 	}
 	q->n = 0;
@@ -247,6 +285,7 @@ static struct rte_mbuf *
 alloc_wait(struct sl_input *in, struct rte_mempool *mp)
 {
 	struct rte_mbuf *m;
+	unsigned int spins = 0;
 
 	while ((m = rte_pktmbuf_alloc(mp)) == NULL) {
 		/* Our own batches may hold the mbufs the workers need to finish a burst. */
@@ -254,7 +293,7 @@ alloc_wait(struct sl_input *in, struct rte_mempool *mp)
 			flush_queue(in, q);
 		in->st.waits_no_mbuf++;
 		do_poll(in);
-		rte_pause();
+		wait_backoff(&spins);
 	}
 	return m;
 }

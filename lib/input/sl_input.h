@@ -72,6 +72,14 @@ int sl_input_pcap_linktype(const char *path, char *err, size_t errlen);
 unsigned int sl_input_queue_of(int linktype, const uint8_t *p, uint32_t caplen, uint32_t len,
 	unsigned int nq);
 
+/**
+ * Upper bound on the packets the files hold, from their sizes at sl_input_open() (every
+ * record takes at least 16 bytes). Offline tables are sized from it: flows, hosts and
+ * payload buffers can never outnumber packets (hosts: twice). UINT64_MAX/32 or so when an
+ * input is not a regular file. Any thread; never fails.
+ */
+uint64_t sl_input_max_packets(const struct sl_input *in);
+
 const struct sl_input_stats *sl_input_stats(const struct sl_input *in);
 unsigned int sl_input_nerrors(const struct sl_input *in);
 const char *sl_input_error(const struct sl_input *in, unsigned int i);

@@ -235,26 +235,18 @@ pattern_wanted(uint16_t target, uint64_t enabled)
 	return false;
 }
 
+/* Width checks and the widest pattern (the rescan overlap); only when compiling. */
 static int
-compile(struct sl_match_db *db, unsigned int nworkers, char *err, size_t errlen)
+pattern_widths(struct sl_match_db *db, const unsigned int *sel, const unsigned int *flags,
+	unsigned int n, char *err, size_t errlen)
 {
-	const char *expr[NPAT];
-	unsigned int flags[NPAT], ids[NPAT];
 	hs_compile_error_t *cerr = NULL;
-	hs_scratch_t *proto = NULL;
-	unsigned int n = 0;
 
-	db->pat_target = calloc(NPAT, sizeof(*db->pat_target));
-	db->scratch = calloc(nworkers > 0 ? nworkers : 1, sizeof(*db->scratch));
-	if (db->pat_target == NULL || db->scratch == NULL)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < NPAT; i++) {
+	for (unsigned int k = 0; k < n; k++) {
+		unsigned int i = sel[k];
 		hs_expr_info_t *info = NULL;
 
-		if (!pattern_wanted(pat_tab[i].target, db->enabled))
-			continue;
-		flags[n] = pat_tab[i].flags | HS_FLAG_SINGLEMATCH;
-		if (hs_expression_info(pat_tab[i].re, flags[n], &info, &cerr) != HS_SUCCESS) {
+		if (hs_expression_info(pat_tab[i].re, flags[k], &info, &cerr) != HS_SUCCESS) {
 			snprintf(err, errlen, "pattern %s /%s/: %s", pat_tab[i].label, pat_tab[i].re,
 				cerr->message);
 			hs_free_compile_error(cerr);
@@ -269,25 +261,69 @@ compile(struct sl_match_db *db, unsigned int nworkers, char *err, size_t errlen)
 		if (info->max_width > db->overlap)
 			db->overlap = info->max_width;
 		free(info);
+	}
+	return 0;
+}
+
+static int
+compile(struct sl_match_db *db, const struct sl_match_conf *c, char *err, size_t errlen)
+{
+	const char *expr[NPAT];
+	unsigned int flags[NPAT], ids[NPAT], sel[NPAT], nworkers = c->nworkers;
+	hs_compile_error_t *cerr = NULL;
+	hs_scratch_t *proto = NULL;
+	struct sl_match_cache_key *key = NULL;
+	unsigned int n = 0;
+	int rc;
+
+	db->pat_target = calloc(NPAT, sizeof(*db->pat_target));
+	db->scratch = calloc(nworkers > 0 ? nworkers : 1, sizeof(*db->scratch));
+	if (db->pat_target == NULL || db->scratch == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < NPAT; i++) {
+		if (!pattern_wanted(pat_tab[i].target, db->enabled))
+			continue;
+		flags[n] = pat_tab[i].flags | HS_FLAG_SINGLEMATCH;
 		expr[n] = pat_tab[i].re;
 		ids[n] = n;
+		sel[n] = i;
 		db->pat_target[n] = pat_tab[i].target;
 		n++;
 	}
 	db->npatterns = n;
 	db->nscratch = nworkers;
 	if (n == 0)
-		return 0;
-	if (hs_compile_multi(expr, flags, ids, n, HS_MODE_BLOCK, NULL, &db->hs, &cerr) !=
-	    HS_SUCCESS) {
-		if (cerr->expression >= 0)
-			snprintf(err, errlen, "pattern /%s/: %s", expr[cerr->expression],
-				cerr->message);
-		else
-			snprintf(err, errlen, "pattern database: %s", cerr->message);
-		hs_free_compile_error(cerr);
-		return -EINVAL;
+		return pattern_widths(db, sel, flags, n, err, errlen);
+	if (c->hs_cache_dir != NULL && c->hs_cache_dir[0] != '\0') {
+		key = malloc(sizeof(*key));
+		if (key != NULL && (sl_match_cache_key(key, expr, flags, ids, n) < 0 ||
+				    sl_match_cache_load(c->hs_cache_dir, key, &db->hs,
+					    &db->overlap) < 0)) {
+			db->hs = NULL;
+			db->overlap = 0;
+		}
 	}
+	if (db->hs == NULL) {
+		rc = pattern_widths(db, sel, flags, n, err, errlen);
+		if (rc < 0) {
+			free(key);
+			return rc;
+		}
+		if (hs_compile_multi(expr, flags, ids, n, HS_MODE_BLOCK, NULL, &db->hs, &cerr) !=
+		    HS_SUCCESS) {
+			if (cerr->expression >= 0)
+				snprintf(err, errlen, "pattern /%s/: %s", expr[cerr->expression],
+					cerr->message);
+			else
+				snprintf(err, errlen, "pattern database: %s", cerr->message);
+			hs_free_compile_error(cerr);
+			free(key);
+			return -EINVAL;
+		}
+		if (key != NULL && key->len > 0)
+			sl_match_cache_store(c->hs_cache_dir, key, db->hs, db->overlap);
+	}
+	free(key);
 	if (hs_alloc_scratch(db->hs, &proto) != HS_SUCCESS) {
 		snprintf(err, errlen, "Hyperscan scratch allocation failed");
 		return -ENOMEM;
@@ -328,7 +364,7 @@ sl_match_db_build(const struct sl_match_conf *c, char *err, size_t errlen)
 	if (rc == 0)
 		rc = sl_ipset_load(&db->ips, c->ips_path, err, errlen);
 	if (rc == 0)
-		rc = compile(db, c->nworkers, err, errlen);
+		rc = compile(db, c, err, errlen);
 	if (rc < 0) {
 		if (rc == -ENOMEM && err[0] == '\0')
 			snprintf(err, errlen, "out of memory building the detection tables");
@@ -384,7 +420,7 @@ struct sl_match {
 	struct rte_rcu_qsbr *qs;     /**< one reader per worker */
 	uint32_t generation;
 	struct sl_match_conf conf;
-	char paths[3][PATH_MAX];
+	char paths[4][PATH_MAX];
 };
 
 struct sl_match *
@@ -401,6 +437,8 @@ sl_match_create(const struct sl_match_conf *c, char *err, size_t errlen)
 	snprintf(m->paths[0], PATH_MAX, "%s", c->domains_path ? c->domains_path : "");
 	snprintf(m->paths[1], PATH_MAX, "%s", c->ips_path ? c->ips_path : "");
 	snprintf(m->paths[2], PATH_MAX, "%s", c->detectors_path ? c->detectors_path : "");
+	snprintf(m->paths[3], PATH_MAX, "%s", c->hs_cache_dir ? c->hs_cache_dir : "");
+	m->conf.hs_cache_dir = m->paths[3];
 	m->conf.domains_path = m->paths[0];
 	m->conf.ips_path = m->paths[1];
 	m->conf.detectors_path = m->paths[2];

@@ -44,6 +44,22 @@ struct sl_match_db {
 
 #define SL_PAT_TERM 0x8000
 
+/** The exact input of a database compile (cache.c): what a cached file must match. */
+struct sl_match_cache_key {
+	size_t len;
+	uint64_t hash;       /**< FNV-1a of buf: the file name */
+	uint8_t buf[65536];
+};
+
+int sl_match_cache_key(struct sl_match_cache_key *k, const char *const *expr,
+	const unsigned int *flags, const unsigned int *ids, unsigned int n);
+/** @return 0 with *db and *overlap on a hit, <0 on a miss (counted) */
+int sl_match_cache_load(const char *dir, const struct sl_match_cache_key *k, hs_database_t **db,
+	uint32_t *overlap);
+/** Write (temporary file + rename); failures are counted, never fatal. */
+void sl_match_cache_store(const char *dir, const struct sl_match_cache_key *k,
+	const hs_database_t *db, uint32_t overlap);
+
 int sl_domset_load(struct sl_domset *d, const char *path, char *err, size_t errlen);
 void sl_domset_free(struct sl_domset *d);
 bool sl_domset_match(const struct sl_domset *d, const char *name, size_t len);

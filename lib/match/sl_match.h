@@ -177,7 +177,23 @@ struct sl_match_conf {
 	const char *detectors_path; /**< optional overrides: "<detector> off|on|weight N" */
 	unsigned int nworkers;      /**< scratch spaces to make */
 	int socket;                 /**< NUMA socket for tables */
+	const char *hs_cache_dir;   /**< compiled-database cache: a directory, "auto" (see
+					 config key hs_cache_dir) or NULL/"" (none) */
 };
+
+/** Database cache outcomes (process-wide). */
+enum sl_match_cache_counter {
+	SL_MATCH_CACHE_HITS,         /**< database loaded from the cache */
+	SL_MATCH_CACHE_MISSES,       /**< no file for this key: compiled */
+	SL_MATCH_CACHE_CORRUPT,      /**< truncated or damaged file ignored: compiled */
+	SL_MATCH_CACHE_MISMATCH,     /**< file for another key (hash collision) ignored */
+	SL_MATCH_CACHE_WRITES,       /**< files written */
+	SL_MATCH_CACHE_WRITE_ERRORS, /**< files that could not be written (not fatal) */
+	SL_MATCH_CACHE_NCOUNTERS
+};
+
+/** Read the cache counters (any thread; relaxed). */
+void sl_match_cache_counters(uint64_t out[SL_MATCH_CACHE_NCOUNTERS]);
 
 /** Per-flow inspection state, kept beside the flow's payload buffer (64 bytes). */
 struct sl_mstate {

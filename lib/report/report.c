@@ -1356,7 +1356,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 			sl_json_u64(j, sl_flow_counter_name(k), v);
 			((uint64_t *)&fs)[k] += v;
 		}
-		sl_json_u64(j, "capacity", sl_flow_capacity(w->flows));
+		sl_json_u64(j, "capacity", sl_flow_capacity_shown(w->flows));
 		sl_json_obj_close(j);
 		sl_json_obj_open(j, "hosts");
 		for (unsigned int k = 0; k < sl_whost_num_counters(); k++) {

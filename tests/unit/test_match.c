@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -3060,6 +3062,218 @@ test_builtin_db(void **state)
 	sl_match_db_free(db);
 }
 
+/* ---- compiled-database cache ---- */
+
+/* Build with the cache in @p dir and detector overrides @p dets (NULL: none). */
+static struct sl_match_db *
+build_cached(const char *dir, const char *dets)
+{
+	struct sl_match_conf c;
+	char err[ERRLEN] = "", det[128] = "";
+	struct sl_match_db *db;
+
+	memset(&c, 0, sizeof(c));
+	if (dets != NULL) {
+		write_tmp(det, dets);
+		c.detectors_path = det;
+	}
+	c.nworkers = 1;
+	c.hs_cache_dir = dir;
+	db = sl_match_db_build(&c, err, sizeof(err));
+	if (det[0] != '\0')
+		unlink(det);
+	if (db == NULL)
+		fail_msg("build: %s", err);
+	return db;
+}
+
+/* Events (detector, direction, offset) a Stratum subscribe and an XMRig login give. */
+static unsigned int
+cache_events(const struct sl_match_db *db, struct sl_event *out, unsigned int max)
+{
+	static const char sub[] =
+		"{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.10\"]}\n";
+	static const char login[] = "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"login\",\"params\":"
+		"{\"login\":\"x\",\"pass\":\"x\",\"agent\":\"XMRig/6.21.0\",\"rigid\":\"r\"}}\n";
+	struct ix t;
+	unsigned int n;
+
+	ix_init(&t, db, IPPROTO_TCP, 3333);
+	feed(&t, 0, sub, 0, (uint32_t)strlen(sub));
+	feed(&t, 1, login, 0, (uint32_t)strlen(login));
+	n = t.c.n < max ? t.c.n : max;
+	memcpy(out, t.c.ev, n * sizeof(*out));
+	ix_fini(&t);
+	return n;
+}
+
+static void
+cache_counts(uint64_t c[SL_MATCH_CACHE_NCOUNTERS])
+{
+	sl_match_cache_counters(c);
+}
+
+/* the one cache file in @p dir, into @p path */
+static unsigned int
+cache_files(const char *dir, char *path, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "hs-", 3) == 0) {
+			snprintf(path, len, "%s/%s", dir, e->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+static void
+test_cache_hit(void **state)
+{
+	char dir[] = "/tmp/sluice_test_hscache_XXXXXX", path[512];
+	uint64_t c0[SL_MATCH_CACHE_NCOUNTERS], c1[SL_MATCH_CACHE_NCOUNTERS];
+	struct sl_event e1[8], e2[8];
+	struct sl_match_db *a, *b, *plain;
+	unsigned int n1, n2, n0;
+	struct sl_event e0[8];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	cache_counts(c0);
+	a = build_cached(dir, NULL); /* miss: compiles and writes */
+	cache_counts(c1);
+	assert_int_equal(c1[SL_MATCH_CACHE_MISSES], c0[SL_MATCH_CACHE_MISSES] + 1);
+	assert_int_equal(c1[SL_MATCH_CACHE_WRITES], c0[SL_MATCH_CACHE_WRITES] + 1);
+	assert_int_equal(cache_files(dir, path, sizeof(path)), 1);
+	b = build_cached(dir, NULL); /* hit */
+	cache_counts(c0);
+	assert_int_equal(c0[SL_MATCH_CACHE_HITS], c1[SL_MATCH_CACHE_HITS] + 1);
+	plain = build_cached(NULL, NULL);
+	n1 = cache_events(a, e1, 8);
+	n2 = cache_events(b, e2, 8);
+	n0 = cache_events(plain, e0, 8);
+	assert_true(n1 >= 3);
+	assert_int_equal(n1, n2);
+	assert_int_equal(n1, n0);
+	for (unsigned int i = 0; i < n1; i++) {
+		assert_int_equal(e1[i].detector, e2[i].detector);
+		assert_int_equal(e1[i].dir, e2[i].dir);
+		assert_int_equal(e1[i].offset, e2[i].offset);
+		assert_int_equal(e1[i].detector, e0[i].detector);
+		assert_int_equal(e1[i].offset, e0[i].offset);
+	}
+	sl_match_db_free(a);
+	sl_match_db_free(b);
+	sl_match_db_free(plain);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_cache_corrupt(void **state)
+{
+	char dir[] = "/tmp/sluice_test_hscache_XXXXXX", path[512];
+	uint64_t c0[SL_MATCH_CACHE_NCOUNTERS], c1[SL_MATCH_CACHE_NCOUNTERS];
+	struct sl_event e1[8], e2[8];
+	struct sl_match_db *a, *b;
+	struct stat sb;
+	unsigned int n1, n2;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	a = build_cached(dir, NULL);
+	assert_int_equal(cache_files(dir, path, sizeof(path)), 1);
+	assert_int_equal(stat(path, &sb), 0);
+	/* a flipped byte in the database */
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, sb.st_size - 100, SEEK_SET), 0);
+	assert_int_equal(fputc(0x5a ^ 0xff, f), 0x5a ^ 0xff);
+	fclose(f);
+	cache_counts(c0);
+	b = build_cached(dir, NULL); /* ignored, compiled, rewritten */
+	cache_counts(c1);
+	assert_int_equal(c1[SL_MATCH_CACHE_CORRUPT] + c1[SL_MATCH_CACHE_HITS],
+		c0[SL_MATCH_CACHE_CORRUPT] + c0[SL_MATCH_CACHE_HITS] + 1);
+	n1 = cache_events(a, e1, 8);
+	n2 = cache_events(b, e2, 8);
+	assert_int_equal(n1, n2);
+	sl_match_db_free(b);
+	/* truncated, then empty: ignored, compiled */
+	assert_int_equal(truncate(path, sb.st_size / 2), 0);
+	cache_counts(c0);
+	b = build_cached(dir, NULL);
+	cache_counts(c1);
+	assert_int_equal(c1[SL_MATCH_CACHE_CORRUPT], c0[SL_MATCH_CACHE_CORRUPT] + 1);
+	assert_int_equal(cache_events(b, e2, 8), n1);
+	sl_match_db_free(b);
+	assert_int_equal(truncate(path, 0), 0);
+	b = build_cached(dir, NULL);
+	cache_counts(c0);
+	assert_int_equal(c0[SL_MATCH_CACHE_CORRUPT], c1[SL_MATCH_CACHE_CORRUPT] + 1);
+	assert_int_equal(cache_events(b, e2, 8), n1);
+	sl_match_db_free(b);
+	/* rewritten whole: a hit again */
+	b = build_cached(dir, NULL);
+	cache_counts(c1);
+	assert_int_equal(c1[SL_MATCH_CACHE_HITS], c0[SL_MATCH_CACHE_HITS] + 1);
+	sl_match_db_free(b);
+	sl_match_db_free(a);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_cache_key_change(void **state)
+{
+	char dir[] = "/tmp/sluice_test_hscache_XXXXXX", path[512];
+	uint64_t c0[SL_MATCH_CACHE_NCOUNTERS], c1[SL_MATCH_CACHE_NCOUNTERS];
+	struct sl_match_db *a, *b;
+	struct sl_event e[8];
+	unsigned int n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	a = build_cached(dir, NULL);
+	/* another pattern set (a detector off): a miss, a second file */
+	cache_counts(c0);
+	b = build_cached(dir, "stratum_subscribe off\n");
+	cache_counts(c1);
+	assert_int_equal(c1[SL_MATCH_CACHE_MISSES], c0[SL_MATCH_CACHE_MISSES] + 1);
+	assert_int_equal(c1[SL_MATCH_CACHE_HITS], c0[SL_MATCH_CACHE_HITS]);
+	assert_int_equal(cache_files(dir, path, sizeof(path)), 2);
+	n = cache_events(b, e, 8);
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_not_equal(e[i].detector, sl_det_lookup("stratum_subscribe"));
+	assert_true(cache_events(a, e, 8) > n);
+	sl_match_db_free(a);
+	sl_match_db_free(b);
+	/* a weight change does not touch the database: a hit */
+	cache_counts(c0);
+	b = build_cached(dir, "xmr_login weight 50\n");
+	cache_counts(c1);
+	assert_int_equal(c1[SL_MATCH_CACHE_HITS], c0[SL_MATCH_CACHE_HITS] + 1);
+	sl_match_db_free(b);
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d != NULL && (de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.') {
+				snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+				unlink(path);
+			}
+		if (d != NULL)
+			closedir(d);
+	}
+	rmdir(dir);
+}
+
 /* ---- EAL and the shared detection object ---- */
 
 static int
@@ -3164,6 +3378,9 @@ main(void)
 		/* 8. tables */
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_builtin_db),
+		cmocka_unit_test(test_cache_hit),
+		cmocka_unit_test(test_cache_corrupt),
+		cmocka_unit_test(test_cache_key_change),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
