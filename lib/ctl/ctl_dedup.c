@@ -14,9 +14,9 @@
 struct dd_ent {
 	uint8_t host[16];       /* judged host */
 	uint8_t peer[16];       /* the other end */
+	uint8_t excerpt[SL_EVIDENCE_MAX]; /* evidence (8-byte aligned: hashed in words) */
 	uint8_t detector;
 	uint8_t excerpt_len;
-	uint8_t excerpt[SL_EVIDENCE_MAX]; /* evidence (names and addresses for those detectors) */
 	uint32_t hash;
 	uint32_t next;          /* hash chain */
 	unsigned int weight;

@@ -199,6 +199,7 @@ struct shost {
 	uint32_t alerts;
 	uint64_t first_us;
 	uint64_t alert_us;
+	uint64_t keep_us;     /* before this, some signal is surely still worth 0.5 point */
 	struct sl_signal sig[SL_SCORE_SIGNALS];
 };
 
@@ -329,6 +330,31 @@ sig_value(const struct sl_score *s, const struct sl_signal *g, uint64_t now)
 	return g->points * (float)exp2(-(double)(now - t0) / (double)s->p.half_life_us);
 }
 
+/* A time before which some signal of @p h is surely still worth at least half a point (what
+ * keeps a host), computed from the decay law with a margin below the exact crossing, so a
+ * decay pass can leave a quiet host (level none: decay cannot raise it) untouched until
+ * then and check exactly from then on. */
+static uint64_t
+keep_until(const struct sl_score *s, const struct shost *h)
+{
+	uint64_t until = 0;
+
+	for (unsigned int i = 0; i < h->nsig; i++) {
+		const struct sl_signal *g = &h->sig[i];
+		uint64_t t0 = g->last_us + s->p.hold_us, t;
+		double d;
+
+		if (!(g->points >= 1.0f)) /* worth less than a point: checked every pass */
+			continue;
+		d = (double)s->p.half_life_us * log2(2.0 * (double)g->points) * 0.999;
+		t = d >= (double)(UINT64_MAX - t0) ? UINT64_MAX : t0 + (uint64_t)d;
+		t = t > t0 + 1000 ? t - 1000 : t0;
+		if (t > until)
+			until = t;
+	}
+	return until;
+}
+
 static float
 host_score(const struct sl_score *s, const struct shost *h, uint64_t now, float *each)
 {
@@ -423,7 +449,7 @@ keyed_by_detector(unsigned int kind)
  * as what is left of the old one. With every slot taken, the weakest one now is replaced.
  */
 static void
-add_signal(struct sl_score *s, struct shost *h, const struct sl_signal *g, uint64_t now)
+put_signal(struct sl_score *s, struct shost *h, const struct sl_signal *g, uint64_t now)
 {
 	struct sl_signal *slot = NULL;
 
@@ -469,6 +495,13 @@ add_signal(struct sl_score *s, struct shost *h, const struct sl_signal *g, uint6
 	}
 	*slot = *g;
 	slot->count = 1;
+}
+
+static void
+add_signal(struct sl_score *s, struct shost *h, const struct sl_signal *g, uint64_t now)
+{
+	put_signal(s, h, g, now);
+	h->keep_us = keep_until(s, h);
 }
 
 static inline void
@@ -610,6 +643,10 @@ sl_score_tick(struct sl_score *s, uint64_t now_us)
 		struct shost *h = &s->hosts[s->active[i]];
 		bool keep = false;
 
+		if (h->level == SL_LEVEL_NONE && s->now_us < h->keep_us) {
+			i++; /* quiet and surely kept: decay changes nothing to see yet */
+			continue;
+		}
 		evaluate(s, h, s->now_us, 0, false);
 		for (unsigned int j = 0; j < h->nsig && !keep; j++)
 			keep = sig_value(s, &h->sig[j], s->now_us) >= 0.5f;
