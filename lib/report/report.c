@@ -181,11 +181,28 @@ member(struct sl_json *j, const char *key)
 			put(j, "  ", 2);
 	}
 	if (key != NULL) {
-		str_raw(j, key);
-		if (j->compact)
-			put_c(j, ':');
-		else
-			put(j, ": ", 2);
+		/* keys are the code's own ASCII names (table names, feature names): nothing to
+		 * escape */
+		size_t n = strlen(key);
+
+		if (likely(room(j, n + 4))) {
+			char *o = j->buf + j->len;
+
+			*o++ = '"';
+			memcpy(o, key, n);
+			o += n;
+			*o++ = '"';
+			*o++ = ':';
+			if (!j->compact)
+				*o++ = ' ';
+			j->len = (size_t)(o - j->buf);
+		} else {
+			str_raw(j, key);
+			if (j->compact)
+				put_c(j, ':');
+			else
+				put(j, ": ", 2);
+		}
 	}
 }
 
