@@ -182,23 +182,32 @@ count_lines(const char *path, const char *needle)
 	return n;
 }
 
-static void
-test_ctl_accounting(void **state)
+/* A control plane writing its event log to a new file, whose name goes to @p path (64). */
+static struct sl_ctl *
+ctl_to_file(char *path, uint64_t dedup_s)
 {
-	char path[] = "/tmp/sl_test_ctl_XXXXXX";
-	int fd = mkstemp(path);
 	struct sl_ctl *ctl;
-	struct sl_ctl_stats st;
-	struct sl_msg m;
+	int fd;
 
-	(void)state;
+	snprintf(path, 64, "/tmp/sl_test_ctl_XXXXXX");
+	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
 	unlink(path);
-	ctl = make_ctl(path, 5);
+	ctl = make_ctl(path, dedup_s);
 	assert_non_null(ctl);
-	memset(&m, 0, sizeof(m));
-	m.type = SL_MSG_EVENT;
+	return ctl;
+}
+
+static void
+test_ctl_accounting(void **state)
+{
+	char path[64];
+	struct sl_ctl *ctl = ctl_to_file(path, 5);
+	struct sl_ctl_stats st;
+	struct sl_msg m = {.type = SL_MSG_EVENT};
+
+	(void)state;
 	/* ten repeats of one (host, peer, detector, evidence) inside the window, five others */
 	for (unsigned int i = 0; i < 10; i++) {
 		m.u.event = ev_of(7, 8, 1, "mining.subscribe", T0 + i * 100000);
@@ -230,20 +239,12 @@ test_ctl_accounting(void **state)
 static void
 test_ctl_no_dedup_every_line(void **state)
 {
-	char path[] = "/tmp/sl_test_ctl_XXXXXX";
-	int fd = mkstemp(path);
-	struct sl_ctl *ctl;
+	char path[64];
+	struct sl_ctl *ctl = ctl_to_file(path, 0);
 	struct sl_ctl_stats st;
-	struct sl_msg m;
+	struct sl_msg m = {.type = SL_MSG_EVENT};
 
 	(void)state;
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(path);
-	ctl = make_ctl(path, 0);
-	assert_non_null(ctl);
-	memset(&m, 0, sizeof(m));
-	m.type = SL_MSG_EVENT;
 	for (unsigned int i = 0; i < 10; i++) {
 		m.u.event = ev_of(7, 8, 1, "mining.subscribe", T0 + i);
 		sl_ctl_feed(ctl, &m, 1);
