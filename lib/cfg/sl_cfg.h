@@ -47,7 +47,7 @@ struct sl_cidr_set {
 	X(idle_polls, 0, 0, 100000000, "empty polls before a worker sleeps, 0 = never sleep")    \
 	X(idle_sleep_us, 50, 1, 1000000, "microseconds a worker sleeps when idle")               \
 	X(report_interval_ms, 1000, 1, 3600000, "how often workers send host deltas")            \
-	X(report_ring_size, 4096, 64, 1048576, "host-delta records per worker ring (power of 2)") \
+	X(report_ring_size, 16384, 64, 1048576, "records per worker ring to the control core (power of 2)") \
 	X(worker_host_capacity, 65536, 64, 16777216, "hosts a worker tracks between reports")     \
 	X(host_capacity, 1048576, 64, 67108864, "live: hosts in the control core's table")        \
 	X(offline_host_capacity, 262144, 64, 67108864, "offline: hosts in the control table")     \

@@ -142,7 +142,7 @@ test_defaults(void **state)
 	assert_int_equal(sl_cfg_key_default(N_KEYS), 0);
 	assert_int_equal(cfg_a.home_nets.n, 0);
 	assert_int_equal(cfg_a.workers, 1);
-	assert_int_equal(cfg_a.report_ring_size, 4096);
+	assert_int_equal(cfg_a.report_ring_size, 16384);
 }
 
 static void
