@@ -19,7 +19,7 @@
 # Environment: BENCH_PASSES (20) passes of step 1, BENCH_RUNS (5) hyperfine runs,
 # OFFLINE_PACKETS (500000), LIVE_SECONDS (30), LIVE_FRAMES (100000), BENCH_HUGEPAGES (1536).
 # Ends with one line (keys in this order; mem=... keys say which memory each part used):
-# bench: established_mpps=X new_flow_mpps=Y cycles_per_pkt=Z ndpi_ratio=R mix_mpps=M mix_gbps=G mix_ndpi_ratio=Q block_p50_us=A block_p99_us=B worker_mem=W offline_mix_s=S ndpi_mix_s=N offline_ratio=O offline_10k_ratio=K startup_s=U ndpi_startup_s=V offline_mem=4k live_mpps=L live_lost=D live2q_mpps=L2 live2q_lost=D2 live_mem=H
+# bench: established_mpps=X new_flow_mpps=Y cycles_per_pkt=Z ndpi_ratio=R mix_mpps=M mix_gbps=G mix_ndpi_ratio=Q block_p50_us=A block_p99_us=B worker_mem=W offline_mix_s=S ndpi_mix_s=N offline_ratio=O offline_10k_ratio=K startup_s=U ndpi_startup_s=V offline_mem=M live_mpps=L live_lost=D live2q_mpps=L2 live2q_lost=D2 live_mem=H
 # (block_*: first mining packet to the block in force, worker and control core on one core;
 # *_ratio = ndpiReader time / sluice time: above 1 sluice is faster)
 set -euo pipefail
@@ -109,10 +109,11 @@ hf() {
     jq -r '[.results[].median] | map(. * 1e4 | round / 1e4) | "\(.[0]) \(.[1])"' "$work/hf-$name.json"
 }
 hratio() { awk -v s="$1" -v n="$2" 'BEGIN { if (s > 0) printf "%.2f", n / s; else print "nan" }'; }
+offline_mem=$([ "$(hp_free_mb)" -ge 512 ] && echo hugepages || echo 4k)
 read -r off_mix nd_mix < <(hf "$work/offmix.pcap" mix)
 read -r off_10k nd_10k < <(hf "$pcap" 10k)
 read -r off_one nd_one < <(hf "$work/one.pcap" one)
-echo "bench: offline (mem=4k: sluice -r runs on --no-huge) median s, sluice / ndpiReader:" \
+echo "bench: offline (mem=$offline_mem: sluice -r takes free hugepages with --in-memory, else --no-huge) median s, sluice / ndpiReader:" \
      "mix ($nmix pkts) $off_mix / $nd_mix = x$(hratio "$off_mix" "$nd_mix");" \
      "10k flows (320 k pkts) $off_10k / $nd_10k = x$(hratio "$off_10k" "$nd_10k");" \
      "one packet (start-up) $off_one / $nd_one"
@@ -230,4 +231,4 @@ rm -f "/dev/shm/sluice-ctl-bench-$$.events"
 echo "$out" | grep 'detections written'
 ctl_det_tmpfs=$(grep 'host_rps=' <<<"$out" | sed 's/.*det_eps=\([0-9]*\).*/\1/')
 
-echo "bench: established_mpps=$est new_flow_mpps=$newf cycles_per_pkt=$cyc ndpi_ratio=$(ratio "$est" "$nd") mix_mpps=$mixm mix_gbps=$mixg mix_ndpi_ratio=$(ratio "$mixm" "$ndm") block_p50_us=$latp50 block_p99_us=$latp99 worker_mem=$worker_mem offline_mix_s=$off_mix ndpi_mix_s=$nd_mix offline_ratio=$(hratio "$off_mix" "$nd_mix") offline_10k_ratio=$(hratio "$off_10k" "$nd_10k") startup_s=$off_one ndpi_startup_s=$nd_one offline_mem=4k live_mpps=$live_mpps live_lost=$live_lost live2q_mpps=$live2_mpps live2q_lost=$live2_lost live_mem=$live_mem ctl_host_rps=${ctl_host:-nan} ctl_sample_rps=${ctl_sample:-nan} ctl_det_eps=${ctl_det:-nan} ctl_det_tmpfs_eps=${ctl_det_tmpfs:-nan}"
+echo "bench: established_mpps=$est new_flow_mpps=$newf cycles_per_pkt=$cyc ndpi_ratio=$(ratio "$est" "$nd") mix_mpps=$mixm mix_gbps=$mixg mix_ndpi_ratio=$(ratio "$mixm" "$ndm") block_p50_us=$latp50 block_p99_us=$latp99 worker_mem=$worker_mem offline_mix_s=$off_mix ndpi_mix_s=$nd_mix offline_ratio=$(hratio "$off_mix" "$nd_mix") offline_10k_ratio=$(hratio "$off_10k" "$nd_10k") startup_s=$off_one ndpi_startup_s=$nd_one offline_mem=$offline_mem live_mpps=$live_mpps live_lost=$live_lost live2q_mpps=$live2_mpps live2q_lost=$live2_lost live_mem=$live_mem ctl_host_rps=${ctl_host:-nan} ctl_sample_rps=${ctl_sample:-nan} ctl_det_eps=${ctl_det:-nan} ctl_det_tmpfs_eps=${ctl_det_tmpfs:-nan}"
