@@ -199,7 +199,7 @@ struct shost {
 	uint32_t alerts;
 	uint64_t first_us;
 	uint64_t alert_us;
-	uint64_t keep_us;     /* before this, some signal is surely still worth 0.5 point */
+	uint64_t quiet_us;    /* before this, a decay pass surely finds nothing to do (below) */
 	struct sl_signal sig[SL_SCORE_SIGNALS];
 };
 
@@ -390,7 +390,7 @@ fill_view(const struct sl_score *s, const struct shost *h, uint64_t now, struct 
 
 /* Re-evaluate @p h at @p now; report level changes. */
 static void
-evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bool fresh)
+evaluate_(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bool fresh)
 {
 	float sc = host_score(s, h, now, NULL);
 	uint8_t lvl = h->level;
@@ -435,6 +435,42 @@ evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bo
 	}
 	n.type = SL_NOTE_LEVEL;
 	s->fn(s->arg, &n);
+}
+
+/*
+ * Until when a decay pass can leave @p h alone (@p sc: its score at @p now). Decay only
+ * lowers scores, and never faster than a factor 2^(-dt/half_life) (signals inside their hold
+ * do not move at all), so: a host at level none can only be forgotten, not before its
+ * strongest signal can be worth less than half a point (keep_until); a host at a level keeps
+ * it while its score stays above the level's exit (threshold - hysteresis), at least until
+ * sc * 2^(-dt/half_life) reaches that exit. Both with a margin below the exact time: from
+ * then on the passes check exactly, so results are those of checking every pass.
+ */
+static uint64_t
+quiet_until(const struct sl_score *s, const struct shost *h, float sc, uint64_t now)
+{
+	float exit;
+	double d;
+
+	if (h->level == SL_LEVEL_NONE)
+		return keep_until(s, h);
+	exit = (h->level >= SL_LEVEL_BLOCK ? (float)s->p.block : (float)s->p.alert) -
+	       LEVEL_HYSTERESIS;
+	if (exit <= 0.0f)
+		return UINT64_MAX; /* decay can never take it below: no pass needs to look */
+	if (!(sc > exit))
+		return 0;
+	d = (double)s->p.half_life_us * log2((double)sc / (double)exit) * 0.999;
+	if (d >= (double)(UINT64_MAX - now))
+		return UINT64_MAX;
+	return now + (uint64_t)d > now + 1000 ? now + (uint64_t)d - 1000 : now;
+}
+
+static void
+evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bool fresh)
+{
+	evaluate_(s, h, now, flow_id, fresh);
+	h->quiet_us = quiet_until(s, h, host_score(s, h, now, NULL), now);
 }
 
 static inline bool
@@ -501,7 +537,7 @@ static void
 add_signal(struct sl_score *s, struct shost *h, const struct sl_signal *g, uint64_t now)
 {
 	put_signal(s, h, g, now);
-	h->keep_us = keep_until(s, h);
+	h->quiet_us = 0; /* the evaluation that follows sets it */
 }
 
 static inline void
@@ -643,8 +679,10 @@ sl_score_tick(struct sl_score *s, uint64_t now_us)
 		struct shost *h = &s->hosts[s->active[i]];
 		bool keep = false;
 
-		if (h->level == SL_LEVEL_NONE && s->now_us < h->keep_us) {
-			i++; /* quiet and surely kept: decay changes nothing to see yet */
+		if (s->now_us < h->quiet_us) { /* decay changes nothing to see yet */
+			alert += h->level >= SL_LEVEL_ALERT;
+			block += h->level >= SL_LEVEL_BLOCK;
+			i++;
 			continue;
 		}
 		evaluate(s, h, s->now_us, 0, false);
@@ -891,5 +929,6 @@ sl_score_release(struct sl_score *s, const uint8_t addr[16])
 		return -ENOENT;
 	h->level = SL_LEVEL_NONE;
 	h->released = 1;
+	h->quiet_us = keep_until(s, h); /* level none: only forgetting is left to check */
 	return 0;
 }
