@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
@@ -346,6 +347,26 @@ build_mbuf(struct sl_input *in, struct rte_mempool *mp, const struct pcap_pkthdr
 	return head;
 }
 
+/* Open a capture for reading: libpcap does two fread()s per record, so the stream gets a
+ * large buffer and no stdio locking (only the reader thread touches it). */
+static pcap_t *
+open_capture(const char *path, char *ebuf)
+{
+	FILE *fp = fopen(path, "rb");
+	pcap_t *pc;
+
+	if (fp == NULL) {
+		snprintf(ebuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+		return NULL;
+	}
+	setvbuf(fp, NULL, _IOFBF, 1u << 20);
+	__fsetlocking(fp, FSETLOCKING_BYCALLER);
+	pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (pc == NULL)
+		fclose(fp);
+	return pc;
+}
+
 int
 sl_input_run(struct sl_input *in, struct rte_mempool *mp, struct rte_ring *const *rings,
 	unsigned int nq, int (*poll)(void *arg), void *arg)
@@ -362,8 +383,7 @@ sl_input_run(struct sl_input *in, struct rte_mempool *mp, struct rte_ring *const
 	in->arg = arg;
 	in->st.first_us = UINT64_MAX;
 	for (unsigned int f = 0; f < in->nfiles && !in->aborted; f++) {
-		pcap_t *pc = pcap_open_offline_with_tstamp_precision(in->files[f],
-			PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+		pcap_t *pc = open_capture(in->files[f], ebuf);
 		struct pcap_pkthdr *hdr;
 		const u_char *data;
 		uint64_t n_in_file = 0;
