@@ -819,7 +819,9 @@ def detect_live_small_ring_counts_lost_events():
     eq(det["inspection"]["events"], want, "events produced")
     eq(got, det["events"], "events written = events taken")
     eq(got + lost, want, "taken + lost = produced")
-    assert lost > 0, "a 64-record ring never overflowed (%d events)" % got
+    # whether a one-shot replay overflows 64 records depends on how fast the control core
+    # drains; live_overload_counts_every_detection forces overflow with a looping replay
+    eq(s["control"]["detections"]["holds"], True, "produced = written + aggregated + dropped")
     eq(s["conservation"]["ok"], True, "conservation")
 
 @test
@@ -1342,6 +1344,7 @@ def live_overload_counts_every_detection():
     c = s["control"]
     d = c["detections"]
     assert d["produced"] > 1000, d
+    assert c["det_dropped_ring"] > 0, "a 64-record ring under a looping replay never overflowed: %r" % d
     eq(d["produced"], d["written"] + d["aggregated"] + d["dropped"], "produced = written + aggregated + dropped")
     eq(d["holds"], True, "summary says it holds")
     eq(d["aggregated"], 0, "no aggregation by default")
