@@ -35,15 +35,27 @@
 #define CTL_IDLE_SLEEP_US 200    /* live: pause after a pass that found nothing */
 
 static const char *const ctl_names[] = {
-#define SL_CTL_NAME(name, help) #name,
+#define SL_CTL_NAME(name, timing, help) #name,
 	SL_CTL_COUNTERS(SL_CTL_NAME)
 #undef SL_CTL_NAME
 };
 static const char *const ctl_helps[] = {
-#define SL_CTL_HELP(name, help) help,
+#define SL_CTL_HELP(name, timing, help) help,
 	SL_CTL_COUNTERS(SL_CTL_HELP)
 #undef SL_CTL_HELP
 };
+
+static const bool ctl_timing[] = {
+#define SL_CTL_TIMING(name, timing, help) timing,
+	SL_CTL_COUNTERS(SL_CTL_TIMING)
+#undef SL_CTL_TIMING
+};
+
+bool
+sl_ctl_counter_timing(unsigned int i)
+{
+	return i < RTE_DIM(ctl_timing) && ctl_timing[i];
+}
 
 unsigned int
 sl_ctl_num_counters(void)
@@ -416,11 +428,10 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 		}
 	}
 	if (cfg->detect) {
-		struct sl_cfg *mc_cfg = (struct sl_cfg *)(uintptr_t)cfg; /* list paths may be cleared */
 		char merr[1024] = "";
 
-		shipped_list(mc_cfg->pools_domains, "pools_domains", "pool names");
-		shipped_list(mc_cfg->pools_ips, "pools_ips", "pool addresses");
+		shipped_list(c->cfg->pools_domains, "pools_domains", "pool names");
+		shipped_list(c->cfg->pools_ips, "pools_ips", "pool addresses");
 		struct sl_match_conf mc = {
 			.domains_path = cfg->pools_domains,
 			.ips_path = cfg->pools_ips,
@@ -557,7 +568,8 @@ do_reopen(struct sl_ctl *ctl)
 	ctl->st.reopens++;
 }
 
-/* Signals and the reload mailbox: one load each while nothing is asked. */
+/* Signals and the reload mailbox: one load each while nothing is asked; then the retired
+ * detection tables, freed once no worker can hold them (a test when there are none). */
 static bool
 requests(struct sl_ctl *ctl)
 {
@@ -631,10 +643,7 @@ sl_ctl_poll(void *arg)
 	struct sl_ctl *ctl = arg;
 
 	drain(ctl);
-	if (__atomic_load_n(&ctl_req, __ATOMIC_RELAXED) != 0)
-		requests(ctl);
-	else if (ctl->match != NULL)
-		sl_match_reclaim(ctl->match);
+	requests(ctl);
 	return sl_ctl_stopping();
 }
 
@@ -859,17 +868,11 @@ sl_ctl_run(struct sl_ctl *ctl)
 			now = ctl->rec_now_us;
 		else
 			on_clock(ctl, now); /* decay goes on when no records come */
-		work = n != 0;
-		if (__atomic_load_n(&ctl_req, __ATOMIC_RELAXED) != 0 ||
-		    __atomic_load_n(&tel_reload.mb.asked, __ATOMIC_RELAXED) != tel_reload.mb.answered)
-			work |= requests(ctl);
-		else if (ctl->match != NULL)
-			sl_match_reclaim(ctl->match);
+		work = requests(ctl) || n != 0;
 		hostq_poll(&hq);
 		block_timer(ctl, now);
 		ops_poll(ctl->block, now);
-		worker_totals(ctl);
-		metrics_timer(ctl, now);
+		metrics_timer(ctl, now); /* reads the workers' counters when a snapshot is due */
 		stats_timer(ctl, now);
 		if (ctl->events != NULL) /* what this pass wrote leaves now (nothing: no cost) */
 			sl_writer_flush(ctl->events);
@@ -917,7 +920,6 @@ sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
 	}
 	if (ctl->dd != NULL)
 		ctl_dedup_flush(ctl->dd);
-	worker_totals(ctl);
 	if (ctl->events != NULL && !ctl->events_failed && (ctl->score != NULL || ctl->conf.live)) {
 		struct sl_report_ctx rc;
 

@@ -151,10 +151,13 @@ close_head(struct ctl_dedup *d)
 void
 ctl_dedup_expire(struct ctl_dedup *d, uint64_t now_us)
 {
-	while (d->head != d->tail &&
-	       now_us - d->ent[d->head & (d->cap - 1)].open_us >= d->window_us &&
-	       now_us >= d->ent[d->head & (d->cap - 1)].open_us)
+	while (d->head != d->tail) {
+		uint64_t open = d->ent[d->head & (d->cap - 1)].open_us;
+
+		if (now_us < open || now_us - open < d->window_us) /* time went back, or still open */
+			break;
 		close_head(d);
+	}
 }
 
 void

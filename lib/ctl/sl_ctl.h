@@ -27,36 +27,37 @@ enum sl_ctl_clock {
 	SL_CTL_CLOCK_WALL,   /**< live: the wall clock (records carry it too) */
 };
 
-/* X(name, help): what became of the records workers produced, by kind. Detections:
- * produced = written + aggregated + dropped_ring + dropped_write; flow samples: produced =
- * scored + dropped_ring; host deltas are never dropped (a worker keeps a refused delta in its
+/* X(name, timing, help): what became of the records workers produced, by kind (timing = 1:
+ * the count depends on how the cores ran, waits and passes, so offline summaries leave it
+ * out). Detections: produced = written + aggregated + dropped_ring + dropped_write; flow
+ * samples: produced = scored + dropped_ring; host deltas are never dropped (a worker keeps a refused delta in its
  * slot and merges the next ones into it: aggregated). */
 #define SL_CTL_COUNTERS(X)                                                                   \
-	X(records, "records taken from the workers' rings")                                    \
-	X(det_produced, "detections the workers produced")                                     \
-	X(det_taken, "detections taken from the rings")                                         \
-	X(det_written, "detection lines written (without an event log: taken)")                                               \
-	X(det_aggregated, "detections folded into an earlier line (event_dedup_s)")            \
-	X(det_dropped_ring, "detections lost: a worker's ring was full")                      \
-	X(det_dropped_write, "detection lines the event log failed to take")                  \
-	X(det_dedup_full, "detections written alone: the aggregation table was full")         \
-	X(agg_lines, "aggregate lines written for repeated detections")                       \
-	X(samples_produced, "flow samples the workers produced")                              \
-	X(samples_taken, "flow samples taken from the rings")                                   \
-	X(samples_dropped_ring, "flow samples lost: a worker's ring was full")                \
-	X(host_deltas, "host delta records folded into the host table")                       \
-	X(host_deltas_deferred, "host delta reports a full ring deferred (merged, sent later)") \
-	X(notes_written, "alert, host_score and response lines written")                      \
-	X(lines_failed, "event lines the event log failed to take")                           \
-	X(ring_full, "times a worker found its ring full")                                     \
-	X(reloads, "successful list and detector reloads")                                     \
-	X(reload_errors, "reloads refused (bad list: the old tables stay)")                    \
-	X(reopens, "event log reopens (SIGHUP)")                                               \
-	X(passes, "control loop passes")                                                       \
-	X(idle_passes, "control loop passes that found nothing to do")
+	X(records, 0, "records taken from the workers' rings") \
+	X(det_produced, 0, "detections the workers produced") \
+	X(det_taken, 0, "detections taken from the rings") \
+	X(det_written, 0, "detection lines written (without an event log: taken)") \
+	X(det_aggregated, 0, "detections folded into an earlier line (event_dedup_s)") \
+	X(det_dropped_ring, 0, "detections lost: a worker's ring was full") \
+	X(det_dropped_write, 0, "detection lines the event log failed to take") \
+	X(det_dedup_full, 0, "detections written alone: the aggregation table was full") \
+	X(agg_lines, 0, "aggregate lines written for repeated detections") \
+	X(samples_produced, 0, "flow samples the workers produced") \
+	X(samples_taken, 0, "flow samples taken from the rings") \
+	X(samples_dropped_ring, 0, "flow samples lost: a worker's ring was full") \
+	X(host_deltas, 0, "host delta records folded into the host table") \
+	X(host_deltas_deferred, 1, "host delta reports a full ring deferred (merged, sent later)") \
+	X(notes_written, 0, "alert, host_score and response lines written") \
+	X(lines_failed, 0, "event lines the event log failed to take") \
+	X(ring_full, 1, "times a worker found its ring full") \
+	X(reloads, 0, "successful list and detector reloads") \
+	X(reload_errors, 0, "reloads refused (bad list: the old tables stay)") \
+	X(reopens, 0, "event log reopens (SIGHUP)") \
+	X(passes, 1, "control loop passes") \
+	X(idle_passes, 1, "control loop passes that found nothing to do")
 
 struct sl_ctl_stats {
-#define SL_CTL_CNT(name, help) uint64_t name; /**< help */
+#define SL_CTL_CNT(name, timing, help) uint64_t name; /**< help */
 	SL_CTL_COUNTERS(SL_CTL_CNT)
 #undef SL_CTL_CNT
 	uint64_t busy_cycles;  /**< live: TSC cycles of passes that found work */
@@ -66,12 +67,15 @@ struct sl_ctl_stats {
 unsigned int sl_ctl_num_counters(void);
 const char *sl_ctl_counter_name(unsigned int i);
 const char *sl_ctl_counter_help(unsigned int i);
+/** Counter @p i depends on timing (live only in reports that must repeat exactly). */
+bool sl_ctl_counter_timing(unsigned int i);
 /** Counter @p i of @p st (X-macro order). */
 uint64_t sl_ctl_counter(const struct sl_ctl_stats *st, unsigned int i);
 
 /** What the control plane is built from. */
 struct sl_ctl_conf {
-	const struct sl_cfg *cfg;  /**< configuration in force (kept by pointer) */
+	struct sl_cfg *cfg;        /**< configuration in force (kept by pointer; a shipped list
+	                                that is missing is cleared, with a warning) */
 	bool live;                 /**< live capture (else offline, exact) */
 	const char *events_path;   /**< event log: NULL none, "-" stdout, else a file (appended) */
 	unsigned int nworkers;     /**< workers that will be attached */

@@ -623,15 +623,11 @@ control_json(struct sl_json *j, const struct sl_report_ctx *c)
 		return;
 	sl_json_obj_open(j, "control");
 	for (unsigned int k = 0; k < sl_ctl_num_counters(); k++) {
-		const char *nm = sl_ctl_counter_name(k);
-
 		/* loop passes and waits for ring room depend on timing: live only, so offline
 		 * summaries stay identical run to run */
-		if (c->offline && (strcmp(nm, "passes") == 0 || strcmp(nm, "idle_passes") == 0 ||
-				   strcmp(nm, "ring_full") == 0 ||
-				   strcmp(nm, "host_deltas_deferred") == 0))
+		if (c->offline && sl_ctl_counter_timing(k))
 			continue;
-		sl_json_u64(j, nm, sl_ctl_counter(st, k));
+		sl_json_u64(j, sl_ctl_counter_name(k), sl_ctl_counter(st, k));
 	}
 	if (!c->offline)
 		sl_json_dbl(j, "busy_share", st->total_cycles ?

@@ -389,7 +389,8 @@ fill_view(const struct sl_score *s, const struct shost *h, uint64_t now, struct 
 }
 
 /* Re-evaluate @p h at @p now; report level changes. */
-static void
+/* Re-evaluate @p h at @p now, reporting a level change; @return its score then. */
+static float
 evaluate_(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bool fresh)
 {
 	float sc = host_score(s, h, now, NULL);
@@ -398,7 +399,7 @@ evaluate_(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, b
 
 	if (h->released) { /* caught and released: decay alone never raises it again */
 		if (!fresh)
-			return;
+			return sc;
 		h->released = 0;
 	}
 	if (sc > h->peak)
@@ -413,7 +414,7 @@ evaluate_(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, b
 	else
 		lvl = SL_LEVEL_ALERT; /* inside the hysteresis band below the alert threshold */
 	if (lvl == h->level)
-		return;
+		return sc;
 	n.ts_us = now;
 	n.old_level = h->level;
 	n.new_level = lvl;
@@ -428,13 +429,14 @@ evaluate_(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, b
 	}
 	fill_view(s, h, now, &s->view);
 	if (s->fn == NULL)
-		return;
+		return sc;
 	if (n.old_level == SL_LEVEL_NONE) {
 		n.type = SL_NOTE_ALERT;
 		s->fn(s->arg, &n);
 	}
 	n.type = SL_NOTE_LEVEL;
 	s->fn(s->arg, &n);
+	return sc;
 }
 
 /*
@@ -469,8 +471,9 @@ quiet_until(const struct sl_score *s, const struct shost *h, float sc, uint64_t 
 static void
 evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bool fresh)
 {
-	evaluate_(s, h, now, flow_id, fresh);
-	h->quiet_us = quiet_until(s, h, host_score(s, h, now, NULL), now);
+	float sc = evaluate_(s, h, now, flow_id, fresh);
+
+	h->quiet_us = quiet_until(s, h, sc, now);
 }
 
 static inline bool
