@@ -28,6 +28,9 @@ fit(uint64_t configured, uint64_t need)
 void
 sl_eal_fit_offline(struct sl_cfg *cfg, uint32_t *score_capacity, uint64_t max_packets)
 {
+	/* the tables' arrays come from memory the kernel zero-fills on first touch: what a
+	 * capture does not use costs nothing, whatever the configured capacity */
+	sl_tmem_set_lazy(true);
 	fit_max_packets = SL_MAX(max_packets, 1);
 	flow_shown = cfg->offline_flow_capacity;
 	cfg->offline_flow_capacity = fit(cfg->offline_flow_capacity, fit_max_packets);

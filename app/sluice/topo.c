@@ -102,10 +102,11 @@ offline_memory_mb(const struct app *a, unsigned int mbufs)
 static unsigned int
 offline_mbufs(const struct app *a)
 {
-	if (a->cfg.mbufs != 0)
-		return (unsigned int)a->cfg.mbufs;
-	return sl_eal_fit_mbufs((unsigned int)(a->cfg.workers * (a->cfg.rx_desc + 4 * SL_BURST) +
-					       8192));
+	unsigned int need = sl_eal_fit_mbufs((unsigned int)(a->cfg.workers *
+		(a->cfg.rx_desc + 4 * SL_BURST) + 8192));
+
+	/* more than the reader can have in flight buys nothing offline */
+	return a->cfg.mbufs != 0 ? SL_MIN((unsigned int)a->cfg.mbufs, need) : need;
 }
 
 /* Offline EAL arguments: hugepages or not (eal.c), no PCI, a unique prefix, one lcore per

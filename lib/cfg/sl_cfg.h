@@ -28,7 +28,7 @@ struct sl_cidr_set {
  * the two agree.
  */
 #define SL_CFG_NUM_KEYS(X)                                                                   \
-	X(workers, 1, 1, 64, "offline: worker lcores (live: every EAL lcore but the main one)")  \
+	X(workers, 1, 1, 16, "offline: worker lcores (live: every EAL lcore but the main one)")  \
 	X(rx_queues, 0, 0, 64, "live: RX queues per port, 0 = one per worker")                   \
 	X(rx_desc, 1024, 64, 16384, "live: RX descriptors per queue")                            \
 	X(mbufs, 0, 0, 16777216, "mbufs in the pool, 0 = sized from ports and queues")           \

@@ -1,9 +1,11 @@
 /* sl_common.h: helpers every sluice component shares: atomics with stated memory orders
  * (DPDK 22.11 has no rte_atomic_*_explicit), big-endian loads that do not assume alignment,
- * and small numeric helpers. Header only. */
+ * small numeric helpers, and where big tables live (mem.c). */
 #ifndef SL_COMMON_H
 #define SL_COMMON_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -86,5 +88,16 @@ sl_addr_hash(const uint8_t a[16], uint64_t seed)
 	{                                                                                      \
 		return i < SL_ARRAY_SIZE(NAME##_tab_) ? NAME##_tab_[i] : NULL;                  \
 	}
+
+/*
+ * Big tables (mem.c). Live: DPDK memory on `socket`, zeroed at start (hugepages, no page
+ * fault on the packet path). After sl_tmem_set_lazy(true) (offline): anonymous mappings the
+ * kernel zero-fills on first touch, so memory and start-up follow what is used, not the
+ * capacity. Always zeroed; NULL with rte_errno = ENOMEM on failure; free with sl_tmem_free.
+ */
+void sl_tmem_set_lazy(bool lazy);
+bool sl_tmem_lazy(void);
+void *sl_tmem_zalloc(const char *name, size_t size, int socket);
+void sl_tmem_free(void *p);
 
 #endif /* SL_COMMON_H */

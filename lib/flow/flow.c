@@ -52,12 +52,17 @@ SL_DEFINE_COUNTER_NAMES(SL_FLOW_COUNTERS, sl_flow_num_counters, sl_flow_counter_
 uint64_t
 sl_flow_table_memsize(const struct sl_flow_params *p)
 {
-	/* entry + rte_hash key slot (key + data + bucket share, measured ~100 B) */
-	return (uint64_t)p->capacity * (sizeof(struct sl_flow) + 112 +
+	/* rte_hash key slot (key + data + bucket share, measured ~100 B), and the arrays
+	 * unless they live outside DPDK memory (sl_tmem_lazy) */
+	uint64_t hash = (uint64_t)p->capacity * 112;
+
+	if (sl_tmem_lazy())
+		return hash;
+	return hash + (uint64_t)p->capacity * (sizeof(struct sl_flow) +
 					 (p->beh_msg_gap_us ? sizeof(struct sl_flow_beh) : 0)) +
 	       (uint64_t)p->payload_buffers * (2ull * p->payload_bytes + sizeof(uint32_t) +
 						 p->state_bytes + sizeof(struct pay_ooo)) +
-	       (p->payload_buffers > 0 ? SL_FLOW_PAYLOAD_TAIL : 0);
+	       (p->payload_buffers > 0 ? SL_FLOW_PAYLOAD_TAIL : 0) + 6 * 128;
 }
 
 struct sl_flow_table *
@@ -91,28 +96,25 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 	t->h = rte_hash_create(&hp);
 	if (t->h == NULL)
 		goto err_free_t;
-	t->flows = rte_zmalloc_socket("sl_flows", (size_t)p->capacity * sizeof(struct sl_flow),
-		RTE_CACHE_LINE_SIZE, socket);
+	t->flows = sl_tmem_zalloc("sl_flows", (size_t)p->capacity * sizeof(struct sl_flow), socket);
 	if (t->flows == NULL)
 		goto err_free_hash;
 	if (p->beh_msg_gap_us > 0) {
-		t->beh = rte_zmalloc_socket("sl_flowbeh",
-			(size_t)p->capacity * sizeof(struct sl_flow_beh), RTE_CACHE_LINE_SIZE, socket);
+		t->beh = sl_tmem_zalloc("sl_flowbeh",
+			(size_t)p->capacity * sizeof(struct sl_flow_beh), socket);
 		if (t->beh == NULL)
 			goto err_free_flows;
 	}
 	if (p->payload_buffers > 0 && p->payload_bytes > 0) {
-		t->pay_mem = rte_malloc_socket("sl_payload",
-			(size_t)p->payload_buffers * 2 * p->payload_bytes + SL_FLOW_PAYLOAD_TAIL,
-			RTE_CACHE_LINE_SIZE, socket);
-		t->pay_free = rte_malloc_socket("sl_payfree",
-			(size_t)p->payload_buffers * sizeof(uint32_t), RTE_CACHE_LINE_SIZE, socket);
+		t->pay_mem = sl_tmem_zalloc("sl_payload",
+			(size_t)p->payload_buffers * 2 * p->payload_bytes + SL_FLOW_PAYLOAD_TAIL, socket);
+		t->pay_free = sl_tmem_zalloc("sl_payfree",
+			(size_t)p->payload_buffers * sizeof(uint32_t), socket);
 		if (p->state_bytes > 0)
-			t->pay_state = rte_malloc_socket("sl_paystate",
-				(size_t)p->payload_buffers * p->state_bytes, RTE_CACHE_LINE_SIZE,
-				socket);
-		t->pay_ooo = rte_malloc_socket("sl_payooo",
-			(size_t)p->payload_buffers * sizeof(struct pay_ooo), RTE_CACHE_LINE_SIZE, socket);
+			t->pay_state = sl_tmem_zalloc("sl_paystate",
+				(size_t)p->payload_buffers * p->state_bytes, socket);
+		t->pay_ooo = sl_tmem_zalloc("sl_payooo",
+			(size_t)p->payload_buffers * sizeof(struct pay_ooo), socket);
 		if (t->pay_mem == NULL || t->pay_free == NULL || t->pay_ooo == NULL ||
 		    (p->state_bytes > 0 && t->pay_state == NULL))
 			goto err_free_pay;
@@ -123,13 +125,13 @@ sl_flow_table_create(const char *name, const struct sl_flow_params *p, int socke
 	return t;
 
 err_free_pay:
-	rte_free(t->pay_ooo);
-	rte_free(t->pay_state);
-	rte_free(t->pay_mem);
-	rte_free(t->pay_free);
-	rte_free(t->beh);
+	sl_tmem_free(t->pay_ooo);
+	sl_tmem_free(t->pay_state);
+	sl_tmem_free(t->pay_mem);
+	sl_tmem_free(t->pay_free);
+	sl_tmem_free(t->beh);
 err_free_flows:
-	rte_free(t->flows);
+	sl_tmem_free(t->flows);
 err_free_hash:
 	rte_hash_free(t->h);
 err_free_t:
@@ -145,12 +147,12 @@ sl_flow_table_free(struct sl_flow_table *t)
 	if (t == NULL)
 		return;
 	rte_hash_free(t->h);
-	rte_free(t->flows);
-	rte_free(t->pay_mem);
-	rte_free(t->pay_free);
-	rte_free(t->pay_state);
-	rte_free(t->pay_ooo);
-	rte_free(t->beh);
+	sl_tmem_free(t->flows);
+	sl_tmem_free(t->pay_mem);
+	sl_tmem_free(t->pay_free);
+	sl_tmem_free(t->pay_state);
+	sl_tmem_free(t->pay_ooo);
+	sl_tmem_free(t->beh);
 	rte_free(t);
 }
 

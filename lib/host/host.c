@@ -48,7 +48,9 @@ addr_hash_create(const char *name, uint32_t capacity, int socket)
 uint64_t
 sl_whost_memsize(uint32_t capacity)
 {
-	return (uint64_t)capacity * (sizeof(struct sl_whost) + 2 * sizeof(uint32_t) + 80);
+	/* the rte_hash, and the arrays unless they live outside DPDK memory (sl_tmem_lazy) */
+	return (uint64_t)capacity * (80 + (sl_tmem_lazy() ? 0 :
+		sizeof(struct sl_whost) + 2 * sizeof(uint32_t))) + 3 * 128;
 }
 
 struct sl_whost_table *
@@ -64,19 +66,17 @@ sl_whost_create(const char *name, uint32_t capacity, uint16_t worker, int socket
 	t->h = addr_hash_create(name, capacity, socket);
 	if (t->h == NULL)
 		goto err_free_t;
-	t->slots = rte_zmalloc_socket("sl_whost", (size_t)capacity * sizeof(struct sl_whost),
-		RTE_CACHE_LINE_SIZE, socket);
-	t->refs = rte_zmalloc_socket("sl_whref", (size_t)capacity * sizeof(uint32_t), 0, socket);
-	t->dirty = rte_zmalloc_socket("sl_whdirty", (size_t)capacity * sizeof(uint32_t), 0,
-		socket);
+	t->slots = sl_tmem_zalloc("sl_whost", (size_t)capacity * sizeof(struct sl_whost), socket);
+	t->refs = sl_tmem_zalloc("sl_whref", (size_t)capacity * sizeof(uint32_t), socket);
+	t->dirty = sl_tmem_zalloc("sl_whdirty", (size_t)capacity * sizeof(uint32_t), socket);
 	if (t->slots == NULL || t->refs == NULL || t->dirty == NULL)
 		goto err_free_all;
 	return t;
 
 err_free_all:
-	rte_free(t->slots);
-	rte_free(t->refs);
-	rte_free(t->dirty);
+	sl_tmem_free(t->slots);
+	sl_tmem_free(t->refs);
+	sl_tmem_free(t->dirty);
 	rte_hash_free(t->h);
 err_free_t:
 	rte_free(t);
@@ -91,9 +91,9 @@ sl_whost_free(struct sl_whost_table *t)
 	if (t == NULL)
 		return;
 	rte_hash_free(t->h);
-	rte_free(t->slots);
-	rte_free(t->refs);
-	rte_free(t->dirty);
+	sl_tmem_free(t->slots);
+	sl_tmem_free(t->refs);
+	sl_tmem_free(t->dirty);
 	rte_free(t);
 }
 
@@ -283,19 +283,19 @@ struct sl_chost_table {
 uint64_t
 sl_chost_memsize(uint32_t capacity)
 {
-	return (uint64_t)capacity * (sizeof(struct sl_chost) + 1 + 3 * sizeof(uint32_t) +
-		sizeof(uint64_t) + 80);
+	return (uint64_t)capacity * (80 + (sl_tmem_lazy() ? 0 : sizeof(struct sl_chost) + 1 +
+		3 * sizeof(uint32_t) + sizeof(uint64_t))) + 6 * 128;
 }
 
 static void
 chost_arrays_free(struct sl_chost_table *t)
 {
-	rte_free(t->hosts);
-	rte_free(t->used);
-	rte_free(t->prev);
-	rte_free(t->next);
-	rte_free(t->touched);
-	rte_free(t->edge);
+	sl_tmem_free(t->hosts);
+	sl_tmem_free(t->used);
+	sl_tmem_free(t->prev);
+	sl_tmem_free(t->next);
+	sl_tmem_free(t->touched);
+	sl_tmem_free(t->edge);
 }
 
 struct sl_chost_table *
@@ -317,14 +317,12 @@ sl_chost_create(uint32_t capacity, uint64_t timeout_us, int socket)
 	}
 	if (t->h == NULL)
 		goto err_free_t;
-	t->hosts = rte_zmalloc_socket("sl_chosts", (size_t)capacity * sizeof(struct sl_chost),
-		RTE_CACHE_LINE_SIZE, socket);
-	t->used = rte_zmalloc_socket("sl_chused", capacity, 0, socket);
-	t->prev = rte_malloc_socket("sl_chprev", (size_t)capacity * sizeof(uint32_t), 0, socket);
-	t->next = rte_malloc_socket("sl_chnext", (size_t)capacity * sizeof(uint32_t), 0, socket);
-	t->touched = rte_malloc_socket("sl_chtouch", (size_t)capacity * sizeof(uint32_t), 0,
-		socket);
-	t->edge = rte_zmalloc_socket("sl_chedge", (size_t)capacity * sizeof(uint64_t), 0, socket);
+	t->hosts = sl_tmem_zalloc("sl_chosts", (size_t)capacity * sizeof(struct sl_chost), socket);
+	t->used = sl_tmem_zalloc("sl_chused", capacity, socket);
+	t->prev = sl_tmem_zalloc("sl_chprev", (size_t)capacity * sizeof(uint32_t), socket);
+	t->next = sl_tmem_zalloc("sl_chnext", (size_t)capacity * sizeof(uint32_t), socket);
+	t->touched = sl_tmem_zalloc("sl_chtouch", (size_t)capacity * sizeof(uint32_t), socket);
+	t->edge = sl_tmem_zalloc("sl_chedge", (size_t)capacity * sizeof(uint64_t), socket);
 	if (t->hosts == NULL || t->used == NULL || t->prev == NULL || t->next == NULL ||
 	    t->touched == NULL || t->edge == NULL)
 		goto err_free_all;

@@ -222,7 +222,8 @@ struct sl_score {
 uint64_t
 sl_score_memsize(uint32_t capacity)
 {
-	return (uint64_t)capacity * (sizeof(struct shost) + sizeof(uint32_t) + 96) + 65536;
+	return (uint64_t)capacity * (96 + (sl_tmem_lazy() ? 0 : sizeof(struct shost) +
+		sizeof(uint32_t))) + 65536;
 }
 
 struct sl_score *
@@ -254,10 +255,8 @@ sl_score_create(const struct sl_score_params *p, int socket, sl_score_note_fn fn
 	s->h = rte_hash_create(&hp);
 	if (s->h == NULL)
 		goto err_free;
-	s->hosts = rte_zmalloc_socket("sl_score_hosts", (size_t)p->capacity * sizeof(struct shost),
-		RTE_CACHE_LINE_SIZE, socket);
-	s->active = rte_malloc_socket("sl_score_active", (size_t)p->capacity * sizeof(uint32_t),
-		RTE_CACHE_LINE_SIZE, socket);
+	s->hosts = sl_tmem_zalloc("sl_score_hosts", (size_t)p->capacity * sizeof(struct shost), socket);
+	s->active = sl_tmem_zalloc("sl_score_active", (size_t)p->capacity * sizeof(uint32_t), socket);
 	if (s->hosts == NULL || s->active == NULL)
 		goto err_free;
 	return s;
@@ -275,8 +274,8 @@ sl_score_free(struct sl_score *s)
 	if (s == NULL)
 		return;
 	rte_hash_free(s->h);
-	rte_free(s->hosts);
-	rte_free(s->active);
+	sl_tmem_free(s->hosts);
+	sl_tmem_free(s->active);
 	rte_free(s);
 }
 

@@ -142,6 +142,24 @@ for lt in ("eth", "eth.pcapng", "sll", "sll2", "raw", "null", "loop"):
 
 
 @test
+def offline_any_config_value_runs():
+    """Offline sizes memory from what the capture uses: every capacity at the top of its accepted
+    range runs (tables mapped lazily, mbufs capped at what the reader can have in flight), with the
+    same counts as the defaults."""
+    top = {"mbufs": 16777216, "rx_desc": 16384, "workers": 16, "offline_flow_capacity": 67108864,
+           "payload_bytes": 65536, "offline_payload_buffers": 16777216, "report_ring_size": 1048576,
+           "worker_host_capacity": 16777216, "offline_host_capacity": 67108864,
+           "score_capacity": 16777216, "block_max_active": 1048576, "block_max_per_minute": 1000000}
+    sets = sum((["--set", "%s=%d" % kv] for kv in top.items()), [])
+    rc, s, se, _ = offline("demo.pcap", "--set", "summary_top_hosts=100000", *sets)
+    eq(rc, 0, "exit code (stderr: %s)" % se[-300:])
+    check_expect(s, expect("demo"))
+    rc, _, se, _ = offline("demo.pcap", "--set", "workers=17")
+    eq(rc, 2, "workers above the offline port's 16 queues")
+    assert "workers" in se, se
+
+
+@test
 def offline_repeat_identical():
     _, _, _, a = offline("basic.pcap")
     _, _, _, b = offline("basic.pcap")
@@ -1319,9 +1337,11 @@ def net_tap_validates_then_falls_back_to_soft():
     eq(s2["response"]["nic_refused"], 1 if blk[0]["backend"] == "soft" else 0, "nic_refused")
 
 
-def overload_run(name, *extra, secs=3):
+def overload_run(name, *extra, secs=3, settle=False):
     """The detection captures replayed in a loop (infinite_rx) into one worker whose ring holds 64 records,
-    for @secs: the control core cannot take everything. (summary, events, stderr)"""
+    for @secs: the control core cannot take everything. With @settle, then until the event log has
+    stopped growing for 2 s (every distinct detection seen: the replay has looped at least once, however
+    slow a loaded machine makes it), then @secs more. (summary, events, stderr)"""
     evp = os.path.join(TMP, name + ".events")
     out = os.path.join(TMP, name + ".json")
     mix = os.path.join(TMP, "overload.pcap")  # every detection capture: sessions that close and start again
@@ -1335,6 +1355,14 @@ def overload_run(name, *extra, secs=3):
                           "--set", "mbufs=16384"] + LIVE_SMALL + list(extra),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(secs)
+    if settle:
+        last, still, t0 = -1, 0.0, time.time()
+        while still < 2.0 and time.time() - t0 < 60:
+            time.sleep(0.5)
+            size = os.path.getsize(evp) if os.path.exists(evp) else 0
+            still = still + 0.5 if size == last and size > 0 else 0.0
+            last = size
+        time.sleep(secs)
     p.send_signal(signal.SIGINT)
     _, se = p.communicate(timeout=60)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
@@ -1365,7 +1393,7 @@ def live_overload_counts_every_detection():
 def live_overload_aggregates_repeats():
     """With event_dedup_s, repeats of a detection fold into one line per window: fewer lines,
     the same conservation, and the aggregate lines say how many they stand for."""
-    s, evs, _ = overload_run("overload-agg", "--set", "event_dedup_s=3600")
+    s, evs, _ = overload_run("overload-agg", "--set", "event_dedup_s=3600", settle=True)
     c = s["control"]
     d = c["detections"]
     eq(d["produced"], d["written"] + d["aggregated"] + d["dropped"], "produced = written + aggregated + dropped")

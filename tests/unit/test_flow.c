@@ -3,7 +3,8 @@
  * final flush, a full table, in-order payload capture into the bounded buffer pool (also
  * across a chained mbuf) and long-lived detection. Packets are real Ethernet frames built
  * into mbufs and parsed by sl_pkt_parse, so the tests drive the same path as the worker.
- * Needs EAL (rte_hash, rte_malloc, mbufs): started once per run with --no-huge. */
+ * Needs EAL (rte_hash, rte_malloc, mbufs): started once per run with --no-huge. Every test
+ * runs twice: tables in DPDK memory (live) and in lazily mapped memory (offline). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1490,7 +1491,8 @@ test_misc_api(void **state)
 	assert_string_equal(sl_flow_counter_name(0), "created");
 	assert_string_equal(sl_flow_counter_name(sl_flow_num_counters() - 1), "long_lived");
 	assert_null(sl_flow_counter_name(sl_flow_num_counters()));
-	assert_true(sl_flow_table_memsize(&p) >= 1024ull * sizeof(struct sl_flow) + 8 * 2 * 64);
+	if (!sl_tmem_lazy()) /* lazily mapped arrays are not DPDK memory */
+		assert_true(sl_flow_table_memsize(&p) >= 1024ull * sizeof(struct sl_flow) + 8 * 2 * 64);
 	p.capacity = 0;
 	rte_errno = 0;
 	assert_null(sl_flow_table_create("tflow_bad", &p, (int)rte_socket_id(), NULL, NULL));
@@ -1799,7 +1801,7 @@ test_beh_off_udp_memsize(void **state)
 
 	off.beh_msg_gap_us = 0;
 	assert_int_equal(sl_flow_table_memsize(&p) - sl_flow_table_memsize(&off),
-		(uint64_t)p.capacity * sizeof(struct sl_flow_beh));
+		sl_tmem_lazy() ? 0 : (uint64_t)p.capacity * sizeof(struct sl_flow_beh));
 	assert_int_equal(sizeof(struct sl_flow_beh), 64);
 	mk_table(x, &p);
 	r = feed(x, UDP(HA, 40000, HB, 53, "hello", 5), 1);
@@ -1839,6 +1841,41 @@ test_beh_off_udp_memsize(void **state)
 	assert_int_equal(sl_flow_beh(x->t, r.f)->cur[0], 70);
 }
 
+/* Table memory: DPDK's (zeroed, freed), and lazily mapped (zero on first touch, a size far
+ * beyond what EAL was given costs nothing until touched). */
+static void
+test_tmem(void **state)
+{
+	bool was = sl_tmem_lazy();
+	uint8_t *p;
+
+	(void)state;
+	sl_tmem_set_lazy(false);
+	p = sl_tmem_zalloc("ttmem", 4096, (int)rte_socket_id());
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % RTE_CACHE_LINE_SIZE, 0);
+	for (unsigned int i = 0; i < 4096; i++)
+		assert_int_equal(p[i], 0);
+	memset(p, 0xa5, 4096);
+	sl_tmem_free(p);
+	sl_tmem_free(NULL);
+	sl_tmem_set_lazy(true);
+	p = sl_tmem_zalloc("ttmem", 8ull << 30, (int)rte_socket_id()); /* 8 GiB, EAL has 256 MB */
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % (2u << 20), 0);
+	assert_int_equal(p[0], 0);
+	assert_int_equal(p[(8ull << 30) - 1], 0);
+	p[(4ull << 30) + 7] = 1;
+	assert_int_equal(p[(4ull << 30) + 7], 1);
+	sl_tmem_free(p);
+	p = sl_tmem_zalloc("ttmem", 0, (int)rte_socket_id());
+	assert_non_null(p);
+	sl_tmem_free(p);
+	assert_null(sl_tmem_zalloc("ttmem", SIZE_MAX - 16, (int)rte_socket_id()));
+	assert_int_equal(rte_errno, ENOMEM);
+	sl_tmem_set_lazy(was);
+}
+
 /* ---- EAL ---- */
 
 static int
@@ -1853,6 +1890,15 @@ group_setup(void **state)
 		fprintf(stderr, "mbuf pool: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* The same tests again with the tables in lazily mapped memory (offline's). */
+static int
+lazy_setup(void **state)
+{
+	(void)state;
+	sl_tmem_set_lazy(true);
 	return 0;
 }
 
@@ -1898,7 +1944,10 @@ main(void)
 		T(test_beh_repeats),
 		T(test_beh_bulk),
 		T(test_beh_off_udp_memsize),
+		cmocka_unit_test(test_tmem),
 	};
+	int rc = cmocka_run_group_tests_name("flow (DPDK memory)", tests, group_setup, NULL);
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return rc + cmocka_run_group_tests_name("flow (lazily mapped memory)", tests, lazy_setup,
+		group_teardown);
 }
