@@ -36,6 +36,8 @@ struct sl_flow_table {
 	struct sl_flow *flows;
 	struct sl_flow_params p;
 	uint32_t sweep_pos;
+	uint32_t used_end;  /* every used slot is below: rte_hash hands slots out from the bottom,
+			     * so sweeps and flushes cost what was used, not the capacity */
 	uint32_t pay_nfree;
 	uint8_t *pay_mem;
 	uint32_t *pay_free;
@@ -305,6 +307,8 @@ sl_flow_get(struct sl_flow_table *t, const struct sl_flow_key *key, uint32_t sig
 			t->st.table_full++;
 			return NULL;
 		}
+		if (unlikely((uint32_t)pos >= t->used_end))
+			t->used_end = (uint32_t)pos + 1;
 		f = &t->flows[pos];
 		if (!(f->flags & SL_FLOW_F_USED)) {
 			flow_init(t, f, pk, src_hi, now_us);
@@ -636,6 +640,7 @@ sl_flow_sweep(struct sl_flow_table *t, uint64_t now_us, unsigned int budget)
 
 	if (t->st.active == 0)
 		return 0;
+	budget = SL_MIN(budget, t->used_end); /* one lap at most */
 	for (unsigned int i = 0; i < budget; i++) {
 		struct sl_flow *f = &t->flows[pos];
 
@@ -643,7 +648,7 @@ sl_flow_sweep(struct sl_flow_table *t, uint64_t now_us, unsigned int budget)
 			end_at(t, pos, 0);
 			ended++;
 		}
-		if (++pos == t->p.capacity)
+		if (++pos >= t->used_end)
 			pos = 0;
 	}
 	t->sweep_pos = pos;
@@ -653,7 +658,7 @@ sl_flow_sweep(struct sl_flow_table *t, uint64_t now_us, unsigned int budget)
 void
 sl_flow_flush(struct sl_flow_table *t, uint64_t now_us)
 {
-	for (uint32_t pos = 0; pos < t->p.capacity; pos++) {
+	for (uint32_t pos = 0; pos < t->used_end; pos++) {
 		struct sl_flow *f = &t->flows[pos];
 
 		if (!(f->flags & SL_FLOW_F_USED))
