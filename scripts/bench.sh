@@ -186,7 +186,7 @@ live_run() {
     local written stats
     written=$(grep -c '"event_type":"detection"' "$live_ev" 2>/dev/null || true)
     # the stats record sluice writes last in the event log (flow samples lost live there)
-    stats=$(grep '"event_type":"stats"' "$live_ev" 2>/dev/null | tail -1 || true)
+    stats=$(grep '"event_type":"sluice_stats"' "$live_ev" 2>/dev/null | tail -1 || true)
     rm -f "$live_ev"
     rm -rf "/var/run/dpdk/$live_prefix"
     # Counters summed over workers; those a summary may not have (yet) read as null.
@@ -195,7 +195,7 @@ live_run() {
         def wsum(f): [.workers[]? | f | numbers] | if length > 0 then add else null end;
         def deep(k): [.. | objects | .[k]? | numbers] | if length > 0 then add else null end;
         (wsum(.inspection.events)) as $ev | (wsum(.inspection.events_lost)) as $evl |
-        (deep("flow_samples_lost") // $st.stats.flow_samples_lost) as $sl | (wsum(.hosts.reports_lost)) as $hl |
+        (deep("flow_samples_lost") // $st.sluice_stats.flow_samples_lost) as $sl | (wsum(.hosts.reports_lost)) as $hl |
         ([paths(scalars) as $p | select($p[-1] | tostring | test("busy|overload"))
           | "\($p | map(tostring) | join("."))=\(getpath($p))"] | join(" ")) as $ctl |
         "bench: live \($name) (mem=\($mem), 1 worker, \($nq) queue(s) looping \($nlive) frames, \($secs) s):" +
@@ -205,7 +205,7 @@ live_run() {
         " (equation holds: \(.control.detections.holds // "n/a"));" +
         " control core busy \(.control.busy_share // "n/a");" +
         " (control core took \(.scoring.detections // "?"));" +
-        " flow samples lost \($sl // "n/a") (sent \($st.stats.flow_samples // "?"), control core took \(.scoring.samples // "?"));" +
+        " flow samples lost \($sl // "n/a") (sent \($st.sluice_stats.flow_samples // "?"), control core took \(.scoring.samples // "?"));" +
         " host reports lost \($hl // "n/a") (report_ring_full \(wsum(.hosts.report_ring_full) // "n/a"));" +
         " ring_full \(wsum(.channel.ring_full) // "n/a")" +
         (if $ctl != "" then "; control core: \($ctl)" else "" end),

@@ -16,11 +16,11 @@ build/app/sluice/sluice -r "$out/demo.pcap" --summary "$out/summary.json" --even
     --set mode=dry_run
 echo
 echo "== detections (one JSON line per flow and detector in $out/events.json)"
-jq -r 'select(.event_type == "detection") | "\(.timestamp)  host \(.host)  \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port)  \(.detector) [\(.protocol), weight \(.weight)]\n    evidence at byte \(.evidence.offset) \(.direction): \(.evidence.excerpt)"' "$out/events.json"
+jq -r 'select(.event_type == "detection") | "\(.timestamp)  host \(.judged_host)  \(.src_ip):\(.src_port) -> \(.dest_ip):\(.dest_port)  \(.detector) [\(.protocol), weight \(.weight)]\n    evidence at byte \(.evidence.offset) \(.direction): \(.evidence.excerpt)"' "$out/events.json"
 echo
 echo "== alerts and verdicts (event lines alert, host_score, block)"
-jq -r 'select(.event_type == "alert") | "\(.timestamp)  ALERT \(.host) score \(.score) (\(.level)), reasons:", (.explanation.reasons[] | "    \(.signal) \(.detector // "") \(.points)/\(.weight) points, flow to \(.peer):\(.dest_port)")' "$out/events.json"
-jq -r 'select(.event_type == "block") | "\(.timestamp)  BLOCK \(.host) -> \(.peer):\(.dest_port) \(.proto) for \(.ttl_s) s, backend \(.backend) (dry run: nothing dropped): \(.reason)"' "$out/events.json"
+jq -r 'select(.event_type == "alert") | "\(.timestamp)  ALERT \(.judged_host) score \(.score) (\(.level)), reasons:", (.explanation.reasons[] | "    \(.signal) \(.detector // "") \(.points)/\(.weight) points, flow to \(.peer):\(.dest_port)")' "$out/events.json"
+jq -r 'select(.event_type == "block") | "\(.timestamp)  BLOCK \(.judged_host) -> \(.peer):\(.dest_port) \(.proto) for \(.ttl_s) s, backend \(.backend) (dry run: nothing dropped): \(.reason)"' "$out/events.json"
 echo
 echo "== detections by detector"
 jq -r '.detection.events_by_detector | to_entries[] | "\(.key)\t\(.value)"' "$out/summary.json" | column -t -s $'\t'

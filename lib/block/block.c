@@ -634,7 +634,8 @@ nic_install(struct sl_block *b, struct sl_block_rule *r)
  * offence (the rules of one verdict share its TTL). */
 static int
 request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_t dport,
-	uint8_t proto, bool operator_made, const char *reason, uint64_t now_us, bool same_offence)
+	uint8_t proto, bool operator_made, const char *reason, uint32_t sid, uint64_t now_us,
+	bool same_offence)
 {
 	struct sl_block_rule r;
 	struct offender *o;
@@ -652,6 +653,7 @@ request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_
 		r.key.proto = proto;
 	}
 	r.operator_made = operator_made;
+	r.sid = sid != 0 ? sid : SL_BLOCK_SID_OPERATOR;
 	r.created_us = now_us;
 	snprintf(r.reason, sizeof(r.reason), "%s", reason != NULL ? reason : "");
 	if (peer != NULL && proto != 6 && proto != 17)
@@ -731,7 +733,8 @@ int
 sl_block_request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer,
 	uint16_t dport, uint8_t proto, bool operator_made, const char *reason, uint64_t now_us)
 {
-	return request(b, host, peer, dport, proto, operator_made, reason, now_us, false);
+	return request(b, host, peer, dport, proto, operator_made, reason,
+		operator_made ? SL_BLOCK_SID_OPERATOR : 0, now_us, false);
 }
 
 /* Does signal @p g name a pool end (and which port)? */
@@ -754,8 +757,15 @@ sl_block_verdict(struct sl_block *b, const struct sl_score_view *v, uint64_t now
 
 	sl_addr_format(v->addr, ip, sizeof(ip));
 	snprintf(why, sizeof(why), "score %.1f reached block level %s", v->score, ip);
-	if (b->p.scope == SL_SCOPE_QUARANTINE)
-		return sl_block_request(b, v->addr, NULL, 0, 0, false, why, now_us) == 0;
+	if (b->p.scope == SL_SCOPE_QUARANTINE) {
+		unsigned int best = 0; /* the strongest reason names the rule */
+
+		for (unsigned int i = 1; i < v->nsig; i++)
+			if (v->now_points[i] > v->now_points[best])
+				best = i;
+		return request(b, v->addr, NULL, 0, 0, false, why,
+			v->nsig > 0 ? sl_signal_sid(&v->sig[best]) : 0, now_us, false) == 0;
+	}
 	for (unsigned int i = 0; i < v->nsig; i++) {
 		const struct sl_signal *g = &v->sig[i];
 		uint16_t port, pk;
@@ -772,12 +782,22 @@ sl_block_verdict(struct sl_block *b, const struct sl_score_view *v, uint64_t now
 			sl_signal_kind_name(g->kind),
 			g->kind == SL_SIG_behaviour ? "" : sl_det_name(g->detector));
 		/* one verdict, one offence: its rules share the TTL */
-		if (request(b, v->addr, g->peer, port, g->proto, false, why, now_us, !first) == 0) {
+		if (request(b, v->addr, g->peer, port, g->proto, false, why, sl_signal_sid(g), now_us,
+			    !first) == 0) {
 			made++;
 			first = false;
 		}
 	}
 	return made;
+}
+
+bool
+sl_block_holds(const struct sl_block *b, const uint8_t host[16])
+{
+	for (uint32_t i = 0; i < b->nrules; i++)
+		if (memcmp(b->rules[i].key.host, host, 16) == 0)
+			return true;
+	return false;
 }
 
 unsigned int

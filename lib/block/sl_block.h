@@ -123,6 +123,7 @@ struct sl_block_rule {
 	uint8_t nports;
 	uint8_t pad;
 	uint32_t offence;           /**< 1 for the first block of this host, 2 for the next... */
+	uint32_t sid;               /**< EVE signature_id: the reason's, or SL_BLOCK_SID_OPERATOR */
 	uint64_t created_us;
 	uint64_t expires_us;
 	uint64_t ttl_us;            /**< this rule's time to live (escalated) */
@@ -132,6 +133,9 @@ struct sl_block_rule {
 	char reason[128];           /**< why it was made */
 	char nic_error[112];        /**< why the NIC refused (soft backend), or "" */
 };
+
+/** EVE signature_id of a block an operator asked for (sluice's range: SL_DETECTORS). */
+#define SL_BLOCK_SID_OPERATOR 8100950u
 
 /* Notes the response emits (events). */
 #define SL_BNOTE_BLOCK 1   /**< a rule was made */
@@ -230,6 +234,8 @@ unsigned int sl_block_verdict(struct sl_block *b, const struct sl_score_view *v,
 
 /** Operator: remove every rule of @p host. @return rules removed. */
 unsigned int sl_block_unblock(struct sl_block *b, const uint8_t host[16], uint64_t now_us);
+/** Whether a rule holds @p host now (any scope, any backend; at most block_max_active rules). */
+bool sl_block_holds(const struct sl_block *b, const uint8_t host[16]);
 
 /**
  * Expire rules due at @p now_us. @p last_seen gives a host's last packet time (0 = unknown);

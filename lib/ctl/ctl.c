@@ -297,7 +297,8 @@ on_note(void *arg, const struct sl_score_note *n)
 	struct sl_ctl *ctl = arg;
 
 	if (ctl->events != NULL && !ctl->events_failed) {
-		if (sl_report_note(ctl->events, n, &ctl->score_p) < 0)
+		if (sl_report_note(ctl->events, n, &ctl->score_p,
+				   ctl->block != NULL && sl_block_holds(ctl->block, n->v->addr)) < 0)
 			events_failed(ctl);
 		else
 			ctl->st.notes_written++;
@@ -372,6 +373,14 @@ open_events(struct sl_ctl *ctl, const char *path, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	ctl->events_close = !out;
+	{ /* EVE's host: the sensor's name, else the machine's */
+		char hn[SL_SENSOR_ID_MAX] = "";
+
+		if (ctl->cfg->sensor_id[0] == '\0' && gethostname(hn, sizeof(hn) - 1) != 0)
+			snprintf(hn, sizeof(hn), "sluice");
+		sl_writer_set_sensor(ctl->events, ctl->cfg->sensor_id[0] != '\0' ?
+			ctl->cfg->sensor_id : hn);
+	}
 	return 0;
 }
 

@@ -23,9 +23,10 @@ _Static_assert(SL_TERM_MAX <= 32, "term bits fit a u32");
 
 static const struct {
 	const char *name, *proto, *help;
+	uint32_t sid;
 	uint8_t weight;
 } det_tab[SL_DET_MAX] = {
-#define SL_DET_ROW(n, p, w, h) [SL_DET_##n] = {#n, p, h, w},
+#define SL_DET_ROW(n, p, w, sid, h) [SL_DET_##n] = {#n, p, h, sid, w},
 	SL_DETECTORS(SL_DET_ROW)
 #undef SL_DET_ROW
 };
@@ -174,6 +175,12 @@ const char *
 sl_det_help(unsigned int det)
 {
 	return det < SL_DET_MAX ? det_tab[det].help : "?";
+}
+
+uint32_t
+sl_det_sid(unsigned int det)
+{
+	return det < SL_DET_MAX ? det_tab[det].sid : 0;
 }
 
 unsigned int

@@ -28,55 +28,59 @@
 #include <rte_common.h>
 
 /*
- * X(name, protocol, weight, help): every detector. weight (0..100) is the evidence strength
- * the scorer starts from. The name is the "detector" field of events and metrics.
+ * X(name, protocol, weight, sid, help): every detector. weight (0..100) is the evidence
+ * strength the scorer starts from. The name is the "detector" field of events and metrics.
+ * sid is the EVE signature_id of its events and alerts: sluice's range is 8 100 000 -
+ * 8 100 999 (detectors from 8 100 001, signal kinds from 8 100 901: SL_SIGNAL_KINDS), clear
+ * of ET Open (2 000 000 - 2 999 999) and local rules (1 000 000 - 1 999 999). A sid never
+ * changes meaning: a new detector takes the next free number, a removed one's is not reused.
  */
 #define SL_DETECTORS(X)                                                                      \
-	X(stratum_subscribe, "stratum", 90, "Stratum v1 mining.subscribe")                     \
-	X(stratum_authorize, "stratum", 90, "Stratum v1 mining.authorize")                     \
-	X(stratum_submit, "stratum", 95, "Stratum v1 mining.submit (a share)")                 \
-	X(stratum_configure, "stratum", 80, "Stratum v1 mining.configure")                     \
-	X(stratum_extranonce_subscribe, "stratum", 80, "Stratum v1 mining.extranonce.subscribe") \
-	X(stratum_suggest_difficulty, "stratum", 80, "Stratum v1 mining.suggest_difficulty/target") \
-	X(stratum_notify, "stratum", 95, "Stratum v1 mining.notify (a job from the pool)")    \
-	X(stratum_set_difficulty, "stratum", 90, "Stratum v1 mining.set_difficulty")           \
-	X(stratum_set_extranonce, "stratum", 80, "Stratum v1 mining.set_extranonce")           \
-	X(stratum_set_version_mask, "stratum", 80, "Stratum v1 mining.set_version_mask")       \
-	X(stratum_set_target, "stratum", 85, "Stratum v1 mining.set_target")                   \
-	X(stratum_get_transactions, "stratum", 80, "Stratum v1 mining.get_transactions")       \
-	X(stratum_client_method, "stratum", 60, "Stratum client.get_version/show_message/reconnect") \
-	X(stratum_subscribe_reply, "stratum", 90, "Stratum v1 subscribe reply (subscriptions)") \
-	X(xmr_login, "monero-stratum", 90, "XMRig/xmr-stak login with pass/agent/algo/wallet")  \
-	X(xmr_job, "monero-stratum", 95, "CryptoNote pool job (blob with job_id/target/seed)")  \
-	X(xmr_submit, "monero-stratum", 95, "CryptoNote share submit (job_id/nonce/result)")    \
-	X(xmr_keepalived, "monero-stratum", 70, "XMRig keepalived")                            \
-	X(miner_agent, "miner", 85, "miner software name/version in a JSON string")           \
-	X(eth_submit_login, "ethereum-stratum", 90, "eth-proxy eth_submitLogin")               \
-	X(eth_get_work, "ethereum-stratum", 80, "eth_getWork")                                 \
-	X(eth_submit_work, "ethereum-stratum", 90, "eth_submitWork (a share)")                 \
-	X(eth_submit_hashrate, "ethereum-stratum", 85, "eth_submitHashrate")                   \
-	X(eth_stratum_nicehash, "ethereum-stratum", 85, "NiceHash EthereumStratum/x subscribe") \
-	X(http_getwork, "http-mining", 85, "getwork JSON-RPC")                                 \
-	X(http_getblocktemplate, "http-mining", 70, "getblocktemplate JSON-RPC")               \
-	X(http_submitblock, "http-mining", 70, "submitblock JSON-RPC")                         \
-	X(http_mining_extensions, "http-mining", 85, "X-Mining-Extensions header")             \
-	X(http_stratum_header, "http-mining", 85, "X-Stratum header (pool redirect)")          \
-	X(http_miner_ua, "http-mining", 80, "miner User-Agent")                                \
-	X(sv2_setup, "stratum-v2", 90, "Stratum V2 SetupConnection for the mining protocol")  \
-	X(sv2_mining, "stratum-v2", 90, "Stratum V2 mining messages (channels, jobs, shares)") \
-	X(sv2_noise, "stratum-v2", 40, "Stratum V2 Noise handshake shape (64 then 234 bytes)") \
-	X(web_miner_script, "browser-miner", 85, "browser-miner script in an HTTP body")       \
-	X(ws_miner_auth, "browser-miner", 90, "browser-miner auth with site_key")              \
-	X(ws_miner_job, "browser-miner", 90, "browser-miner job (job_id/blob/target)")         \
-	X(ws_miner_submit, "browser-miner", 95, "browser-miner share (job_id/nonce/result)")   \
-	X(ws_pool_upgrade, "browser-miner", 85, "WebSocket upgrade to a listed pool host")     \
-	X(dns_pool_name, "dns", 60, "DNS query for a listed pool name")                        \
-	X(tls_sni_pool, "tls", 70, "TLS ClientHello SNI of a listed pool name")                \
-	X(http_host_pool, "http", 70, "HTTP Host of a listed pool name")                       \
-	X(pool_ip, "ip", 50, "flow to a listed pool address")
+	X(stratum_subscribe, "stratum", 90, 8100001, "Stratum v1 mining.subscribe")                     \
+	X(stratum_authorize, "stratum", 90, 8100002, "Stratum v1 mining.authorize")                     \
+	X(stratum_submit, "stratum", 95, 8100003, "Stratum v1 mining.submit (a share)")                 \
+	X(stratum_configure, "stratum", 80, 8100004, "Stratum v1 mining.configure")                     \
+	X(stratum_extranonce_subscribe, "stratum", 80, 8100005, "Stratum v1 mining.extranonce.subscribe") \
+	X(stratum_suggest_difficulty, "stratum", 80, 8100006, "Stratum v1 mining.suggest_difficulty/target") \
+	X(stratum_notify, "stratum", 95, 8100007, "Stratum v1 mining.notify (a job from the pool)")    \
+	X(stratum_set_difficulty, "stratum", 90, 8100008, "Stratum v1 mining.set_difficulty")           \
+	X(stratum_set_extranonce, "stratum", 80, 8100009, "Stratum v1 mining.set_extranonce")           \
+	X(stratum_set_version_mask, "stratum", 80, 8100010, "Stratum v1 mining.set_version_mask")       \
+	X(stratum_set_target, "stratum", 85, 8100011, "Stratum v1 mining.set_target")                   \
+	X(stratum_get_transactions, "stratum", 80, 8100012, "Stratum v1 mining.get_transactions")       \
+	X(stratum_client_method, "stratum", 60, 8100013, "Stratum client.get_version/show_message/reconnect") \
+	X(stratum_subscribe_reply, "stratum", 90, 8100014, "Stratum v1 subscribe reply (subscriptions)") \
+	X(xmr_login, "monero-stratum", 90, 8100015, "XMRig/xmr-stak login with pass/agent/algo/wallet")  \
+	X(xmr_job, "monero-stratum", 95, 8100016, "CryptoNote pool job (blob with job_id/target/seed)")  \
+	X(xmr_submit, "monero-stratum", 95, 8100017, "CryptoNote share submit (job_id/nonce/result)")    \
+	X(xmr_keepalived, "monero-stratum", 70, 8100018, "XMRig keepalived")                            \
+	X(miner_agent, "miner", 85, 8100019, "miner software name/version in a JSON string")           \
+	X(eth_submit_login, "ethereum-stratum", 90, 8100020, "eth-proxy eth_submitLogin")               \
+	X(eth_get_work, "ethereum-stratum", 80, 8100021, "eth_getWork")                                 \
+	X(eth_submit_work, "ethereum-stratum", 90, 8100022, "eth_submitWork (a share)")                 \
+	X(eth_submit_hashrate, "ethereum-stratum", 85, 8100023, "eth_submitHashrate")                   \
+	X(eth_stratum_nicehash, "ethereum-stratum", 85, 8100024, "NiceHash EthereumStratum/x subscribe") \
+	X(http_getwork, "http-mining", 85, 8100025, "getwork JSON-RPC")                                 \
+	X(http_getblocktemplate, "http-mining", 70, 8100026, "getblocktemplate JSON-RPC")               \
+	X(http_submitblock, "http-mining", 70, 8100027, "submitblock JSON-RPC")                         \
+	X(http_mining_extensions, "http-mining", 85, 8100028, "X-Mining-Extensions header")             \
+	X(http_stratum_header, "http-mining", 85, 8100029, "X-Stratum header (pool redirect)")          \
+	X(http_miner_ua, "http-mining", 80, 8100030, "miner User-Agent")                                \
+	X(sv2_setup, "stratum-v2", 90, 8100031, "Stratum V2 SetupConnection for the mining protocol")  \
+	X(sv2_mining, "stratum-v2", 90, 8100032, "Stratum V2 mining messages (channels, jobs, shares)") \
+	X(sv2_noise, "stratum-v2", 40, 8100033, "Stratum V2 Noise handshake shape (64 then 234 bytes)") \
+	X(web_miner_script, "browser-miner", 85, 8100034, "browser-miner script in an HTTP body")       \
+	X(ws_miner_auth, "browser-miner", 90, 8100035, "browser-miner auth with site_key")              \
+	X(ws_miner_job, "browser-miner", 90, 8100036, "browser-miner job (job_id/blob/target)")         \
+	X(ws_miner_submit, "browser-miner", 95, 8100037, "browser-miner share (job_id/nonce/result)")   \
+	X(ws_pool_upgrade, "browser-miner", 85, 8100038, "WebSocket upgrade to a listed pool host")     \
+	X(dns_pool_name, "dns", 60, 8100039, "DNS query for a listed pool name")                        \
+	X(tls_sni_pool, "tls", 70, 8100040, "TLS ClientHello SNI of a listed pool name")                \
+	X(http_host_pool, "http", 70, 8100041, "HTTP Host of a listed pool name")                       \
+	X(pool_ip, "ip", 50, 8100042, "flow to a listed pool address")
 
 enum sl_det {
-#define SL_DET_ENUM(name, proto, weight, help) SL_DET_##name,
+#define SL_DET_ENUM(name, proto, weight, sid, help) SL_DET_##name,
 	SL_DETECTORS(SL_DET_ENUM)
 #undef SL_DET_ENUM
 	SL_DET_MAX
@@ -400,6 +404,8 @@ void sl_ws_unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask
 const char *sl_det_name(unsigned int det);
 const char *sl_det_protocol(unsigned int det);
 const char *sl_det_help(unsigned int det);
+/** EVE signature_id of a detector (SL_DETECTORS), 0 for an unknown one. */
+uint32_t sl_det_sid(unsigned int det);
 unsigned int sl_det_default_weight(unsigned int det);
 int sl_det_lookup(const char *name);
 unsigned int sl_match_num_counters(void);

@@ -392,7 +392,7 @@ sl_json_time(struct sl_json *j, const char *key, uint64_t us)
 		}
 	}
 	member(j, key);
-	if (!room(j, date_cache.n + 10))
+	if (!room(j, date_cache.n + 14))
 		return;
 	o = j->buf + j->len;
 	*o++ = '"';
@@ -404,8 +404,8 @@ sl_json_time(struct sl_json *j, const char *key, uint64_t us)
 		frac /= 10;
 	}
 	o += 6;
-	*o++ = 'Z';
-	*o++ = '"';
+	memcpy(o, "+0000\"", 6); /* EVE's numeric UTC offset */
+	o += 6;
 	j->len = (size_t)(o - j->buf);
 }
 
@@ -713,6 +713,33 @@ addr_text(const uint8_t addr[16], char *buf, size_t len)
 	}
 }
 
+/* EVE's community_id of a flow named on a line. */
+static void
+flow_ids(struct sl_json *j, const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+	uint16_t sport, uint16_t dport)
+{
+	char cid[SL_COMMUNITY_ID_LEN];
+
+	if (proto != 1 && proto != 58 && /* ICMP flows keep no type and code */
+	    sl_community_id(0, src, dst, proto, sport, dport, cid, sizeof(cid)) == 0)
+		sl_json_str(j, "community_id", cid);
+}
+
+/* EVE's app_proto for a detector's protocol: Suricata's names where it has the protocol. */
+static const char *
+app_proto(unsigned int det)
+{
+	const char *p = sl_det_protocol(det);
+
+	if (strcmp(p, "ip") == 0)
+		return NULL; /* an address, no payload */
+	if (strcmp(p, "http-mining") == 0 || det == SL_DET_web_miner_script)
+		return "http";
+	if (strcmp(p, "browser-miner") == 0)
+		return "websocket";
+	return p;
+}
+
 int
 sl_report_event(struct sl_writer *w, const struct sl_event *ev, unsigned int weight)
 {
@@ -745,14 +772,30 @@ sl_report_event_agg(struct sl_writer *w, const struct sl_event *ev, unsigned int
 	sl_json_line_begin(&j, w);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", ev->ts_us);
-	sl_json_str(&j, "event_type", "detection");
 	sl_json_u64(&j, "flow_id", ev->flow_id);
+	sl_json_str(&j, "event_type", "detection");
 	sl_json_str(&j, "src_ip", a);
 	sl_json_u64(&j, "src_port", ev->sport);
 	sl_json_str(&j, "dest_ip", b);
 	sl_json_u64(&j, "dest_port", ev->dport);
 	sl_json_str(&j, "proto", pname);
-	sl_json_str(&j, "host", ev->host == SL_EV_HOST_DST ? b : a);
+	flow_ids(&j, ev->src, ev->dst, ev->proto, ev->sport, ev->dport);
+	if (app_proto(ev->detector) != NULL)
+		sl_json_str(&j, "app_proto", app_proto(ev->detector));
+	sl_json_str(&j, "host", sl_writer_sensor(w));
+	sl_json_str(&j, "judged_host", ev->host == SL_EV_HOST_DST ? b : a);
+	{
+		char sig[SL_EVIDENCE_MAX + 192];
+		struct sl_eve_alert al = {
+			.sid = sl_det_sid(ev->detector),
+			.signature = sig,
+			.severity = weight >= 90 ? 1 : weight >= 70 ? 2 : 3,
+		};
+
+		snprintf(sig, sizeof(sig), "sluice: %s from %s to %s:%u", sl_det_help(ev->detector),
+			a, b, ev->dport);
+		sl_eve_alert(&j, &al);
+	}
 	sl_json_str(&j, "detector", sl_det_name(ev->detector));
 	sl_json_str(&j, "protocol", sl_det_protocol(ev->detector));
 	sl_json_u64(&j, "weight", weight);
@@ -942,9 +985,53 @@ sl_report_score_view(struct sl_json *j, const char *key, const struct sl_score_v
 	sl_json_obj_close(j);
 }
 
+/* The sentence and id of an alert: its strongest reason's. */
+static void
+alert_of(struct sl_json *j, const struct sl_score_view *v, const char *h, bool blocked,
+	const struct sl_score_params *p)
+{
+	char sig[256], peer[64];
+	unsigned int best = 0;
+	const struct sl_signal *g;
+	struct sl_eve_alert al = {
+		.signature = sig,
+		.severity = v->score >= (float)p->block ? 1 : 2,
+		.blocked = blocked,
+	};
+
+	for (unsigned int i = 1; i < v->nsig; i++)
+		if (v->now_points[i] > v->now_points[best])
+			best = i;
+	if (v->nsig == 0) {
+		al.sid = sl_signal_kind_sid(SL_SIG_baseline);
+		snprintf(sig, sizeof(sig), "sluice: %s scored %.0f", h, v->score);
+		sl_eve_alert(j, &al);
+		return;
+	}
+	g = &v->sig[best];
+	al.sid = sl_signal_sid(g);
+	sl_addr_format(g->peer, peer, sizeof(peer));
+	if (g->kind == SL_SIG_baseline) {
+		al.category = SL_EVE_CATEGORY_ANOMALY;
+		snprintf(sig, sizeof(sig), "sluice: %s far from its own baseline (%s)", h,
+			sl_base_metric_name(g->u.base.metric));
+	} else if (g->kind == SL_SIG_behaviour) {
+		snprintf(sig, sizeof(sig), "sluice: miner-like session of %s with %s:%u (%s)", h, peer,
+			g->dport, g->u.beh.transport < SL_ARRAY_SIZE(transport_names) ?
+				transport_names[g->u.beh.transport] : "opaque");
+	} else if (g->host_dst) {
+		snprintf(sig, sizeof(sig), "sluice: %s from %s to %s:%u", sl_det_help(g->detector),
+			peer, h, g->dport);
+	} else {
+		snprintf(sig, sizeof(sig), "sluice: %s from %s to %s:%u", sl_det_help(g->detector), h,
+			peer, g->dport);
+	}
+	sl_eve_alert(j, &al);
+}
+
 int
 sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
-	const struct sl_score_params *p)
+	const struct sl_score_params *p, bool blocked)
 {
 	struct sl_json j;
 	const struct sl_score_view *v = n->v;
@@ -970,8 +1057,13 @@ sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 		sl_json_str(&j, "dest_ip", by->host_dst ? h : peer);
 		sl_json_u64(&j, "dest_port", by->dport);
 		sl_json_str(&j, "proto", pn != NULL ? pn : "?");
+		flow_ids(&j, by->host_dst ? by->peer : v->addr, by->host_dst ? v->addr : by->peer,
+			by->proto, by->sport, by->dport);
 	}
-	sl_json_str(&j, "host", h);
+	sl_json_str(&j, "host", sl_writer_sensor(w));
+	sl_json_str(&j, "judged_host", h);
+	if (n->type == SL_NOTE_ALERT)
+		alert_of(&j, v, h, blocked, p);
 	sl_json_dbl(&j, "score", v->score, 1);
 	sl_json_str(&j, "level", level_name(n->new_level));
 	if (n->type == SL_NOTE_ALERT) {
@@ -1023,8 +1115,9 @@ sl_report_stats_event(struct sl_writer *wr, const struct sl_report_ctx *c, uint6
 	sl_json_line_begin(&j, wr);
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", ts_us);
-	sl_json_str(&j, "event_type", "stats");
-	sl_json_obj_open(&j, "stats");
+	sl_json_str(&j, "event_type", "sluice_stats");
+	sl_json_str(&j, "host", sl_writer_sensor(wr));
+	sl_json_obj_open(&j, "sluice_stats");
 	sl_json_u64(&j, "packets", rx);
 	sl_json_u64(&j, "bytes", bytes);
 	sl_json_u64(&j, "flows_active", active);
@@ -1085,13 +1178,13 @@ scoring_json(struct sl_json *j, const struct sl_report_ctx *c)
 /* ---- response ---- */
 
 static void
-rule_members(struct sl_json *j, const struct sl_block_rule *r, bool made)
+rule_members(struct sl_json *j, const struct sl_block_rule *r, bool made, const char *host_key)
 {
 	char h[64], peer[64];
 	const char *pn = proto_name(r->key.proto);
 
 	sl_addr_format(r->key.host, h, sizeof(h));
-	sl_json_str(j, "host", h);
+	sl_json_str(j, host_key, h);
 	sl_json_str(j, "scope", r->key.scope == SL_SCOPE_POOL ? "pool" : "quarantine");
 	if (r->key.scope == SL_SCOPE_POOL) {
 		sl_addr_format(r->key.peer, peer, sizeof(peer));
@@ -1119,7 +1212,7 @@ void
 sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r)
 {
 	sl_json_obj_open(j, NULL);
-	rule_members(j, r, true);
+	rule_members(j, r, true, "host");
 	if (r->backend == SL_BB_nic)
 		sl_json_u64(j, "dropped_packets", r->pkts);
 	sl_json_obj_close(j);
@@ -1135,7 +1228,27 @@ sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n)
 	sl_json_obj_open(&j, NULL);
 	sl_json_time(&j, "timestamp", n->ts_us);
 	sl_json_str(&j, "event_type", types[n->type >= 1 && n->type <= 3 ? n->type : 0]);
-	rule_members(&j, n->r, n->type != SL_BNOTE_REFUSED);
+	sl_json_str(&j, "host", sl_writer_sensor(w));
+	if (n->type != SL_BNOTE_UNBLOCK) { /* a block made or refused: what a SOC acts on */
+		char sig[256], h[64], peer[64];
+		struct sl_eve_alert al = {
+			.sid = n->r->sid,
+			.signature = sig,
+			.severity = 1,
+			.blocked = n->type == SL_BNOTE_BLOCK,
+		};
+
+		sl_addr_format(n->r->key.host, h, sizeof(h));
+		sl_addr_format(n->r->key.peer, peer, sizeof(peer));
+		if (n->r->key.scope == SL_SCOPE_POOL)
+			snprintf(sig, sizeof(sig), "sluice: %s %s to %s:%u", al.blocked ? "blocked" :
+				"block refused for", h, peer, n->r->key.dport);
+		else
+			snprintf(sig, sizeof(sig), "sluice: %s %s (quarantine)", al.blocked ? "blocked" :
+				"block refused for", h);
+		sl_eve_alert(&j, &al);
+	}
+	rule_members(&j, n->r, n->type != SL_BNOTE_REFUSED, "judged_host");
 	if (n->type == SL_BNOTE_REFUSED)
 		sl_json_str(&j, "refusal", sl_block_refusal_name((unsigned int)n->refusal));
 	if (n->type == SL_BNOTE_UNBLOCK) {

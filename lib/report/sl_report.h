@@ -194,13 +194,14 @@ int sl_report_event_agg(struct sl_writer *w, const struct sl_event *ev, unsigned
 	uint64_t first_us);
 
 /**
- * Write a scorer note as a JSON line: event_type "alert" (host, score, level, reasons: every
- * signal with its kind, points now and at full strength, flow, peer and evidence or feature
- * values) or "host_score" (a level change up or down). The 5-tuple is the flow that made the
- * change, when there is one. @return as sl_report_event().
+ * Write a scorer note as a JSON line: event_type "alert" (judged_host, score, level, the EVE
+ * alert object of its strongest reason, reasons: every signal with its kind, points now and
+ * at full strength, flow, peer and evidence or feature values) or "host_score" (a level
+ * change up or down). The 5-tuple is the flow that made the change, when there is one.
+ * @p blocked: a block holds the host now (the alert's action). @return as sl_report_event().
  */
 int sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
-	const struct sl_score_params *p);
+	const struct sl_score_params *p, bool blocked);
 
 /**
  * Write a response note as a JSON line: event_type "block" (host, scope, peer, port, proto,
@@ -213,8 +214,48 @@ int sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n);
 /** One rule as a JSON object (array member). */
 void sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r);
 
-/** Write a periodic "stats" JSON line at @p ts_us. @return as sl_report_event(). */
+/** Write a periodic "sluice_stats" JSON line at @p ts_us. @return as sl_report_event(). */
 int sl_report_stats_event(struct sl_writer *w, const struct sl_report_ctx *c, uint64_t ts_us);
+
+/*
+ * EVE (eve.c). Every event line carries EVE's `host` (the sensor: sl_writer_set_sensor()),
+ * timestamps with a numeric UTC offset, and, where a flow is named, its Community ID.
+ * Alerts, blocks and detections carry an `alert` object whose signature_id comes from
+ * sluice's range (SL_DETECTORS, SL_SIGNAL_KINDS, SL_BLOCK_SID_OPERATOR).
+ */
+#define SL_EVE_REV 1u                  /**< rev of every sluice signature so far */
+#define SL_EVE_CATEGORY_MINING "Crypto Currency Mining Activity Detected"
+#define SL_EVE_CATEGORY_ANOMALY "Potentially Bad Traffic" /**< baseline-only verdicts */
+#define SL_COMMUNITY_ID_LEN 32u        /**< "1:" + 28 base64 characters + NUL */
+#define SL_SENSOR_ID_MAX 256u          /**< longest sensor name kept */
+
+/** What an alert object says. */
+struct sl_eve_alert {
+	uint32_t sid;          /**< signature_id */
+	const char *signature; /**< a readable sentence */
+	const char *category;  /**< NULL: SL_EVE_CATEGORY_MINING */
+	unsigned int severity; /**< 1 (most severe) .. 3 */
+	bool blocked;          /**< action "blocked", else "allowed" */
+};
+
+/** Write the member "alert": {action, gid 1, signature_id, rev, signature, category, severity}. */
+void sl_eve_alert(struct sl_json *j, const struct sl_eve_alert *a);
+
+/**
+ * Community ID v1 of a flow: addresses IPv4-mapped for IPv4; for ICMP/ICMPv6 @p sport is the
+ * type and @p dport the code. Either direction gives the same string.
+ * @return 0, or -ENOSPC if @p len < SL_COMMUNITY_ID_LEN.
+ */
+int sl_community_id(uint16_t seed, const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+	uint16_t sport, uint16_t dport, char *out, size_t len);
+
+/** SHA-1 of @p len bytes (for the Community ID). */
+void sl_sha1(const void *data, size_t len, uint8_t out[20]);
+
+/** The sensor's name, EVE's `host` on every line @p w writes (truncated to SL_SENSOR_ID_MAX - 1). */
+void sl_writer_set_sensor(struct sl_writer *w, const char *sensor_id);
+/** The sensor's name set on @p w ("" if none). */
+const char *sl_writer_sensor(const struct sl_writer *w);
 
 /** One reason as a line of text (for telemetry and the human report). */
 void sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, size_t len);

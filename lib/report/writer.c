@@ -54,6 +54,7 @@ struct sl_writer {
 	int err;                   /* first write error seen since open/reopen (-errno), or 0 */
 	bool failed;               /* any write or close failed since open */
 	uint64_t lines, bytes, chunks, waits;
+	char sensor[SL_SENSOR_ID_MAX]; /* EVE's host on every line */
 	/* unthreaded: the caller's; threaded: the writer thread's once it runs */
 	int fd;
 	/* written by whoever does the write(2)s, read by the caller (relaxed atomics) */
@@ -472,4 +473,16 @@ sl_writer_get_stats(const struct sl_writer *w, struct sl_writer_stats *st)
 	st->write_errors = __atomic_load_n(&w->write_errors, __ATOMIC_RELAXED);
 	st->chunks = w->chunks;
 	st->waits = w->waits;
+}
+
+void
+sl_writer_set_sensor(struct sl_writer *w, const char *sensor_id)
+{
+	snprintf(w->sensor, sizeof(w->sensor), "%s", sensor_id != NULL ? sensor_id : "");
+}
+
+const char *
+sl_writer_sensor(const struct sl_writer *w)
+{
+	return w->sensor;
 }

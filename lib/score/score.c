@@ -18,11 +18,16 @@
 #define LEVEL_HYSTERESIS 10.0f /**< a level is left only this many points below its threshold */
 
 SL_DEFINE_COUNTER_NAMES(SL_SCORE_COUNTERS, sl_score_num_counters, sl_score_counter_name)
-#define SL_X_HELP_(name, help) help,
-static const char *const kind_names[] = {SL_SIGNAL_KINDS(SL_X_NAME_)};
-static const char *const kind_help[] = {SL_SIGNAL_KINDS(SL_X_HELP_)};
+#define SL_KIND_NAME_(name, sid, help) #name,
+#define SL_KIND_HELP_(name, sid, help) help,
+#define SL_KIND_SID_(name, sid, help) sid,
+static const char *const kind_names[] = {SL_SIGNAL_KINDS(SL_KIND_NAME_)};
+static const char *const kind_help[] = {SL_SIGNAL_KINDS(SL_KIND_HELP_)};
+static const uint32_t kind_sid[] = {SL_SIGNAL_KINDS(SL_KIND_SID_)};
 static const char *const gate_names[] = {SL_BEH_GATES(SL_X_NAME_)};
-#undef SL_X_HELP_
+#undef SL_KIND_NAME_
+#undef SL_KIND_HELP_
+#undef SL_KIND_SID_
 
 #define SL_X_FNAME_(name, pts, help) #name,
 #define SL_X_FPTS_(name, pts, help) pts,
@@ -36,6 +41,15 @@ static const unsigned int feature_points[] = {SL_BEH_FEATURES(SL_X_FPTS_)};
 
 const char *sl_signal_kind_name(unsigned int k) { return TABLE_AT(kind_names, k); }
 const char *sl_signal_kind_help(unsigned int k) { return TABLE_AT(kind_help, k); }
+uint32_t sl_signal_kind_sid(unsigned int k) { return k < SL_ARRAY_SIZE(kind_sid) ? kind_sid[k] : 0; }
+
+uint32_t
+sl_signal_sid(const struct sl_signal *g)
+{
+	if (g->kind == SL_SIG_behaviour || g->kind == SL_SIG_baseline)
+		return sl_signal_kind_sid(g->kind);
+	return sl_det_sid(g->detector);
+}
 const char *sl_beh_gate_name(unsigned int g) { return TABLE_AT(gate_names, g); }
 const char *sl_beh_feature_name(unsigned int f) { return TABLE_AT(feature_names, f); }
 

@@ -21,15 +21,15 @@
 /* X(name, help): signal kinds. Each has a weight (points at full strength, config key
  * score_weight_<name>). */
 #define SL_SIGNAL_KINDS(X)                                                                   \
-	X(dpi, "payload of a mining protocol (Stratum, XMRig, getwork, browser miner...)")     \
-	X(pool_name, "a listed pool name in DNS, TLS SNI or HTTP Host")                       \
-	X(pool_ip, "a flow to or from a listed pool address")                                 \
-	X(fingerprint, "handshake shape of an encrypted pool protocol (Stratum V2 Noise)")    \
-	X(behaviour, "an opaque flow that behaves like a miner: long, sparse, steady pushes")  \
-	X(baseline, "host traffic far from its own learned baseline")
+	X(dpi, 8100901, "payload of a mining protocol (Stratum, XMRig, getwork, browser miner...)") \
+	X(pool_name, 8100902, "a listed pool name in DNS, TLS SNI or HTTP Host")              \
+	X(pool_ip, 8100903, "a flow to or from a listed pool address")                        \
+	X(fingerprint, 8100904, "handshake shape of an encrypted pool protocol (Stratum V2 Noise)") \
+	X(behaviour, 8100905, "an opaque flow that behaves like a miner: long, sparse, steady pushes") \
+	X(baseline, 8100906, "host traffic far from its own learned baseline")
 
 enum sl_signal_kind {
-#define SL_SIG_ENUM(name, help) SL_SIG_##name,
+#define SL_SIG_ENUM(name, sid, help) SL_SIG_##name,
 	SL_SIGNAL_KINDS(SL_SIG_ENUM)
 #undef SL_SIG_ENUM
 	SL_SIG_MAX
@@ -37,6 +37,8 @@ enum sl_signal_kind {
 
 const char *sl_signal_kind_name(unsigned int k);
 const char *sl_signal_kind_help(unsigned int k);
+/** EVE signature_id of a signal kind (its sid in SL_SIGNAL_KINDS), 0 for an unknown one. */
+uint32_t sl_signal_kind_sid(unsigned int k);
 
 /** Kind of signal a detector gives (pool names, pool addresses, the Noise shape, or DPI). */
 enum sl_signal_kind sl_signal_kind_of(unsigned int det);
@@ -169,6 +171,10 @@ struct sl_signal {
 		struct sl_base_dev base;
 	} u;
 };
+
+/** EVE signature_id of a signal: its detector's, or its kind's for behaviour and baseline. */
+uint32_t sl_signal_sid(const struct sl_signal *g);
+
 
 #define SL_SCORE_SIGNALS 8 /**< signals kept per host (one per kind and detector) */
 

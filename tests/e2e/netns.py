@@ -38,7 +38,7 @@ Checks:
                                block_quiet_s=2), then a new TCP connection works (PING/PONG
                                outside Stratum), until it mines again and is cut again (<= 5 s)
   events_and_summary           after SIGINT sluice exits 0, the events file has an event_type
-                               "block" event with host 10.99.1.10 (and none for 10.99.1.12), and
+                               "block" event with judged_host 10.99.1.10 (and none for 10.99.1.12), and
                                the summary JSON parses; the block events are printed as found
 
 Options:
@@ -410,7 +410,7 @@ def helper_fake_sluice(argv):
 
     def emit(kind, host, **kw):
         if ev:
-            ev.write(json.dumps(dict(event_type=kind, ts=time.time(), host=host, **kw)) + "\n")
+            ev.write(json.dumps(dict(event_type=kind, ts=time.time(), judged_host=host, **kw)) + "\n")
             ev.flush()
 
     def expire(now):
@@ -880,8 +880,8 @@ class Harness:
                 self.info("first %s event: %s" % (e["event_type"], json.dumps(e)[:300]))
                 break
         blocks = [e for e in events if e.get("event_type") == "block"]
-        mine = [e for e in blocks if e.get("host") == MINER]
-        allowed = [e for e in blocks if e.get("host") == ALLOWED]
+        mine = [e for e in blocks if e.get("judged_host") == MINER]
+        allowed = [e for e in blocks if e.get("judged_host") == ALLOWED]
         try:
             with open(self.summary) as f:
                 summ = json.load(f)
@@ -896,7 +896,7 @@ class Harness:
         if self.sluice_rc != 0:
             why.append("sluice exit code %s: %s" % (self.sluice_rc, self.log_tail(3).strip()))
         if not mine and not self.bridge:
-            why.append("no event_type 'block' with host %s (%d block events)" % (MINER,
+            why.append("no event_type 'block' with judged_host %s (%d block events)" % (MINER,
                                                                                   len(blocks)))
         elif mine:
             self.info("block events for %s: %d, backend %s" % (

@@ -202,7 +202,7 @@ class Flow:
         self.fired.add(det)
         self.dc.events.append({"detector": det, "src_ip": self.c, "src_port": self.cport,
                                "dest_ip": self.s, "dest_port": self.sport, "proto": self.proto,
-                               "host": self.c})
+                               "judged_host": self.c})
 
     def _apply(self, who, tags):
         for tag in tags:

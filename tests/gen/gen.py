@@ -20,6 +20,7 @@ import struct
 import sys
 
 from scapy.all import (ARP, DNS, DNSQR, DNSRR, Dot1Q, Ether, ICMP, IP, IPv6, IPv6ExtHdrDestOpt,
+                       ICMPv6EchoRequest, ICMPv6EchoReply, ICMPv6ND_NS,
                        IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, TCP, UDP,
                        PcapWriter, PcapNgWriter, CookedLinux, wrpcap, raw)
 from scapy.data import DLT_EN10MB, DLT_LINUX_SLL, DLT_RAW, DLT_NULL
@@ -555,6 +556,38 @@ def gen_clock_jumps(outdir):
     save_expect(outdir, "clock_jumps", {"packets": len(out) - 2, "bad_timestamps": 2})
 
 
+def gen_community_id(outdir):
+    """Flows in both directions for the Community ID check against tshark: TCP and UDP over
+    IPv4 and IPv6, ICMP echo both ways, a one-way ICMP type, ICMPv6 echo and neighbour
+    discovery, equal addresses with different ports, and a protocol without ports (GRE)."""
+    a4, b4 = "10.1.2.3", "192.0.2.77"
+    a6, b6 = "2001:db8::10", "2001:db8:ffff::1"
+    e = Ether(src=mac(1), dst=mac(2))
+    pk = [
+        e / IP(src=a4, dst=b4) / TCP(sport=40001, dport=3333, flags="S"),
+        e / IP(src=b4, dst=a4) / TCP(sport=3333, dport=40001, flags="SA"),
+        e / IP(src=a4, dst=b4) / UDP(sport=5353, dport=53) / b"q",
+        e / IP(src=b4, dst=a4) / UDP(sport=53, dport=5353) / b"r",
+        e / IP(src=b4, dst=a4) / TCP(sport=80, dport=65535, flags="A"),
+        e / IP(src=a4, dst=a4) / TCP(sport=2000, dport=1000, flags="S"),
+        e / IP(src=a4, dst=b4) / ICMP(type=8, id=7, seq=1),
+        e / IP(src=b4, dst=a4) / ICMP(type=0, id=7, seq=1),
+        e / IP(src=b4, dst=a4) / ICMP(type=3, code=1) / IP(src=a4, dst=b4) / UDP(sport=1, dport=2),
+        e / IP(src=a4, dst=b4) / ICMP(type=13),
+        e / IP(src=a4, dst=b4, proto=47) / b"\x00\x00\x08\x00",
+        Ether(src=mac(1), dst=mac(2)) / IPv6(src=a6, dst=b6) / TCP(sport=51000, dport=443, flags="S"),
+        Ether(src=mac(2), dst=mac(1)) / IPv6(src=b6, dst=a6) / TCP(sport=443, dport=51000, flags="SA"),
+        Ether(src=mac(1), dst=mac(2)) / IPv6(src=a6, dst=b6) / UDP(sport=9999, dport=4789) / b"x",
+        Ether(src=mac(2), dst=mac(1)) / IPv6(src=b6, dst=a6) / UDP(sport=4789, dport=9999) / b"y",
+        Ether(src=mac(1), dst=mac(2)) / IPv6(src=a6, dst=b6) / ICMPv6EchoRequest(id=3, seq=1),
+        Ether(src=mac(2), dst=mac(1)) / IPv6(src=b6, dst=a6) / ICMPv6EchoReply(id=3, seq=1),
+        Ether(src=mac(1), dst=mac(2)) / IPv6(src=a6, dst="ff02::1:ff00:1") / ICMPv6ND_NS(tgt=b6),
+    ]
+    for i, p in enumerate(pk):
+        p.time = 1700000000 + i * 0.01
+    wrpcap(os.path.join(outdir, "community_id.pcap"), pk)
+
+
 def gen_demo(outdir):
     """The demo: an office network browsing, one host mining to a pool over Stratum."""
     cap = Capture("demo")
@@ -581,6 +614,7 @@ def main():
         gen_timeouts(outdir)
         gen_bad_files(outdir)
         gen_clock_jumps(outdir)
+        gen_community_id(outdir)
     if not which or "detect" in which or "tests" in which:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import detect

@@ -460,17 +460,38 @@ def live_sigint_writes_summary():
 # ------------------------------------------------------------------ detection (lib/match)
 
 DET = os.path.abspath(os.path.join(DATA, "detect"))
-EV_KEYS = ("detector", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "host")
+EV_KEYS = ("detector", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "judged_host")
 EV_FIELDS = ("timestamp", "event_type", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port",
-             "proto", "host", "detector", "protocol", "weight", "direction", "evidence")
+             "proto", "community_id", "host", "judged_host", "alert", "detector", "protocol",
+             "weight", "direction", "evidence")
+
+
+def eve_validator():
+    """config/eve.schema.json: every event line every test reads must validate."""
+    global _EVE
+    if _EVE is None:
+        import jsonschema
+        here = os.path.dirname(os.path.abspath(__file__))
+        schema = json.load(open(os.path.join(here, "..", "..", "config", "eve.schema.json")))
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _EVE = jsonschema.Draft202012Validator(schema)
+    return _EVE
+
+
+_EVE = None
 
 
 def read_all_events(path):
     evs = []
+    v = eve_validator()
     with open(path) as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if line.strip():
-                evs.append(json.loads(line))
+                e = json.loads(line)
+                errs = sorted(v.iter_errors(e), key=lambda x: list(x.path))
+                assert not errs, "%s:%d does not validate: %s at %s: %s" % (
+                    path, n, errs[0].message, list(errs[0].path), line[:300])
+                evs.append(e)
     return evs
 
 
@@ -534,6 +555,87 @@ for ent in manifest():
     test(_t)
 
 
+# ------------------------------------------------------------------ EVE shape (lib/report/eve.c)
+
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(SLUICE)), "..", "..", "tests", "bench")
+
+
+def tshark_cids(cap):
+    r = subprocess.run(["tshark", "--enable-protocol", "communityid", "-r", cap, "-T", "fields",
+                        "-e", "communityid"], capture_output=True, text=True, timeout=60)
+    eq(r.returncode, 0, "tshark (%s)" % r.stderr[-300:])
+    return r.stdout.splitlines()
+
+
+@test
+def eve_community_id_matches_tshark():
+    """sluice's Community ID of every packet (TCP, UDP, ICMP both ways and one-way, ICMPv6,
+    IPv6, GRE) equals tshark's; detection and alert lines carry their flow's."""
+    cap = os.path.join(DATA, "community_id.pcap")
+    r = subprocess.run([os.path.join(TOOLS, "sluice-community-id"), cap], capture_output=True,
+                       text=True, timeout=60)
+    eq(r.returncode, 0, "sluice-community-id (%s)" % r.stderr)
+    ours, theirs = r.stdout.splitlines(), tshark_cids(cap)
+    eq(len(ours), 18, "packets")
+    eq(ours, theirs, "Community IDs, packet by packet")
+    assert len(set(ours)) == 12, "both directions of a flow share an id: %r" % ours
+    cap = os.path.join(DET, "stratum_v1.pcap")
+    want = set(tshark_cids(cap)) - {""}
+    rc, s, se, evs = offline_events(cap, every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    flows = [e for e in evs if "flow_id" in e]
+    assert len(flows) >= 5, evs
+    for e in flows:
+        assert e["community_id"] in want, (e["community_id"], want)
+
+
+@test
+def eve_alert_shape():
+    """Detection, alert and block lines carry EVE's alert object (stable signature ids from
+    sluice's range, the strongest reason's for an alert), EVE's host is the sensor (sensor_id,
+    else the hostname), the judged host is judged_host, timestamps have a numeric offset, the
+    stats line is sluice_stats; twice the same ids."""
+    import socket
+    rc, s, se, evs = offline_events("demo.pcap", "--set", "sensor_id=edge-7", "--set", "mode=dry_run",
+                                    every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq({e["host"] for e in evs}, {"edge-7"}, "EVE host is the sensor on every line")
+    kinds = {e["event_type"] for e in evs}
+    for k in ("detection", "alert", "host_score", "block", "sluice_stats"):
+        assert k in kinds, "%s missing from %r" % (k, kinds)
+    assert "stats" not in kinds
+    ids = {}
+    for e in evs:
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+0000$", e["timestamp"]), e
+        if e["event_type"] in ("detection", "alert", "block", "block_refused"):
+            a = e["alert"]
+            eq(a["gid"], 1, "gid")
+            assert 8100001 <= a["signature_id"] <= 8100999, a
+            assert a["signature"].startswith("sluice: "), a
+            if e["event_type"] == "detection":
+                ids.setdefault(e["detector"], set()).add(a["signature_id"])
+                assert e["src_ip"] in a["signature"] and e["dest_ip"] in a["signature"], a
+                eq(a["action"], "allowed", "a detection acts on nothing")
+            if e["event_type"] == "block":
+                eq((a["action"], a["severity"]), ("blocked", 1), "block line")
+        else:
+            assert "alert" not in e, e
+        assert "judged_host" in e or e["event_type"] == "sluice_stats", e
+    eq(ids["stratum_subscribe"], {8100001}, "stratum_subscribe's id")
+    assert all(len(v) == 1 for v in ids.values()), ids
+    al = [e for e in evs if e["event_type"] == "alert"][0]
+    top = al["explanation"]["reasons"][0]
+    eq(al["alert"]["signature_id"], ids[top["detector"]].copy().pop(), "an alert takes its strongest reason's id")
+    eq(al["alert"]["severity"], 1 if al["score"] >= al["explanation"]["block_threshold"] else 2, "severity")
+    blk = [e for e in evs if e["event_type"] == "block"][0]
+    assert blk["alert"]["signature_id"] in {i for v in ids.values() for i in v}, blk
+    times = re.findall(r'"(\d{4}-\d\d-\d\dT[^"]*)"', json.dumps(s))
+    assert times and all(t.endswith("+0000") for t in times), times[:5]
+    _, _, _, again = offline_events("demo.pcap", "--set", "mode=dry_run", every=True)
+    eq({e["host"] for e in again}, {socket.gethostname()}, "default sensor_id: the hostname")
+    eq([e.get("alert") for e in again], [e.get("alert") for e in evs], "the same alert objects twice")
+
+
 # ------------------------------------------------------------------ scoring (lib/score)
 
 BEH = os.path.abspath(os.path.join(DATA, "behave"))
@@ -541,8 +643,7 @@ BEH = os.path.abspath(os.path.join(DATA, "behave"))
 
 def iso_to_s(ts):
     import datetime
-    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
 def behave_manifest():
@@ -552,10 +653,11 @@ def behave_manifest():
 
 def check_alert_line(a):
     """An alert carries its explanation: every reason with its kind, points and evidence."""
-    for k in ("timestamp", "event_type", "host", "score", "level", "threshold", "explanation"):
+    for k in ("timestamp", "event_type", "host", "judged_host", "alert", "score", "level",
+              "threshold", "explanation"):
         assert k in a, "alert lacks %s: %r" % (k, a)
     ex = a["explanation"]
-    assert ex["host"] == a["host"] and ex["reasons"], a
+    assert ex["host"] == a["judged_host"] and ex["reasons"], a
     for r in ex["reasons"]:
         for k in ("signal", "points", "weight", "count", "first_seen", "last_seen"):
             assert k in r, "reason lacks %s: %r" % (k, r)
@@ -580,7 +682,7 @@ for ent in behave_manifest():
         for e in allev:
             if e["event_type"] == "alert":
                 check_alert_line(e)
-                alerts.setdefault(e["host"], e)
+                alerts.setdefault(e["judged_host"], e)
         for m in ent["miners"]:
             a = alerts.get(m["host"])
             assert a is not None, "%s: miner %s (%s) not alerted; peak %r" % (
@@ -628,7 +730,7 @@ def scores_repeatable_and_two_workers():
 
     def verdicts(*extra):
         s, allev = behave_run(ent, *extra)
-        al = sorted((e["timestamp"], e["host"], e["score"]) for e in allev
+        al = sorted((e["timestamp"], e["judged_host"], e["score"]) for e in allev
                     if e["event_type"] in ("alert", "host_score"))
         top = [(h["host"], h["score"], h["level"]) for h in s["scoring"]["hosts"]]
         return al, top
@@ -643,7 +745,7 @@ def live_scores_equal_offline():
     """The same packets give the same alerts, level changes and scores live (net_pcap replay,
     time from the port's RX timestamps: port_time = 1) as offline (packet time)."""
     def verdicts(allev, s):
-        al = [(e["timestamp"], e["event_type"], e["host"], e["score"], e["level"]) for e in allev
+        al = [(e["timestamp"], e["event_type"], e["judged_host"], e["score"], e["level"]) for e in allev
               if e["event_type"] in ("alert", "host_score")]
         return al, [(h["host"], h["score"], h["peak"], h["level"]) for h in s["scoring"]["hosts"]]
 
@@ -690,15 +792,15 @@ def score_decays_and_host_score_events():
     rc, s, se, allev = offline_events("demo.pcap", every=True)
     eq(rc, 0, "exit code")
     ups = [e for e in allev if e["event_type"] == "host_score" and e["direction"] == "up"]
-    eq([(e["host"], e["level"]) for e in ups], [("192.168.1.66", "block")], "level changes up")
+    eq([(e["judged_host"], e["level"]) for e in ups], [("192.168.1.66", "block")], "level changes up")
     al = [e for e in allev if e["event_type"] == "alert"]
     eq(len(al), 1, "one alert")
     check_alert_line(al[0])
     eq(al[0]["explanation"]["reasons"][0]["signal"], "dpi", "strongest reason")
-    st = [e for e in allev if e["event_type"] == "stats"]
+    st = [e for e in allev if e["event_type"] == "sluice_stats"]
     eq(len(st), 1, "a final stats line offline")
-    eq(st[0]["stats"]["detections"], 7, "stats detections")
-    eq(st[0]["stats"]["scoring"]["alerts"], 1, "stats alerts")
+    eq(st[0]["sluice_stats"]["detections"], 7, "stats detections")
+    eq(st[0]["sluice_stats"]["scoring"]["alerts"], 1, "stats alerts")
 
 
 def first_positive():
@@ -721,7 +823,7 @@ def detect_manifest_present():
 def detect_demo_flags_the_miner():
     rc, s, se, evs = offline_events("demo.pcap")
     eq(rc, 0, "exit code")
-    hosts = {e["host"] for e in evs}
+    hosts = {e["judged_host"] for e in evs}
     eq(hosts, {"192.168.1.66"}, "only the miner is flagged")
     dets = {e["detector"] for e in evs}
     for d in ("stratum_subscribe", "stratum_authorize", "stratum_notify", "stratum_submit"):
@@ -824,10 +926,10 @@ def detect_host_follows_home_nets():
         inside = e["dest_ip"] if e["dest_ip"].startswith("10.20.") else e["src_ip"]
         if e["src_ip"].startswith("2001:db8:20:"):
             inside = e["src_ip"]
-        eq(e["host"], inside, "judged host of %s -> %s" % (e["src_ip"], e["dest_ip"]))
+        eq(e["judged_host"], inside, "judged host of %s -> %s" % (e["src_ip"], e["dest_ip"]))
     inbound = [e for e in b if e["src_ip"] == "198.51.100.9"]
     eq(len(inbound), 1, "the inbound flow")
-    eq(inbound[0]["host"], "10.20.0.9", "inbound flow: the inside responder is judged")
+    eq(inbound[0]["judged_host"], "10.20.0.9", "inbound flow: the inside responder is judged")
 
 @test
 def detect_live_small_ring_counts_lost_events():
@@ -1174,7 +1276,7 @@ def inline_forwards_and_drops_blocked_flows():
     eq(w["forwarded"] + w["blocked"], 307, "forwarded + blocked (%r)" % w)
     eq(out, w["forwarded"], "frames out of port 1")
     blocks = [e for e in evs if e["event_type"] == "block"]
-    eq([(b["host"], b["peer"], b["dest_port"], b["backend"]) for b in blocks],
+    eq([(b["judged_host"], b["peer"], b["dest_port"], b["backend"]) for b in blocks],
        [("192.168.1.66", "198.51.100.7", 3333, "soft")], "block events")
     assert "validate" in blocks[0]["nic_error"] or "create" in blocks[0]["nic_error"], blocks[0]
     r = s["response"]
@@ -1203,7 +1305,7 @@ def inline_drops_the_blocked_flow_for_good():
     eq(w["ok"], True, "inline conservation (%r)" % w)
     assert w["blocked"] > 1000 and w["forwarded"] > w["blocked"], w
     eq(s["response"]["soft_dropped_packets"], w["blocked"], "soft drops")
-    eq([(e["host"], e["backend"]) for e in read_all_events(evp) if e["event_type"] == "block"],
+    eq([(e["judged_host"], e["backend"]) for e in read_all_events(evp) if e["event_type"] == "block"],
        [("192.168.1.66", "soft")], "one block")
 
 
@@ -1215,12 +1317,12 @@ def inline_allowlisted_and_dry_run_never_drop():
     eq(rc, 0, "exit code (%s)" % se[-300:])
     eq(out, 307, "every frame forwarded")
     ref = [e for e in evs if e["event_type"] == "block_refused"]
-    eq([(e["host"], e["refusal"]) for e in ref], [("192.168.1.66", "allowlisted")], "refusals")
+    eq([(e["judged_host"], e["refusal"]) for e in ref], [("192.168.1.66", "allowlisted")], "refusals")
     eq([e for e in evs if e["event_type"] == "block"], [], "no block")
     rc, s, evs, out, se = inline_run("demo.pcap", "--set", "mode=dry_run", name="inline-dry")
     eq(rc, 0, "exit code (%s)" % se[-300:])
     eq(out, 307, "dry run: every frame forwarded")
-    eq([(e["host"], e["backend"]) for e in evs if e["event_type"] == "block"],
+    eq([(e["judged_host"], e["backend"]) for e in evs if e["event_type"] == "block"],
        [("192.168.1.66", "dry")], "dry run decides")
     eq(s["response"]["soft_dropped_packets"], 0, "dry run drops nothing")
 
@@ -1292,7 +1394,7 @@ def operator_commands_by_telemetry():
         _, se = p.communicate(timeout=30)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
     evs = read_all_events(evp)
-    kinds = [(e["event_type"], e["host"], e.get("why") or e.get("refusal") or "") for e in evs
+    kinds = [(e["event_type"], e["judged_host"], e.get("why") or e.get("refusal") or "") for e in evs
              if e["event_type"] in ("block", "block_refused", "unblock")]
     eq(kinds, [("block", "10.1.2.3", ""), ("block", "10.1.2.4", ""),
                ("block_refused", "10.1.2.4", "exists"), ("block_refused", "10.9.1.1", "allowlisted"),

@@ -1579,6 +1579,53 @@ group_teardown(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tc_setup, tc_teardown)
 
+/* EVE signature ids: every detector and signal kind has one of its own, inside sluice's
+ * documented range (8 100 001 - 8 100 999), clear of ET Open and local rules. */
+static void
+test_signature_ids(void **state)
+{
+	uint32_t seen[SL_DET_MAX + SL_SIG_MAX + 1];
+	unsigned int n = 0;
+
+	(void)state;
+	for (unsigned int d = 0; d < SL_DET_MAX; d++)
+		seen[n++] = sl_det_sid(d);
+	for (unsigned int k = 0; k < SL_SIG_MAX; k++)
+		seen[n++] = sl_signal_kind_sid(k);
+	seen[n++] = SL_BLOCK_SID_OPERATOR;
+	for (unsigned int i = 0; i < n; i++) {
+		assert_true(seen[i] >= 8100001 && seen[i] <= 8100999);
+		for (unsigned int k = 0; k < i; k++)
+			assert_true(seen[k] != seen[i]);
+	}
+	assert_int_equal(sl_det_sid(SL_DET_MAX), 0);
+	assert_int_equal(sl_signal_kind_sid(SL_SIG_MAX), 0);
+	assert_int_equal(sl_det_sid(SL_DET_stratum_subscribe), 8100001); /* never renumbered */
+}
+
+static void
+sid_cb(void *arg, const struct sl_block_rule *r)
+{
+	*(uint32_t *)arg = r->sid;
+}
+
+/* A rule carries the id of what made it: an operator's, or its reason's. */
+static void
+test_rule_signature_id(void **state)
+{
+	struct sl_block_params p;
+	uint32_t sid = 0;
+
+	(void)state;
+	def_params(&p);
+	mk_block(&p, 1);
+	assert_int_equal(sl_block_request(g_b, H, P, 3333, 6, true, "op", T0), 0);
+	sl_block_foreach(g_b, sid_cb, &sid);
+	assert_int_equal(sid, SL_BLOCK_SID_OPERATOR);
+	assert_true(sl_block_holds(g_b, H));
+	assert_false(sl_block_holds(g_b, P));
+}
+
 
 /* A port that came back: its NIC rules are created again there; a rule the NIC now refuses
  * moves whole to the soft blocklist (its handles on the other ports destroyed). */
@@ -1642,6 +1689,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signature_ids),
+		T(test_rule_signature_id),
 		T(test_nic_all_ok),
 		T(test_nic_validate_fails),
 		T(test_nic_create_fails_second_port),

@@ -248,18 +248,18 @@ test_timestamps(void **state)
 		uint64_t us;
 		const char *txt;
 	} t[] = {
-		{0, "1970-01-01T00:00:00.000000Z"},
-		{1, "1970-01-01T00:00:00.000001Z"},
-		{999999, "1970-01-01T00:00:00.999999Z"},
-		{1000000, "1970-01-01T00:00:01.000000Z"},
-		{1767225599999999ull, "2025-12-31T23:59:59.999999Z"},
-		{1767225600000000ull, "2026-01-01T00:00:00.000000Z"},
-		{1767225600123456ull, "2026-01-01T00:00:00.123456Z"}, /* same second: cached */
-		{1767225600654321ull, "2026-01-01T00:00:00.654321Z"},
-		{1767225601000007ull, "2026-01-01T00:00:01.000007Z"},
-		{1709164800500000ull, "2024-02-29T00:00:00.500000Z"}, /* back in time */
-		{1767225600123456ull, "2026-01-01T00:00:00.123456Z"},
-		{253402300799000000ull, "9999-12-31T23:59:59.000000Z"},
+		{0, "1970-01-01T00:00:00.000000+0000"},
+		{1, "1970-01-01T00:00:00.000001+0000"},
+		{999999, "1970-01-01T00:00:00.999999+0000"},
+		{1000000, "1970-01-01T00:00:01.000000+0000"},
+		{1767225599999999ull, "2025-12-31T23:59:59.999999+0000"},
+		{1767225600000000ull, "2026-01-01T00:00:00.000000+0000"},
+		{1767225600123456ull, "2026-01-01T00:00:00.123456+0000"}, /* same second: cached */
+		{1767225600654321ull, "2026-01-01T00:00:00.654321+0000"},
+		{1767225601000007ull, "2026-01-01T00:00:01.000007+0000"},
+		{1709164800500000ull, "2024-02-29T00:00:00.500000+0000"}, /* back in time */
+		{1767225600123456ull, "2026-01-01T00:00:00.123456+0000"},
+		{253402300799000000ull, "9999-12-31T23:59:59.000000+0000"},
 	};
 
 	(void)state;
@@ -338,6 +338,8 @@ event_line(const struct sl_event *ev, unsigned int weight)
 	tmp_path(path, sizeof(path), "event");
 	w = sl_writer_open(path, -1, false, err, sizeof(err));
 	assert_non_null(w);
+	assert_string_equal(sl_writer_sensor(w), "");
+	sl_writer_set_sensor(w, "sensor-1");
 	assert_int_equal(sl_report_event(w, ev, weight), 0);
 	assert_int_equal(sl_writer_close(w), 0);
 	{
@@ -346,6 +348,62 @@ event_line(const struct sl_event *ev, unsigned int weight)
 		unlink(path);
 		return b;
 	}
+}
+
+static void
+v6addr(uint8_t *a, uint16_t g0, uint16_t g1, uint16_t g2, uint16_t last)
+{
+	memset(a, 0, 16);
+	a[0] = (uint8_t)(g0 >> 8);
+	a[1] = (uint8_t)g0;
+	a[2] = (uint8_t)(g1 >> 8);
+	a[3] = (uint8_t)g1;
+	a[4] = (uint8_t)(g2 >> 8);
+	a[5] = (uint8_t)g2;
+	a[14] = (uint8_t)(last >> 8);
+	a[15] = (uint8_t)last;
+}
+
+/* SHA-1 against FIPS 180 vectors; Community ID against what tshark 4.0 computes for the same
+ * flows (tests/gen gen_community_id; the integration test compares every packet). */
+static void
+test_community_id(void **state)
+{
+	static const char *const abc = "abc";
+	static const char *const two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	static const uint8_t d_abc[20] = {0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e,
+					  0x25, 0x71, 0x78, 0x50, 0xc2, 0x6c, 0x9c, 0xd0, 0xd8, 0x9d};
+	static const uint8_t d_two[20] = {0x84, 0x98, 0x3e, 0x44, 0x1c, 0x3b, 0xd2, 0x6e, 0xba, 0xae,
+					  0x4a, 0xa1, 0xf9, 0x51, 0x29, 0xe5, 0xe5, 0x46, 0x70, 0xf1};
+	uint8_t d[20], a[16], b[16];
+	char c1[SL_COMMUNITY_ID_LEN], c2[SL_COMMUNITY_ID_LEN];
+
+	(void)state;
+	sl_sha1(abc, 3, d);
+	assert_memory_equal(d, d_abc, 20);
+	sl_sha1(two, strlen(two), d);
+	assert_memory_equal(d, d_two, 20);
+	v4(a, 10, 1, 2, 3);
+	v4(b, 192, 0, 2, 77);
+	assert_int_equal(sl_community_id(0, a, b, 6, 40001, 3333, c1, sizeof(c1)), 0);
+	assert_string_equal(c1, "1:1vGeXuVkZhl/iNGs+6hdMz4psTQ=");
+	assert_int_equal(sl_community_id(0, b, a, 6, 3333, 40001, c2, sizeof(c2)), 0);
+	assert_string_equal(c2, c1); /* either direction */
+	sl_community_id(0, a, b, 1, 8, 0, c1, sizeof(c1));  /* echo request */
+	sl_community_id(0, b, a, 1, 0, 0, c2, sizeof(c2));  /* its reply */
+	assert_string_equal(c1, "1:yxoPsc1ks+1QFHEBtRA0QF6m3j8=");
+	assert_string_equal(c2, c1);
+	sl_community_id(0, a, b, 1, 13, 0, c1, sizeof(c1)); /* timestamp request */
+	assert_string_equal(c1, "1:uUiHkq1xS2rs4mjcYzfk9pJe1f4=");
+	sl_community_id(0, a, b, 47, 0, 0, c1, sizeof(c1)); /* GRE: no ports */
+	assert_string_equal(c1, "1:0JhgbzpGNw3YXgiK+znY+/JnJoc=");
+	v6addr(a, 0x2001, 0xdb8, 0, 0x10);
+	v6addr(b, 0x2001, 0xdb8, 0xffff, 1);
+	sl_community_id(0, b, a, 6, 443, 51000, c1, sizeof(c1));
+	assert_string_equal(c1, "1:GKFNrFRqihgvQu+3ojNUZ9shCXU=");
+	assert_int_equal(sl_community_id(0, a, b, 6, 1, 2, c1, 31), -ENOSPC);
+	sl_community_id(1, b, a, 6, 443, 51000, c2, sizeof(c2)); /* the seed changes it */
+	assert_string_not_equal(c1, c2);
 }
 
 static void
@@ -370,14 +428,20 @@ test_detection_line(void **state)
 	memcpy(ev.excerpt, "{\"m\":\"login\"}\x01\xff\\", 16);
 	ev.excerpt_len = 16;
 	got = event_line(&ev, 40);
+	/* community_id from the spec's reference algorithm (Python hashlib); EVE's host is the
+	 * sensor, the judged inside host is judged_host; the alert object names the detector */
 	snprintf(want, sizeof(want),
-		"{\"timestamp\":\"2026-01-01T00:00:00.123456Z\",\"event_type\":\"detection\","
-		"\"flow_id\":1234567,\"src_ip\":\"10.0.0.7\",\"src_port\":40000,"
+		"{\"timestamp\":\"2026-01-01T00:00:00.123456+0000\",\"flow_id\":1234567,"
+		"\"event_type\":\"detection\",\"src_ip\":\"10.0.0.7\",\"src_port\":40000,"
 		"\"dest_ip\":\"198.51.100.255\",\"dest_port\":3333,\"proto\":\"TCP\","
-		"\"host\":\"10.0.0.7\",\"detector\":\"%s\",\"protocol\":\"%s\",\"weight\":40,"
+		"\"community_id\":\"1:Lp5TdK0yhC1k3yRW6aKtmyPSyQU=\",\"app_proto\":\"%s\","
+		"\"host\":\"sensor-1\",\"judged_host\":\"10.0.0.7\",\"alert\":{\"action\":\"allowed\","
+		"\"gid\":1,\"signature_id\":8100001,\"rev\":1,\"signature\":\"sluice: %s from "
+		"10.0.0.7 to 198.51.100.255:3333\",\"category\":\"Crypto Currency Mining Activity "
+		"Detected\",\"severity\":3},\"detector\":\"%s\",\"protocol\":\"%s\",\"weight\":40,"
 		"\"direction\":\"to_client\",\"evidence\":{\"offset\":77,"
 		"\"excerpt\":\"{\\\"m\\\":\\\"login\\\"}..\\\\\"}}\n",
-		sl_det_name(0), sl_det_protocol(0));
+		sl_det_protocol(0), sl_det_help(0), sl_det_name(0), sl_det_protocol(0));
 	assert_string_equal(got, want);
 	free(got);
 }
@@ -729,6 +793,7 @@ main(void)
 		cmocka_unit_test(test_escaping_long),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_community_id),
 		cmocka_unit_test(test_indented),
 		cmocka_unit_test(test_detection_line),
 		cmocka_unit_test(test_addresses),
