@@ -118,6 +118,8 @@ struct sl_cidr_set {
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
 		"ports of benign long-lived services whose flows are not judged by behaviour") \
 	X(sensor_id, "", 0, "this sensor's name: EVE's host on every event line; empty = the machine's hostname") \
+	X(syslog, "", 0, "also send event lines as RFC 5424 syslog: unix[:PATH] (default /dev/log), udp:HOST:PORT or tcp:HOST:PORT; empty = off") \
+	X(syslog_facility, "local5", 0, "syslog facility: local0..local7, daemon, user, ...") \
 	X(mode, "monitor", 0, "monitor (passive), inline (port pairs forward, blocks drop) or dry_run") \
 	X(block_scope, "pool", 0, "pool (the host's flows to the pool) or quarantine (all but allowlisted)") \
 	X(block_backend, "auto", 0, "auto (NIC rte_flow, soft blocklist where refused), nic or soft") \

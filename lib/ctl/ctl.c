@@ -360,27 +360,42 @@ shipped_list(char *path, const char *key, const char *what)
 static int
 open_events(struct sl_ctl *ctl, const char *path, char *err, size_t errlen)
 {
-	char werr[512] = "";
+	char werr[512] = "", hn[SL_SENSOR_ID_MAX] = "";
+	const char *sensor = ctl->cfg->sensor_id;
+	struct sl_syslog *sys = NULL;
 	bool out;
+	int rc;
 
-	if (path == NULL)
+	if (path == NULL && ctl->cfg->syslog[0] == '\0')
 		return 0;
-	out = strcmp(path, "-") == 0;
-	ctl->events = sl_writer_open(out ? NULL : path, out ? STDOUT_FILENO : -1, ctl->conf.live,
-		werr, sizeof(werr));
+	/* EVE's host: the sensor's name, else the machine's */
+	if (sensor[0] == '\0') {
+		if (gethostname(hn, sizeof(hn) - 1) != 0)
+			snprintf(hn, sizeof(hn), "sluice");
+		sensor = hn;
+	}
+	if (ctl->cfg->syslog[0] != '\0') {
+		rc = sl_syslog_open(ctl->cfg->syslog, ctl->cfg->syslog_facility, sensor, &sys, werr,
+			sizeof(werr));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s", werr);
+			return rc;
+		}
+		if (rc > 0) /* a missing socket or a collector that is down: said once, counted */
+			fprintf(stderr, "sluice: warning: %s\n", werr);
+	}
+	out = path != NULL && strcmp(path, "-") == 0;
+	ctl->events = sl_writer_open(out || path == NULL ? NULL : path,
+		out ? STDOUT_FILENO : path == NULL ? SL_WRITER_NO_FILE : -1, ctl->conf.live, werr,
+		sizeof(werr));
 	if (ctl->events == NULL) {
 		snprintf(err, errlen, "--events %s", werr);
+		sl_syslog_close(sys);
 		return -EINVAL;
 	}
 	ctl->events_close = !out;
-	{ /* EVE's host: the sensor's name, else the machine's */
-		char hn[SL_SENSOR_ID_MAX] = "";
-
-		if (ctl->cfg->sensor_id[0] == '\0' && gethostname(hn, sizeof(hn) - 1) != 0)
-			snprintf(hn, sizeof(hn), "sluice");
-		sl_writer_set_sensor(ctl->events, ctl->cfg->sensor_id[0] != '\0' ?
-			ctl->cfg->sensor_id : hn);
-	}
+	sl_writer_set_sensor(ctl->events, sensor);
+	sl_writer_set_syslog(ctl->events, sys);
 	return 0;
 }
 
@@ -936,14 +951,26 @@ sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
 		if (sl_report_stats_event(ctl->events, &rc, end_us) < 0)
 			events_failed(ctl);
 	}
-	if (ctl->events != NULL)
-		sl_writer_flush(ctl->events);
+	if (ctl->events != NULL) { /* the summary counts what the event log and syslog took */
+		if (ctl->cfg->syslog[0] != '\0')
+			sl_writer_sync(ctl->events, 2000);
+		else
+			sl_writer_flush(ctl->events);
+	}
 }
 
 void
 sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *out)
 {
 	worker_totals(ctl);
+	if (ctl->events != NULL) {
+		struct sl_writer_stats ws;
+
+		sl_writer_get_stats(ctl->events, &ws);
+		ctl->st.syslog_sent = ws.syslog_sent;
+		ctl->st.syslog_dropped = ws.syslog_dropped;
+		ctl->st.syslog_errors = ws.syslog_errors;
+	}
 	*out = (struct sl_report_ctx){
 		.offline = !ctl->conf.live,
 		.cfg = ctl->cfg,

@@ -53,6 +53,9 @@ enum sl_ctl_clock {
 	X(reloads, 0, "successful list and detector reloads") \
 	X(reload_errors, 0, "reloads refused (bad list: the old tables stay)") \
 	X(reopens, 0, "event log reopens (SIGHUP)") \
+	X(syslog_sent, 0, "event lines a syslog receiver took (syslog)") \
+	X(syslog_dropped, 0, "event lines not sent to syslog: socket missing, receiver down or behind") \
+	X(syslog_errors, 0, "syslog send errors that closed the connection (then retried)") \
 	X(passes, 1, "control loop passes") \
 	X(idle_passes, 1, "control loop passes that found nothing to do")
 

@@ -312,6 +312,13 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double rende
 		head(t, FAM_pool_ranges);
 		sl_text_printf(t, "sluice_pool_ranges %u\n", nr);
 	}
+	if (c->ctl != NULL && c->cfg->syslog[0] != '\0') {
+		head(t, FAM_syslog_messages_total);
+		sl_text_printf(t, "sluice_syslog_messages_total{result=\"sent\"} %" PRIu64 "\n"
+				  "sluice_syslog_messages_total{result=\"dropped\"} %" PRIu64 "\n"
+				  "sluice_syslog_messages_total{result=\"errors\"} %" PRIu64 "\n",
+			c->ctl->syslog_sent, c->ctl->syslog_dropped, c->ctl->syslog_errors);
+	}
 	head(t, FAM_render_seconds);
 	sl_text_printf(t, "sluice_render_seconds %.6f\n", render_s);
 	head(t, FAM_snapshot_timestamp_seconds);

@@ -112,7 +112,46 @@ struct sl_writer_stats {
 	uint64_t chunks;       /**< chunks handed to write(2) or to the writer thread */
 	uint64_t waits;        /**< times the caller waited for the writer thread (all chunks in
 	                        *   flight) */
+	uint64_t syslog_sent;    /**< lines a syslog receiver took (UDP/unix: sent; TCP: written) */
+	uint64_t syslog_dropped; /**< lines dropped: socket missing, receiver down or behind */
+	uint64_t syslog_errors;  /**< send errors that closed the syslog connection */
 };
+
+/** With sl_writer_open(NULL, SL_WRITER_NO_FILE, ...): lines go only to the syslog sink. */
+#define SL_WRITER_NO_FILE (-2)
+
+/*
+ * Syslog (syslog.c): each event line as an RFC 5424 message "<PRI>1 TIME HOST sluice PID
+ * EVENT_TYPE - {json}" (severity warning for alert and block lines, else info), sent where the
+ * writer writes its chunks (the writer thread live), never blocking: to "unix[:PATH]" (default
+ * /dev/log), "udp:HOST:PORT" or "tcp:HOST:PORT" (octet-counted framing; [ADDR] for IPv6).
+ */
+struct sl_syslog;
+
+/**
+ * Open a syslog sink. @p facility a name (local5, daemon, ...); @p host the HOSTNAME field.
+ * @return 0; 1 if it could not connect yet (message in @p err; it retries once a second and
+ *   counts what it drops meanwhile); or -EINVAL (bad target or facility, unresolvable host:
+ *   message in @p err), -ENOMEM. *out is set unless negative.
+ */
+int sl_syslog_open(const char *target, const char *facility, const char *host,
+	struct sl_syslog **out, char *err, size_t len);
+/** The RFC 5424 code of a facility name, -1 if unknown. */
+int sl_syslog_facility(const char *name);
+/** Send each line of @p data (complete lines, '\n'-separated). One thread at a time. */
+void sl_syslog_send_lines(struct sl_syslog *s, const char *data, size_t len);
+/** TCP: give the collector up to @p wait_ms to take what is pending. */
+void sl_syslog_finish(struct sl_syslog *s, unsigned int wait_ms);
+/** Counters (readable from any thread). */
+void sl_syslog_get_stats(const struct sl_syslog *s, uint64_t *sent, uint64_t *dropped,
+	uint64_t *errors);
+/** Close and free (what a TCP collector has not taken within 2 s is dropped, counted). */
+void sl_syslog_close(struct sl_syslog *s);
+/**
+ * Hand @p s to @p w before its first line: every line written from then on is also sent
+ * there; the writer closes it. Unthreaded, the sends are made by the caller's thread.
+ */
+void sl_writer_set_syslog(struct sl_writer *w, struct sl_syslog *s);
 
 /**
  * Open an event writer.
@@ -144,6 +183,11 @@ int sl_writer_flush(struct sl_writer *w);
  * @return 0, or -EIO if any write(2) or the close(2) failed. NULL is a no-op.
  */
 int sl_writer_close(struct sl_writer *w);
+/**
+ * Hand what is buffered on and wait (up to @p wait_ms) until it is written and a TCP syslog
+ * collector has taken it: before a final report. @return as sl_writer_flush().
+ */
+int sl_writer_sync(struct sl_writer *w, unsigned int wait_ms);
 /** Counters so far (write_errors may lag the writer thread by a chunk). */
 void sl_writer_get_stats(const struct sl_writer *w, struct sl_writer_stats *st);
 

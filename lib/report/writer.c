@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "report_priv.h"
@@ -55,6 +56,7 @@ struct sl_writer {
 	bool failed;               /* any write or close failed since open */
 	uint64_t lines, bytes, chunks, waits;
 	char sensor[SL_SENSOR_ID_MAX]; /* EVE's host on every line */
+	struct sl_syslog *sys;         /* also send every line as a syslog message, or NULL */
 	/* unthreaded: the caller's; threaded: the writer thread's once it runs */
 	int fd;
 	/* written by whoever does the write(2)s, read by the caller (relaxed atomics) */
@@ -87,10 +89,12 @@ ring_get(struct ring *r, bool wait)
 	return (int)r->slot[r->tail++ % SL_WRITER_CHUNKS];
 }
 
-/* write(2) all of it. @return 0 or -errno. */
+/* write(2) all of it (nothing without a file). @return 0 or -errno. */
 static int
 write_all(int fd, const char *p, size_t n)
 {
+	if (fd == SL_WRITER_NO_FILE)
+		return 0;
 	while (n > 0) {
 		ssize_t k = write(fd, p, n);
 
@@ -133,6 +137,7 @@ writer_main(void *arg)
 		if (c->len > 0) {
 			int rc = write_all(w->fd, c->data, c->len);
 
+			sl_syslog_send_lines(w->sys, c->data, c->len);
 			if (rc < 0) {
 				__atomic_fetch_add(&w->write_errors, 1, __ATOMIC_RELAXED);
 				/* first error wins; the caller reads it with a relaxed load (an error
@@ -170,7 +175,7 @@ sl_writer_open(const char *path, int fd, bool threaded, char *err, size_t len)
 	struct sl_writer *w;
 	unsigned int n = threaded ? SL_WRITER_CHUNKS : 1;
 
-	if (path == NULL && fd < 0) {
+	if (path == NULL && fd < 0 && fd != SL_WRITER_NO_FILE) {
 		snprintf(err, len, "event writer: no path and no descriptor");
 		errno = EINVAL;
 		return NULL;
@@ -271,6 +276,7 @@ hand_on(struct sl_writer *w, size_t upto, bool wait)
 		if (upto > 0) {
 			int rc = write_all(w->fd, c->data, upto);
 
+			sl_syslog_send_lines(w->sys, c->data, upto);
 			if (rc < 0)
 				note_error(w, rc);
 			w->chunks++;
@@ -451,6 +457,7 @@ sl_writer_close(struct sl_writer *w)
 		w->failed = true;
 	if (w->own_fd && close(w->fd) != 0)
 		w->failed = true;
+	sl_syslog_close(w->sys);
 	ret = w->failed ? -EIO : 0;
 	if (ret < 0) /* for a caller that logs strerror(errno): the first error, if known */
 		errno = w->err != 0 ? -w->err : EIO;
@@ -473,6 +480,33 @@ sl_writer_get_stats(const struct sl_writer *w, struct sl_writer_stats *st)
 	st->write_errors = __atomic_load_n(&w->write_errors, __ATOMIC_RELAXED);
 	st->chunks = w->chunks;
 	st->waits = w->waits;
+	sl_syslog_get_stats(w->sys, &st->syslog_sent, &st->syslog_dropped, &st->syslog_errors);
+}
+
+void
+sl_writer_set_syslog(struct sl_writer *w, struct sl_syslog *s)
+{
+	w->sys = s;
+}
+
+int
+sl_writer_sync(struct sl_writer *w, unsigned int wait_ms)
+{
+	int v = 0;
+
+	if (w->cur->len > 0)
+		hand_on(w, w->cur->len, true);
+	/* threaded: every chunk but the current one back on the free ring = all written */
+	for (unsigned int i = 0; w->running && i < wait_ms; i++) {
+		struct timespec ms = {0, 1000000};
+
+		if (sem_getvalue(&w->free.n, &v) == 0 && v >= (int)w->nchunks - 1)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	/* the writer thread now waits for a chunk: the syslog sink is ours for a moment */
+	sl_syslog_finish(w->sys, wait_ms);
+	return writer_err(w);
 }
 
 void

@@ -636,6 +636,115 @@ def eve_alert_shape():
     eq([e.get("alert") for e in again], [e.get("alert") for e in evs], "the same alert objects twice")
 
 
+RSYSLOG_CONF = """global(maxMessageSize="256k" workDirectory="{d}")
+module(load="imudp")
+module(load="imtcp")
+module(load="imuxsock" SysSock.Use="off")
+template(name="m" type="string" string="%msg%\\n")
+ruleset(name="u") {{ action(type="omfile" file="{d}/udp.log" template="m") }}
+ruleset(name="t") {{ action(type="omfile" file="{d}/tcp.log" template="m") }}
+ruleset(name="x") {{ action(type="omfile" file="{d}/unix.log" template="m") }}
+input(type="imudp" address="127.0.0.1" port="5514" ruleset="u")
+input(type="imtcp" address="127.0.0.1" port="5514" ruleset="t")
+input(type="imuxsock" Socket="{d}/log.sock" ruleset="x" UseSpecialParser="off" ParseHostname="on")
+"""
+
+
+def lines_of(path, n, timeout=10):
+    """The first @n lines rsyslog wrote to @path (waits for them)."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if os.path.exists(path):
+            got = open(path).read().splitlines()
+            if len(got) >= n:
+                return got
+        time.sleep(0.1)
+    return open(path).read().splitlines() if os.path.exists(path) else []
+
+
+@test
+def syslog_to_rsyslog_equals_file():
+    """A real rsyslog in a network namespace receives exactly the event log's lines as RFC 5424
+    messages, over UDP, TCP and its local socket, offline and live (writer thread); nothing
+    is dropped and the summary counts what was sent."""
+    ns = "sl-rsys-%d" % os.getpid()
+    d = os.path.join(TMP, "rsyslog")
+    os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "rs.conf"), "w").write(RSYSLOG_CONF.format(d=d))
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    rs = None
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        rs = subprocess.Popen(["ip", "netns", "exec", ns, "rsyslogd", "-n", "-f",
+                               os.path.join(d, "rs.conf"), "-i", os.path.join(d, "pid")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(50):
+            if os.path.exists(os.path.join(d, "log.sock")):
+                break
+            time.sleep(0.1)
+        time.sleep(0.3)
+        for kind, target in (("udp", "udp:127.0.0.1:5514"), ("tcp", "tcp:127.0.0.1:5514"),
+                             ("unix", "unix:" + os.path.join(d, "log.sock"))):
+            evp = os.path.join(d, kind + ".events")
+            out = os.path.join(d, kind + ".json")
+            r = subprocess.run(["ip", "netns", "exec", ns, SLUICE, "-r", os.path.join(DATA, "demo.pcap"),
+                                "-q", "-s", out, "-e", evp, "--set", "mode=dry_run", "--set",
+                                "syslog=" + target, "--set", "sensor_id=rsys-test"] + QUIET,
+                               capture_output=True, text=True, timeout=60)
+            eq(r.returncode, 0, "%s: exit code (%s)" % (kind, r.stderr[-300:]))
+            want = open(evp).read().splitlines()
+            got = lines_of(os.path.join(d, kind + ".log"), len(want))
+            eq(got, want, "%s: rsyslog's lines" % kind)
+            c = json.load(open(out))["control"]
+            eq((c["syslog_dropped"], c["syslog_errors"]), (0, 0), "%s: nothing dropped" % kind)
+            unb = sum(1 for line in want if '"event_type":"unblock"' in line)  # written after the summary
+            eq(c["syslog_sent"], len(want) - unb, "%s: sent" % kind)
+        # live: the writer thread sends
+        out = os.path.join(d, "live.json")
+        evp = os.path.join(d, "live.events")
+        r = subprocess.run(["ip", "netns", "exec", ns, SLUICE, "-l", "0-1", "--no-huge", "-m", "512",
+                            "--no-pci", "--no-shconf", "--file-prefix=sl-rsys-%d" % os.getpid(),
+                            "--log-level=lib.*:error", "--vdev",
+                            "net_pcap0,rx_pcap=%s" % os.path.join(DATA, "demo.pcap"), "--", "-q",
+                            "-s", out, "-e", evp, "--set", "exit_idle_ms=1500",
+                            "--set", "syslog=tcp:127.0.0.1:5514"] + QUIET + LIVE_SMALL,
+                           capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 0, "live: exit code (%s)" % r.stderr[-300:])
+        want = open(evp).read().splitlines()
+        assert len(want) >= 8, want
+        got = lines_of(os.path.join(d, "tcp.log"), 2 * len(want))  # after the offline run's
+        eq(got[-len(want):], want, "live: rsyslog's lines")
+        read_all_events(evp)
+    finally:
+        if rs is not None:
+            rs.terminate()
+            rs.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+@test
+def syslog_missing_socket_is_counted():
+    """A missing local socket or a collector that is down: a warning at start, every line
+    dropped and counted, the run and the event file unaffected; bad targets exit 2."""
+    evp = os.path.join(TMP, "nosock.events")
+    rc, s, se, _ = offline("demo.pcap", "-e", evp, "--set", "syslog=unix:/nonexistent/log.sock")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    assert "syslog unix:/nonexistent/log.sock" in se and "dropped and counted" in se, se
+    n = len(read_all_events(evp))
+    eq((s["control"]["syslog_sent"], s["control"]["syslog_dropped"]), (0, n), "all dropped")
+    rc, s, se, _ = offline("demo.pcap", "-e", os.path.join(TMP, "down.events"),
+                           "--set", "syslog=tcp:127.0.0.1:1")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["control"]["syslog_sent"], 0, "a collector that is down takes nothing")
+    assert s["control"]["syslog_dropped"] > 0, s["control"]
+    for bad in ("syslog=tcp:127.0.0.1", "syslog=ftp:host:1", "syslog=udp:h:99999",
+                "syslog_facility=local9"):
+        rc, _, se, _ = offline("demo.pcap", "--set", bad, "--set", "syslog=udp:127.0.0.1:514"
+                               if not bad.startswith("syslog=") else "syslog_facility=local5")
+        eq(rc, 2, "%s: exit code (%s)" % (bad, se[-200:]))
+        assert "syslog" in se, se
+
+
 # ------------------------------------------------------------------ scoring (lib/score)
 
 BEH = os.path.abspath(os.path.join(DATA, "behave"))
