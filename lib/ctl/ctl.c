@@ -443,7 +443,22 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 
 		ctl->match = sl_match_create(&mc, merr, sizeof(merr));
 		if (ctl->match == NULL) {
-			snprintf(err, errlen, "detection: %s", merr[0] ? merr : rte_strerror(rte_errno));
+			char where[SL_CFG_PATH_MAX + 16] = "";
+			static const char *const lists[] = {"pools_domains", "pools_ips", "detectors"};
+			const char *const paths[] = {cfg->pools_domains, cfg->pools_ips, cfg->detectors};
+
+			/* "file:line: reason" of a list: say which key named it and where */
+			for (unsigned int i = 0; i < SL_ARRAY_SIZE(lists); i++) {
+				size_t n = strlen(paths[i]);
+
+				if (n > 0 && strncmp(merr, paths[i], n) == 0 && merr[n] == ':') {
+					sl_cfg_where(cfg, lists[i], where, sizeof(where) - 64);
+					snprintf(where + strlen(where), 64, ": %s: ", lists[i]);
+					break;
+				}
+			}
+			snprintf(err, errlen, "detection: %s%s", where,
+				merr[0] ? merr : rte_strerror(rte_errno));
 			*rc = -EINVAL;
 			goto fail;
 		}

@@ -346,6 +346,123 @@ def bad_config_file():
 
 
 @test
+def long_set_value_is_not_cut():
+    """A --set value of any length is taken whole: a home_nets of 5 KB ending in
+    192.168.0.0/16 must not become 192.168.0.0/1 (outside hosts judged as inside)."""
+    filler = ", ".join("203.0.113.%d/32" % (i % 256) for i in range(250))
+    val = filler + ", 192.168.0.0/16"
+    assert len(val) > 4096, len(val)
+    rc, s, se, _ = offline("demo.pcap", "--set", "home_nets=" + val,
+                           "--set", "summary_top_hosts=100", name="long_home_nets")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    _, ref, _, _ = offline("demo.pcap", "--set", "home_nets=192.168.0.0/16",
+                           "--set", "summary_top_hosts=100", name="short_home_nets")
+    _, cut, _, _ = offline("demo.pcap", "--set", "home_nets=192.168.0.0/1",
+                           "--set", "summary_top_hosts=100", name="cut_home_nets")
+    got = sorted(h["ip"] for h in s["hosts"]["top"])
+    eq(got, sorted(h["ip"] for h in ref["hosts"]["top"]), "hosts with the long home_nets")
+    assert got != sorted(h["ip"] for h in cut["hosts"]["top"]), "the capture cannot tell a cut list"
+    assert all(ip.startswith("192.168.") for ip in got), got
+    # one CIDR too many is refused by count, naming the key; a token too long is named
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set",
+         "home_nets=" + ",".join("10.0.%d.0/24" % i for i in range(257))], 2,
+        "--set home_nets: home_nets: more than 256 CIDRs")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "home_nets=10.0.0.0/8," + "1" * 3000],
+        2, "home_nets: '111")
+
+
+def conf_error(text, line, needle, extra=(), binary=False):
+    cfg = os.path.join(TMP, "err.conf")
+    with open(cfg, "wb" if binary else "w") as f:
+        f.write(text)
+    rc, so, se = run(["-r", os.path.join(DATA, "basic.pcap"), "-q", "-c", cfg] + list(extra))
+    want = "%s:%d: %s" % (cfg, line, needle)
+    assert rc == 2 and want in se, "%r: exit %d, stderr lacks %r: %s" % (text[:60], rc, want,
+                                                                     se[-300:])
+
+
+@test
+def config_errors_name_key_and_line():
+    """Every bad value, of numeric and text keys alike, exits 2 naming file:line and the key;
+    a key given twice names both lines; a NUL byte is said so; lists are checked at start."""
+    pre = "# sluice\nworkers = 1\n"  # the bad line is line 3
+    cases = [
+        ("mode = bogus\n", "mode: 'bogus' is not one of monitor|inline|dry_run"),
+        ("mode = \n", "mode:"),
+        ("mode = INLINE\n", "mode:"),
+        ("block_scope = everything\n", "block_scope: 'everything'"),
+        ("block_scope = \n", "block_scope:"),
+        ("block_backend = fpga\n", "block_backend: 'fpga'"),
+        ("block_backend = nic,soft\n", "block_backend:"),
+        ("block_allowlist = 10.0.0.0/33\n", "block_allowlist: '10.0.0.0/33' is not a CIDR"),
+        ("block_allowlist = 10.0.0.0/8 bogus\n", "block_allowlist: 'bogus'"),
+        ("block_allowlist = " + ", ".join("10.%d.0.0/16" % i for i in range(257)) + "\n",
+         "block_allowlist: more than 256 CIDRs"),
+        ("score_beh_service_ports = 22,x\n", "score_beh_service_ports: bad port at 'x'"),
+        ("score_beh_service_ports = 0\n", "score_beh_service_ports: bad port"),
+        ("score_beh_service_ports = 70000\n", "score_beh_service_ports: bad port"),
+        ("score_beh_pool_ports = 3333;4444\n", "score_beh_pool_ports: bad port"),
+        ("score_beh_pool_ports = " + ",".join(str(p) for p in range(1, 40)) + "\n",
+         "score_beh_pool_ports: more than 32 ports"),
+        ("metrics_bind = 127.0.0.256\n", "metrics_bind: '127.0.0.256' is not an IPv4 or IPv6"),
+        ("metrics_bind = localhost\n", "metrics_bind: 'localhost'"),
+        ("pools_domains = /nonexistent/pools.domains\n",
+         "pools_domains: /nonexistent/pools.domains: No such file"),
+        ("pools_ips = /nonexistent/pools.ips\n", "pools_ips: /nonexistent/pools.ips: No such"),
+        ("detectors = /nonexistent/det\n", "detectors: /nonexistent/det: No such file"),
+        ("detectors = /\n", "detectors: /: "),
+        ("pools_domains = /" + "p" * 5000 + "\n", "pools_domains: value of 5001 bytes"),
+        ("udp_timeout = abc\n", "udp_timeout: 'abc' is not a non-negative integer"),
+        ("udp_timeout = 0\n", "udp_timeout: 0 is out of range"),
+        ("home_nets = 10.0.0.0/8, 300.1.2.3/8\n", "home_nets: '300.1.2.3/8'"),
+        ("frobnicate = 1\n", "unknown key 'frobnicate'"),
+        ("udp_timeout 30\n", "expected 'key = value'"),
+        ("report_ring_size = 1000\n", "report_ring_size: 1000 is not a power of two"),
+    ]
+    for text, needle in cases:
+        conf_error(pre + text, 3, needle)
+    # a key set twice: an error on the second line naming both
+    conf_error("mode = monitor\n# x\nudp_timeout = 5\nmode = inline\n", 4,
+               "mode is set twice, on lines 1 and 4")
+    conf_error("udp_timeout = 5\nudp_timeout = 5\n", 2, "udp_timeout is set twice")
+    # a NUL byte is not "line too long"
+    conf_error(b"workers = 1\nudp_timeout = 3\x000\n", 2, "NUL byte at column 16", binary=True)
+    # cross-key: both keys and where each was set
+    conf_error("score_alert = 70\nscore_block = 65\n", 2, "score_block (65) is below score_alert (70, ")
+    conf_error("block_ttl_s = 100\n\nblock_ttl_max_s = 10\n", 3,
+               "block_ttl_max_s (10) is below block_ttl_s (100, ")
+    # a bad list's line is named with the key and where the key was set
+    lst = os.path.join(TMP, "bad2.domains")
+    with open(lst, "w") as f:
+        f.write("nanopool.org\nnot a domain!\n")
+    conf_error("# x\n\npools_domains = %s\n" % lst, 3, "pools_domains: %s:2: " % lst)
+    # a long line is taken whole (no "line too long")
+    with open(os.path.join(TMP, "ok.conf"), "w") as f:
+        f.write("# " + "c" * 10000 + "\nhome_nets = " + ", " * 3000 + "10.0.0.0/24\n")
+    rc, s, se, _ = offline("basic.pcap", "-c", os.path.join(TMP, "ok.conf"))
+    eq(rc, 0, "exit code with 10 KB lines (%s)" % se[-300:])
+    eq(s["hosts"]["judged"], "home_nets", "home_nets read from a 6 KB line")
+    # --set errors name the option; --set may override the file and an earlier --set
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "mode=bogus"], 2,
+        "--set mode: mode: 'bogus' is not one of")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "score_block=50"], 2,
+        "--set: score_block (50) is below score_alert (60, default)")
+    rc, s, se, _ = offline("basic.pcap", "--set", "udp_timeout=5", "--set", "udp_timeout=6")
+    eq(rc, 0, "a key given twice with --set: the last wins (%s)" % se[-300:])
+
+
+@test
+def metrics_bind_checked_offline_and_live():
+    """A bad metrics_bind is a config error (exit 2) offline and live, before anything runs."""
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "metrics_bind=999.1.1.1"], 2,
+        "metrics_bind: '999.1.1.1' is not an IPv4 or IPv6 address")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "basic.pcap")],
+                     "--set", "metrics_bind=999.1.1.1")
+    eq(rc, 2, "live exit code (%s)" % se[-300:])
+    assert "metrics_bind: '999.1.1.1'" in se, se[-300:]
+
+
+@test
 def sample_config_loads():
     conf = os.path.join(os.path.dirname(__file__), "..", "..", "config", "sluice.conf")
     rc, s, se, _ = offline("basic.pcap", "-c", conf)
@@ -776,6 +893,36 @@ def detect_bad_lists():
                       "--set", "pools_domains=/nonexistent/pools.domains"])
     eq(rc, 2, "exit code for a missing list")
     assert "/nonexistent/pools.domains" in se, se
+
+
+@test
+def long_paths_are_taken():
+    """A list path of about 2 KB (nested directories) works from --set and from a config
+    file (relative to the file's directory); one longer than PATH_MAX is refused, named."""
+    d = os.path.join(TMP, "long")
+    rel = os.path.join(*(["d" * 200] * 10))
+    os.makedirs(os.path.join(d, rel), exist_ok=True)
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "config", "pools.domains")
+    lst = os.path.join(d, rel, "pools.domains")
+    with open(src) as f, open(lst, "w") as g:
+        g.write(f.read())
+    assert len(lst) > 2000
+    ent = first_positive()
+    cap = os.path.join(DET, ent["pcap"])
+    _, _, _, ref = offline_events(cap, *set_args(ent.get("set", {})), name="path_ref")
+    assert ref, "no events to compare"
+    rc, so, se = run(["-r", cap, "-q", "-e", os.path.join(TMP, "path_set.json"),
+                      "--set", "pools_domains=" + lst] + set_args(ent.get("set", {})))
+    eq(rc, 0, "exit code with a 2 KB pools_domains (%s)" % se[-300:])
+    eq(ev_multiset(read_events(os.path.join(TMP, "path_set.json"))), ev_multiset(ref),
+       "events with the long path")
+    conf = os.path.join(d, "long.conf")
+    with open(conf, "w") as f:
+        f.write("pools_domains = %s/pools.domains\n" % rel)
+    rc, so, se = run(["-r", cap, "-q", "-e", "/dev/null", "-c", conf])
+    eq(rc, 0, "exit code with a relative 2 KB path in a config file (%s)" % se[-300:])
+    bad(["-r", cap, "--set", "pools_domains=/" + "x" * 5000], 2,
+        "--set pools_domains: pools_domains: value of 5001 bytes is longer than the 4095")
 
 
 @test
