@@ -1389,6 +1389,19 @@ def operator_commands_by_telemetry():
         eq(t("/sluice/block,10.1.2.4,198.51.100.9,3333"), {"status": "blocked"}, "a pool rule")
         eq(t("/sluice/block,10.1.2.4,198.51.100.9,3333")["status"], "exists", "again")
         eq(t("/sluice/block,10.9.1.1")["status"], "refused", "allowlisted")
+        # targets no rule can mean: refused with the reason, never listed
+        for cmd, why in (("0.0.0.0", "host 0.0.0.0 is an unspecified address"),
+                         ("::", "host :: is the unspecified address"),
+                         ("255.255.255.255", "host 255.255.255.255 is the broadcast address"),
+                         ("224.0.0.1", "host 224.0.0.1 is a multicast address"),
+                         ("ff02::1", "host ff02::1 is a multicast address"),
+                         ("10.1.2.5,224.0.0.251,5353,udp", "peer 224.0.0.251 is a multicast"),
+                         ("10.1.2.5,0.0.0.0,3333", "peer 0.0.0.0 is an unspecified"),
+                         ("10.1.2.5,2001:db8::1,3333", "different address families"),
+                         ("2001:db8::5,198.51.100.9,3333", "different address families")):
+            r = t("/sluice/block," + cmd)
+            eq(r.get("status") if r else r, "refused", "block %s" % cmd)
+            assert why in r.get("reason", ""), "block %s: reason %r" % (cmd, r)
         for bad in ("/sluice/block,bad", "/sluice/block,10.1.2.4,1.2.3.4,99999",
                     "/sluice/block,10.1.2.4,1.2.3.4,80,sctp", "/sluice/block,1,2,3,4,5",
                     "/sluice/unblock,", "/sluice/allow,300.1.1.1/8", "/sluice/blocks,x"):
@@ -1410,6 +1423,9 @@ def operator_commands_by_telemetry():
         eq(json.loads(r.stdout)["host"], ["10.1.2.4"], "sluice-ctl list")
         r = subprocess.run([ctl, "-p", prefix, "block", "10.9.3.3"], capture_output=True, text=True)
         eq((r.returncode, json.loads(r.stdout)["status"]), (1, "refused"), "sluice-ctl refused")
+        r = subprocess.run([ctl, "-p", prefix, "block", "224.0.0.1"], capture_output=True,
+                           text=True)
+        eq((r.returncode, json.loads(r.stdout)["status"]), (1, "refused"), "sluice-ctl multicast")
         r = subprocess.run([ctl, "-p", prefix, "block", "nope"], capture_output=True, text=True)
         eq((r.returncode, r.stdout.strip()), (1, "null"), "sluice-ctl bad address")
         r = subprocess.run([ctl, "-p", prefix, "frobnicate"], capture_output=True, text=True)
