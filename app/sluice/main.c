@@ -155,6 +155,8 @@ main(int argc, char **argv)
 		if (topo_scan_pcap_vdevs(a) < 0)
 			return 2;
 		rc = rte_eal_init(a->args.eal_argc, a->args.eal_argv);
+		if (rc >= 0 && rte_eal_process_type() == RTE_PROC_PRIMARY)
+			sl_eal_remove_runtime_dir_at_exit(); /* a clean exit leaves nothing */
 	}
 	if (rc < 0) {
 		fprintf(stderr, "sluice: EAL init failed: %s\n", rte_strerror(rte_errno));

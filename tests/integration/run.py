@@ -1445,6 +1445,60 @@ def operator_commands_by_telemetry():
                ("unblock", "10.1.2.4", "exit")], "events")
 
 
+def offline_leftovers(pid):
+    return glob.glob("/var/run/dpdk/sluice-%d-*" % pid)
+
+
+@test
+def runtime_directory_left_behind_by_nobody():
+    """Offline leaves no /var/run/dpdk/sluice-* directory, whatever the exit status; live
+    removes its runtime directory (config, fbarray_*, sockets) at a clean exit, and a second
+    primary that cannot start on the same prefix leaves the first one's files alone."""
+    for args, code in (([os.path.join(DATA, "basic.pcap")], 0),
+                       ([os.path.join(DATA, "demo.pcap"), "-w", "2"], 0),
+                       ([os.path.join(DATA, "truncated.pcap")], 1),
+                       ([os.path.join(DATA, "demo.pcap"), "--set",
+                         "pools_domains=" + os.path.join(TMP, "bad2.domains")], 2)):
+        with open(os.path.join(TMP, "bad2.domains"), "w") as f:
+            f.write("not a domain!\n")
+        p = subprocess.Popen([SLUICE, "-r"] + args + ["-q", "-e", "/dev/null"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _, se = p.communicate(timeout=120)
+        eq(p.returncode, code, "exit code of %r (%s)" % (args, se[-300:]))
+        eq(offline_leftovers(p.pid), [], "offline runtime directory of %r" % args)
+    # live, stopped by SIGINT with its telemetry socket up (config, fbarray_*, sockets)
+    prefix = "sl-rtdir-%d" % os.getpid()
+    d = "/var/run/dpdk/" + prefix
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-q",
+                          "-e", "/dev/null"] + LIVE_SMALL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(150):
+            if os.path.exists(d + "/dpdk_telemetry.v2"):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        files = sorted(os.listdir(d))
+        assert "config" in files and any(f.startswith("fbarray_") for f in files), files
+        # a second primary on the same prefix is refused by EAL and must not touch the files
+        r = subprocess.run([SLUICE, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
+                            "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-q"] +
+                           LIVE_SMALL, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0, "a second primary on %s started" % prefix
+        eq(sorted(os.listdir(d)), files, "the first primary's files after the second failed")
+    finally:
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "live exit code (%s)" % se[-300:])
+    assert not os.path.exists(d), "left behind: %s %r" % (d, os.listdir(d))
+    # live with --no-shconf, stopped by exit_idle_ms
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "basic.pcap")])
+    eq(rc, 0, "live exit code (%s)" % se[-300:])
+    left = glob.glob("/var/run/dpdk/sl-it-%d-%d" % (os.getpid(), len(RESULTS)))
+    eq(left, [], "live runtime directory after exit_idle_ms")
+
+
 @test
 def net_tap_validates_then_falls_back_to_soft():
     """net_tap checks rte_flow rules but this kernel has no TC flower to hold them: the rule
