@@ -445,7 +445,8 @@ sl_block_create(const struct sl_block_params *p, const uint16_t *ports, unsigned
 	b->p = *p;
 	b->ops = ops != NULL ? ops : &rte_flow_ops;
 	b->nports = nports;
-	memcpy(b->ports, ports, nports * sizeof(*ports));
+	if (nports > 0) /* ports may be NULL (set later): memcpy(dst, NULL, 0) is undefined */
+		memcpy(b->ports, ports, nports * sizeof(*ports));
 	b->fn = fn;
 	b->arg = arg;
 	b->socket = socket;
@@ -481,7 +482,8 @@ sl_block_set_ports(struct sl_block *b, const uint16_t *ports, unsigned int nport
 {
 	if (nports > SL_BLOCK_MAX_PORTS)
 		return -EINVAL;
-	memcpy(b->ports, ports, nports * sizeof(*ports));
+	if (nports > 0)
+		memcpy(b->ports, ports, nports * sizeof(*ports));
 	b->nports = nports;
 	return 0;
 }

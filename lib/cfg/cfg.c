@@ -361,6 +361,13 @@ sl_cfg_validate(const struct sl_cfg *cfg, char *err, size_t errlen)
 			WHERE2(block_ttl_s));
 		return -EINVAL;
 	}
+	if (cfg->metrics_per_ip_connections > cfg->metrics_max_connections) {
+		snprintf(err, errlen, "%s: metrics_per_ip_connections (%" PRIu64 ") is above "
+			"metrics_max_connections (%" PRIu64 ", %s)", WHERE(metrics_per_ip_connections),
+			cfg->metrics_per_ip_connections, cfg->metrics_max_connections,
+			WHERE2(metrics_max_connections));
+		return -EINVAL;
+	}
 #undef WHERE
 #undef WHERE2
 	return 0;

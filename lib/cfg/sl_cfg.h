@@ -59,6 +59,9 @@ struct sl_cidr_set {
 	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")              \
 	X(metrics_port, 9877, 0, 65535, "live: TCP port of the Prometheus /metrics endpoint, 0 = off") \
 	X(metrics_interval_ms, 1000, 100, 600000, "live: how often the metrics snapshot is rendered") \
+	X(metrics_max_connections, 256, 8, 4096, "live: most /metrics connections at once")     \
+	X(metrics_per_ip_connections, 4, 1, 4096, "live: most /metrics connections from one address") \
+	X(metrics_request_timeout_s, 10, 1, 3600, "live: a /metrics request must be answered within this many seconds of its connection (or of the previous answer on it), however slowly it arrives") \
 	X(metrics_top_hosts, 10, 0, 1000, "hosts whose score /metrics shows (highest first)")    \
 	X(score, 1, 0, 1, "score hosts and write alerts (0 = detection events only)")           \
 	X(score_capacity, 65536, 64, 16777216, "hosts with signals the scorer keeps")            \

@@ -738,7 +738,7 @@ metrics_timer(struct sl_ctl *ctl, uint64_t now)
 	if (ctl->metrics != NULL) {
 		double secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 
-		sl_metrics_render(&ctl->text, &rc, secs, now);
+		sl_metrics_render(&ctl->text, &rc, ctl->http, secs, now);
 		if (!ctl->text.oom)
 			sl_snapshot_publish(ctl->metrics, ctl->text.p, ctl->text.len);
 	}
@@ -836,8 +836,14 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 			snprintf(err, errlen, "metrics snapshot: out of memory");
 			return -ENOMEM;
 		}
+		struct sl_http_limits lim = {
+			.max_connections = (unsigned int)ctl->cfg->metrics_max_connections,
+			.per_ip = (unsigned int)ctl->cfg->metrics_per_ip_connections,
+			.request_timeout_s = (unsigned int)ctl->cfg->metrics_request_timeout_s,
+		};
+
 		ctl->http = sl_http_start(ctl->metrics, ctl->cfg->metrics_bind,
-			(unsigned int)ctl->cfg->metrics_port, err, errlen);
+			(unsigned int)ctl->cfg->metrics_port, &lim, err, errlen);
 		if (ctl->http == NULL)
 			return -EADDRINUSE;
 	}

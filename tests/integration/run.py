@@ -5,6 +5,8 @@ the expected counts written beside each capture, plus exit codes and messages fo
 
 usage: run.py SLUICE DATADIR   (prints one line per test, then 'N passed, M failed')
        SL_IT_ONLY=REGEX run.py ...  runs only the tests whose names it finds
+With a SLUICE built with the address and undefined-behaviour sanitizers, a test after which
+a sanitizer report appears fails and shows it.
 """
 import glob
 import json
@@ -18,6 +20,17 @@ import time
 
 SLUICE, DATA = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="sluice-it-")
+# A binary built with -Db_sanitize=address,undefined: ASan writes its reports into SAN
+# (every child inherits these options), UBSan (which ignores log_path) to stderr, caught by
+# run() below; a test after which a report appears fails with it. Both stop at the first
+# finding with status 86, which no test expects, so a report in a run whose stderr a test
+# does not look at still fails it.
+SAN_STDERR = []
+SAN = os.path.join(TMP, "sanitizer")
+os.makedirs(SAN)
+os.environ["ASAN_OPTIONS"] = "detect_leaks=0:exitcode=86:log_path=%s/asan" % SAN
+os.environ["UBSAN_OPTIONS"] = ("halt_on_error=1:print_stacktrace=1:exitcode=86:"
+                               "log_path=%s/ubsan" % SAN)
 RESULTS = []
 QUIET = ["--set", "idle_polls=64"]
 # live defaults are sized for an appliance (1 M flows); tests run in 512 MB without hugepages
@@ -28,6 +41,8 @@ LIVE_SMALL = LIVE_SIZES + ["--set", "metrics_port=0"]  # most tests need no /met
 
 def run(args, timeout=120):
     p = subprocess.run([SLUICE] + args, capture_output=True, text=True, timeout=timeout)
+    if "runtime error:" in p.stderr or "Sanitizer" in p.stderr:
+        SAN_STDERR.append(p.stderr)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -56,16 +71,29 @@ def test(fn):
     only = os.environ.get("SL_IT_ONLY")  # a regular expression: run only the tests it finds
     if only and not re.search(only, name):
         return fn
+    seen = set(os.listdir(SAN))
+    t0 = time.time()
     try:
         fn()
-        RESULTS.append((name, True, ""))
-        print("ok     %s" % name, flush=True)
+        err = None
     except AssertionError as e:
-        RESULTS.append((name, False, str(e)))
-        print("FAIL   %s: %s" % (name, e), flush=True)
+        err = str(e)
     except Exception as e:  # a crash of the harness is a failure too
-        RESULTS.append((name, False, repr(e)))
-        print("FAIL   %s: %r" % (name, e), flush=True)
+        err = repr(e)
+    reports = sorted(set(os.listdir(SAN)) - seen)
+    if reports:
+        with open(os.path.join(SAN, reports[0])) as f:
+            err = "sanitizer report %s (%s): %s" % (reports[0], err or "test passed",
+                                                   f.read()[:3000])
+    elif SAN_STDERR:
+        err = "sanitizer report on stderr (%s): %s" % (err or "test passed", SAN_STDERR[0][-3000:])
+    del SAN_STDERR[:]
+    RESULTS.append((name, err is None, err or ""))
+    if err is None:
+        print("ok     %s%s" % (name, "  (%.1f s)" % (time.time() - t0)
+                               if os.environ.get("SL_IT_TIMES") else ""), flush=True)
+    else:
+        print("FAIL   %s: %s" % (name, err), flush=True)
     return fn
 
 
@@ -248,6 +276,26 @@ def offline_timeouts():
     eq(f["long_lived"], 1, "long_lived")
     eq(f["created"], 5, "created")
     eq(f["expired"] + f["active"], 5, "expired + active")
+
+
+@test
+def offline_capture_without_hosts():
+    """A capture with no IP packet: no hosts, a summary and the report all the same (under the
+    sanitizers this ran qsort(NULL, 0), undefined)."""
+    import struct
+    frame = b"\xff" * 6 + b"\x00\x11\x22\x33\x44\x55\x08\x06" + b"\x00" * 28
+    path = os.path.join(TMP, "nohosts.pcap")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack("<IIII", 1000, 0, len(frame), len(frame)) + frame)
+    out = os.path.join(TMP, "nohosts.json")
+    rc, so, se = run(["-r", path, "-s", out, "-e", "/dev/null"])  # the human report too
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    s = json.load(open(out))
+    eq(s["hosts"]["tracked"], 0, "hosts")
+    eq(s["hosts"]["top"], [], "top hosts")
+    eq(s["totals"]["rx_packets"], 1, "packets")
+    eq(s["conservation"]["ok"], True, "conservation")
 
 
 @test
