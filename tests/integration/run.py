@@ -1250,6 +1250,153 @@ def metrics_endpoint_prometheus_and_telemetry():
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
 
 
+class SlowClients:
+    """@n clients that each send one byte of an endless request head every @gap seconds
+    (slowloris), from the given source addresses, reconnecting whenever sluice closes one.
+    Counts connections made, those closed after being held (cut) and those closed at once
+    (refused: a limit)."""
+
+    def __init__(self, port, sources, gap=2.0):
+        import threading
+        self.port, self.sources, self.gap = port, sources, gap
+        self.stop = False
+        self.made = self.cut = self.refused = 0
+        self.socks = [None] * len(sources)
+        self.born = [0.0] * len(sources)
+        self.sent = [0] * len(sources)
+        self.lock = threading.Lock()
+        self.th = threading.Thread(target=self.loop, daemon=True)
+
+    def connect(self, i):
+        import socket
+        sk = socket.socket()
+        sk.settimeout(2)
+        try:
+            sk.bind((self.sources[i], 0))
+            sk.connect(("127.0.0.1", self.port))
+        except OSError:
+            sk.close()
+            self.refused += 1
+            return
+        sk.setblocking(False)
+        self.socks[i], self.born[i], self.sent[i] = sk, time.time(), 0
+        self.made += 1
+
+    def alive(self, src=None):
+        """Connections open now (a closed one reads end of file), from @src or all."""
+        n = 0
+        with self.lock:
+            for i, sk in enumerate(self.socks):
+                if sk is None or (src is not None and self.sources[i] != src):
+                    continue
+                try:
+                    if sk.recv(1) == b"":
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    continue
+                n += 1
+        return n
+
+    def loop(self):
+        head = b"GET /metrics HTTP/1.1\r\nHost: sluice\r\n"
+        for i in range(len(self.sources)):
+            self.connect(i)
+        while not self.stop:
+            t0 = time.time()
+            self.lock.acquire()
+            for i, sk in enumerate(self.socks):
+                if self.stop:
+                    break
+                if sk is None:
+                    self.connect(i)
+                    continue
+                try:
+                    if sk.recv(1) == b"":
+                        raise OSError("closed")
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    sk.close()
+                    self.socks[i] = None
+                    if time.time() - self.born[i] > 1.0:
+                        self.cut += 1
+                    else:
+                        self.refused += 1
+                    continue
+                n = self.sent[i]
+                b = head[n:n + 1] if n < len(head) else b"X-Slow-%d: y\r\n" % n
+                try:
+                    sk.send(b[:1] if n < len(head) else b)
+                    self.sent[i] += 1
+                except OSError:
+                    pass  # found closed on the next pass
+            self.lock.release()
+            time.sleep(max(0.0, self.gap - (time.time() - t0)))
+        for sk in self.socks:
+            if sk is not None:
+                sk.close()
+
+
+@test
+def metrics_survives_slow_clients():
+    """200 clients that send one header byte every 2 s (100 from one address, 100 from 100
+    others) hold what the limits let them: a scraper at its own address still gets 20 of 20
+    scrapes within 2 s each; one address holds at most metrics_per_ip_connections; held
+    connections are cut at metrics_request_timeout_s and counted."""
+    port = free_port()
+    prefix = "sl-slow-%d" % os.getpid()
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-q",
+                          "-e", os.devnull, "--set", "idle_polls=64",
+                          "--set", "metrics_port=%d" % port, "--set", "metrics_interval_ms=200",
+                          "--set", "metrics_request_timeout_s=4"] + LIVE_SIZES,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slow = None
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if http_get(port, "/metrics")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        sources = ["127.0.0.2"] * 100 + ["127.0.1.%d" % i for i in range(1, 101)]
+        slow = SlowClients(port, sources)
+        slow.th.start()
+        time.sleep(3)  # every slow client connected and trickling
+        held_one = slow.alive("127.0.0.2")
+        assert slow.alive() >= 90, "slow clients holding: %d (made %d)" % (slow.alive(), slow.made)
+        ok, worst = 0, 0.0
+        for _ in range(20):
+            t0 = time.time()
+            try:
+                st, _, body = http_get(port, "/metrics")
+                if st == 200 and "sluice_render_seconds" in body and time.time() - t0 < 2.0:
+                    ok += 1
+            except OSError:
+                pass
+            worst = max(worst, time.time() - t0)
+            time.sleep(0.2)
+        eq(ok, 20, "scrapes answered within 2 s while %d slow clients held connections (slowest "
+           "%.2f s)" % (slow.alive(), worst))
+        assert held_one <= 4, "one address held %d connections (per-address limit 4)" % held_one
+        time.sleep(3)  # past the 4 s deadline of the first connections
+        st, _, body = http_get(port, "/metrics")
+        m = re.search(r"^sluice_metrics_requests_cut_total (\d+)$", body, re.M)
+        assert m and int(m.group(1)) >= 50, "cut: %r" % (m and m.group(0))
+        assert slow.cut >= 50, "slow clients cut: %d" % slow.cut
+    finally:
+        if slow is not None:
+            slow.stop = True
+            slow.th.join(10)
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+
+
 @test
 def metrics_port_in_use_is_an_error():
     import socket
