@@ -1099,7 +1099,8 @@ def events_file_reopened_on_sighup():
                           "--no-shconf", "--file-prefix=sl-hup-%d" % os.getpid(),
                           "--vdev", "net_null0", "--", "-s", out, "-q", "-e", evp,
                           "--set", "idle_polls=64"] + LIVE_SMALL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: os.umask(0o022))
     try:
         time.sleep(2.5)
         assert os.path.exists(evp), "events file not created"
@@ -1107,10 +1108,38 @@ def events_file_reopened_on_sighup():
         p.send_signal(signal.SIGHUP)
         time.sleep(1)
         assert os.path.exists(evp), "events file not reopened after SIGHUP"
+        eq(oct(os.stat(evp).st_mode & 0o777), "0o640", "mode of the reopened events file")
     finally:
         p.send_signal(signal.SIGINT)
         _, se = p.communicate(timeout=30)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+    eq(oct(os.stat(out).st_mode & 0o777), "0o640", "mode of the live summary")
+
+
+@test
+def outputs_naming_hosts_are_0640():
+    """events.json and summary.json name hosts and flows: created 0640 under umask 022 (not
+    0644), offline and live; an existing file keeps its mode."""
+    evp = os.path.join(TMP, "mode.events")
+    out = os.path.join(TMP, "mode.json")
+    for f in (evp, out):
+        if os.path.exists(f):
+            os.unlink(f)
+    p = subprocess.run([SLUICE, "-r", os.path.join(DATA, "demo.pcap"), "-q", "-e", evp,
+                        "-s", out], capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: os.umask(0o022))
+    eq(p.returncode, 0, "exit code (%s)" % p.stderr[-300:])
+    assert os.path.getsize(evp) > 0 and os.path.getsize(out) > 0, "outputs empty"
+    eq(oct(os.stat(evp).st_mode & 0o777), "0o640", "events file mode")
+    eq(oct(os.stat(out).st_mode & 0o777), "0o640", "summary file mode")
+    # a stricter umask is honoured too; an existing file is not touched
+    os.unlink(out)
+    p = subprocess.run([SLUICE, "-r", os.path.join(DATA, "basic.pcap"), "-q", "-e", evp,
+                        "-s", out], capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: os.umask(0o077))
+    eq(p.returncode, 0, "exit code (%s)" % p.stderr[-300:])
+    eq(oct(os.stat(out).st_mode & 0o777), "0o600", "summary under umask 077")
+    eq(oct(os.stat(evp).st_mode & 0o777), "0o640", "events file appended to")
 
 
 # ------------------------------------------------------------------ metrics (live)
