@@ -108,6 +108,7 @@ struct sl_cidr_set {
 #define SL_CFG_PATH_MAX 4096 /**< longest path a path key holds, with its NUL (PATH_MAX) */
 #define SL_CFG_LIST_MAX 16384 /**< longest CIDR list (block_allowlist: SL_CIDR_MAX of them) */
 #define SL_CFG_TEXT_MAX 1024 /**< longest other text value (port lists, names, addresses) */
+#define SL_CFG_CACHE_DIR_MAX (SL_CFG_PATH_MAX - 64) /**< hs_cache_dir: room for a file name */
 
 /** How a string key's value is checked when it is set (so that a bad one names file:line). */
 enum sl_cfg_kind {
@@ -134,7 +135,7 @@ enum sl_cfg_kind {
 		"pool addresses (IPv4/IPv6 CIDRs)")                                              \
 	X(detectors, "", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,                                     \
 		"detector overrides: '<detector> off|on|weight N' per line")                    \
-	X(hs_cache_dir, "auto", SL_CFG_DIR, NULL, SL_CFG_PATH_MAX, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \
+	X(hs_cache_dir, "auto", SL_CFG_DIR, NULL, SL_CFG_CACHE_DIR_MAX, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \
 	X(metrics_bind, "127.0.0.1", SL_CFG_ADDR, NULL, SL_CFG_TEXT_MAX,                         \
 		"live: address /metrics listens on (IPv4 or IPv6)")                              \
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", SL_CFG_PORTS,      \

@@ -584,6 +584,12 @@ test_load_long_values(void **state)
 	memset(text + n, 'd', 2000);
 	snprintf(text + n + 2000, sizeof(text) - n - 2000, "\n");
 	expect_load_error(text, 1, "detectors: value of 5001 bytes is longer than the 4095");
+	/* the cache directory keeps room for its file names: refused before it could be cut */
+	memset(text, 0, sizeof(text));
+	n = (size_t)snprintf(text, sizeof(text), "hs_cache_dir = /");
+	memset(text + n, 'c', 4040);
+	snprintf(text + n + 4040, sizeof(text) - n - 4040, "\n");
+	expect_load_error(text, 1, "hs_cache_dir: value of 4041 bytes is longer than the 4031");
 	/* an unknown key of any length is named, shortened */
 	memset(text, 'k', 5000);
 	snprintf(text + 5000, sizeof(text) - 5000, " = 1\n");
