@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 
@@ -153,14 +154,18 @@ static int
 check_list(const struct sl_cfg *cfg, const char *key, const char *path)
 {
 	char where[SL_CFG_PATH_MAX + 16];
+	struct stat st;
 	FILE *f;
 
 	sl_cfg_where(cfg, key, where, sizeof(where));
 	if (path[0] == '\0' || strcmp(where, "default") == 0)
 		return 0; /* a shipped list that is missing is a warning (lib/ctl) */
 	f = fopen(path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "sluice: %s: %s: %s: %s\n", where, key, path, strerror(errno));
+	if (f == NULL || (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "sluice: %s: %s: %s: %s\n", where, key, path,
+			strerror(f == NULL ? errno : EISDIR));
+		if (f != NULL)
+			fclose(f);
 		return -1;
 	}
 	fclose(f);

@@ -458,7 +458,7 @@ def config_errors_name_key_and_line():
          "pools_domains: /nonexistent/pools.domains: No such file"),
         ("pools_ips = /nonexistent/pools.ips\n", "pools_ips: /nonexistent/pools.ips: No such"),
         ("detectors = /nonexistent/det\n", "detectors: /nonexistent/det: No such file"),
-        ("detectors = /\n", "detectors: /: "),
+        ("detectors = /\n", "detectors: /: Is a directory"),
         ("pools_domains = /" + "p" * 5000 + "\n", "pools_domains: value of 5001 bytes"),
         ("udp_timeout = abc\n", "udp_timeout: 'abc' is not a non-negative integer"),
         ("udp_timeout = 0\n", "udp_timeout: 0 is out of range"),
