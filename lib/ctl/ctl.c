@@ -817,6 +817,9 @@ int
 sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 {
 	ctl->serving = true;
+	/* the commands act on traffic: root only, before any of them is registered */
+	if (ops_secure_socket() < 0)
+		fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
 	if (ctl->match != NULL && rte_telemetry_register_cmd("/sluice/reload", tel_reload_cb,
 		    "Reload pool lists and detector overrides. No parameters.") < 0)
 		fprintf(stderr, "sluice: telemetry command /sluice/reload not registered\n");
@@ -851,8 +854,6 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	if (ops_register() < 0)
 		fprintf(stderr, "sluice: telemetry block commands not registered\n");
-	if (ops_secure_socket() < 0) /* the commands act on traffic: root only */
-		fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
 	return 0;
 }
 
