@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: install dependencies, build with -Werror, run the cmocka unit tests (also under
 # ASan/UBSan), generate the test captures, run the integration tests with the real binary
-# (offline and live through net_pcap), the end-to-end inline test in network namespaces
+# (offline and live through net_pcap; a representative part again with the ASan/UBSan
+# binary), the end-to-end inline test in network namespaces
 # (scripts/e2e.sh), fuzz briefly, and end with one line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,23 @@ out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 
 echo "$out" | grep -v '^integration:'
 line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "integration: 0 passed, 1 failed")
 pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+# The same binary built with ASan and UBSan (build-asan, made above) on a representative
+# part of the integration tests (offline counts and link types, bad input and config,
+# detection and scoring captures, live, inline, operator commands, /metrics under slow
+# clients, runtime directory; about 90 s): run.py sets halt_on_error and a status of its own,
+# and a sanitizer report fails the test that caused it.
+SAN_TESTS='^(offline_counts_(basic|malformed|jumbo|demo)|offline_linktype_|offline_two_workers_same_hosts|offline_small_ring_exact|offline_host_tables_full|offline_capture_without_hosts|offline_home_nets|bad_|truncated_capture|clock_jumps|config_errors|long_set_value|live_one_queue_matches_offline|live_sigint_writes_summary|detect_(xmrig|stratum_v1|sv2_noise|browser_coinhive|dns_pool|tls_sni_pool|ws_deflate|reordered|many_miners|demo_flags_the_miner|bad_lists)|behave_enc_xmrig_tls|behave_benign_busy_office|behave_baseline_shift|scores_repeatable|inline_forwards|spoofed_flood|operator_commands|metrics_endpoint|metrics_survives|outputs_naming|runtime_directory)'
+echo "== integration tests under address,undefined sanitizers (a representative part)"
+if [ -x build-asan/app/sluice/sluice ]; then
+    out=$(SL_IT_ONLY="$SAN_TESTS" /usr/bin/python3 tests/integration/run.py \
+        build-asan/app/sluice/sluice "$data" 2>&1)
+    echo "$out" | grep -v '^integration:' | grep -v '^ok ' || true
+    line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "integration: 0 passed, 1 failed")
+    echo "sanitized $line"
+    pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+else
+    echo "build-asan/app/sluice/sluice missing"; fail=$((fail + 1))
+fi
 echo "== end to end: inline mode in network namespaces (real TCP through sluice)"
 out=$(scripts/e2e.sh 2>&1)
 echo "$out" | grep -E '^(ok|FAIL) ' || true

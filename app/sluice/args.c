@@ -1,8 +1,10 @@
 /* args.c: command-line parsing for sluice (see args.h). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 
@@ -72,7 +74,11 @@ sl_args_parse(int argc, char **argv, struct sl_args *a)
 			a->config = optarg;
 			break;
 		case 'o':
-			if (a->nset == 64 || strchr(optarg, '=') == NULL) {
+			if (a->nset == SL_ARGS_MAX_SET) {
+				fprintf(stderr, "sluice: --set: more than %d\n", SL_ARGS_MAX_SET);
+				return -1;
+			}
+			if (strchr(optarg, '=') == NULL) {
 				fprintf(stderr, "sluice: --set: expected KEY=VALUE, got '%s'\n", optarg);
 				return -1;
 			}
@@ -142,10 +148,34 @@ sl_args_parse(int argc, char **argv, struct sl_args *a)
 	return 0;
 }
 
+/* A list file named by the config must be readable at start (its lines are checked when the
+ * detection tables are built): say which key and where it was set. */
+static int
+check_list(const struct sl_cfg *cfg, const char *key, const char *path)
+{
+	char where[SL_CFG_PATH_MAX + 16];
+	struct stat st;
+	FILE *f;
+
+	sl_cfg_where(cfg, key, where, sizeof(where));
+	if (path[0] == '\0' || strcmp(where, "default") == 0)
+		return 0; /* a shipped list that is missing is a warning (lib/ctl) */
+	f = fopen(path, "r");
+	if (f == NULL || (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "sluice: %s: %s: %s: %s\n", where, key, path,
+			strerror(f == NULL ? errno : EISDIR));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 int
 sl_args_config(const struct sl_args *a, struct sl_cfg *cfg)
 {
-	char err[1024];
+	char err[2 * SL_CFG_PATH_MAX + 512];
 
 	sl_cfg_defaults(cfg);
 	if (a->config != NULL && sl_cfg_load(cfg, a->config, err, sizeof(err)) < 0) {
@@ -153,13 +183,19 @@ sl_args_config(const struct sl_args *a, struct sl_cfg *cfg)
 		return -1;
 	}
 	for (unsigned int i = 0; i < a->nset; i++) {
-		char kv[1024], *eq;
+		/* any length: the value is never copied into a fixed buffer here */
+		size_t klen = (size_t)(strchr(a->set[i], '=') - a->set[i]);
+		char *key = strndup(a->set[i], klen);
+		int rc;
 
-		snprintf(kv, sizeof(kv), "%s", a->set[i]);
-		eq = strchr(kv, '=');
-		*eq = '\0';
-		if (sl_cfg_set(cfg, kv, eq + 1, err, sizeof(err)) < 0) {
-			fprintf(stderr, "sluice: --set %s: %s\n", a->set[i], err);
+		if (key == NULL) {
+			fprintf(stderr, "sluice: --set: out of memory\n");
+			return -1;
+		}
+		rc = sl_cfg_set(cfg, key, a->set[i] + klen + 1, err, sizeof(err));
+		free(key);
+		if (rc < 0) {
+			fprintf(stderr, "sluice: --set %.*s: %s\n", (int)klen, a->set[i], err);
 			return -1;
 		}
 	}
@@ -169,5 +205,9 @@ sl_args_config(const struct sl_args *a, struct sl_cfg *cfg)
 		fprintf(stderr, "sluice: %s\n", err);
 		return -1;
 	}
+	if (cfg->detect && (check_list(cfg, "pools_domains", cfg->pools_domains) < 0 ||
+			    check_list(cfg, "pools_ips", cfg->pools_ips) < 0 ||
+			    check_list(cfg, "detectors", cfg->detectors) < 0))
+		return -1;
 	return 0;
 }

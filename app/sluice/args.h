@@ -8,6 +8,7 @@
 #include "sl_cfg.h"
 
 #define SL_ARGS_MAX_READ 256
+#define SL_ARGS_MAX_SET 256 /**< most --set options */
 
 struct sl_args {
 	bool live;                     /**< a `--` was given: EAL args come first */
@@ -21,7 +22,7 @@ struct sl_args {
 	bool quiet;                    /**< -q/--quiet */
 	int workers;                   /**< -w/--workers, -1 if not given */
 	unsigned int nset;             /**< -o/--set overrides, applied after the config file */
-	char *set[64];
+	char *set[SL_ARGS_MAX_SET];
 };
 
 /**

@@ -1,9 +1,12 @@
 /* eal.c: offline start-up: tables sized for the input, hugepages when free (else --no-huge),
  * and no runtime directory left behind. Kept apart from main.c so that the wiring there only
  * calls it. See eal.h. */
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -84,13 +87,37 @@ sl_eal_hugepages_free(unsigned int mb)
 	return pages * 2 >= mb;
 }
 
+/* EAL leaves its runtime directory behind (offline an empty one; live `config`, the
+ * `fbarray_*` files, sockets). At exit, once rte_eal_cleanup() ran, remove what is in it
+ * (one level: EAL makes no subdirectories) and the directory. Only a primary that started
+ * registers this, so the files are its own. */
 static void
 remove_runtime_dir(void)
 {
 	const char *d = rte_eal_get_runtime_dir();
+	DIR *dir;
+	struct dirent *e;
 
-	if (d != NULL && d[0] != '\0')
-		(void)rmdir(d); /* empty offline: no shared config, no socket */
+	if (d == NULL || d[0] == '\0')
+		return;
+	dir = opendir(d);
+	if (dir != NULL) {
+		while ((e = readdir(dir)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				(void)unlinkat(dirfd(dir), e->d_name, 0);
+		closedir(dir);
+	}
+	(void)rmdir(d);
+}
+
+void
+sl_eal_remove_runtime_dir_at_exit(void)
+{
+	static bool registered;
+
+	if (!registered)
+		atexit(remove_runtime_dir);
+	registered = true;
 }
 
 int
@@ -105,6 +132,6 @@ sl_eal_offline_mem_args(char **argv, int n, unsigned int mb, char *store)
 		snprintf(store, 128, "-m%u", mb);
 		argv[n++] = store;
 	}
-	atexit(remove_runtime_dir);
+	sl_eal_remove_runtime_dir_at_exit();
 	return n;
 }

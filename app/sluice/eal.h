@@ -44,4 +44,11 @@ bool sl_eal_hugepages_free(unsigned int mb);
  */
 int sl_eal_offline_mem_args(char **argv, int n, unsigned int mb, char *store);
 
+/**
+ * At exit (after rte_eal_cleanup()), remove EAL's runtime directory and what is in it
+ * (`config`, `fbarray_*`, sockets). Call only once this process started the EAL as the
+ * primary of its --file-prefix: the files are then its own.
+ */
+void sl_eal_remove_runtime_dir_at_exit(void);
+
 #endif /* SL_APP_EAL_H */

@@ -4,10 +4,12 @@
  * runs the control plane until the input ends or a signal stops it, and writes the summary
  * and the human report (lib/report). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -36,6 +38,25 @@ mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The summary names hosts and flows: created SL_OUTPUT_MODE (0640), not 0666 & ~umask. */
+static FILE *
+open_summary(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, SL_OUTPUT_MODE);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 static int
 write_outputs(struct app *a, double elapsed)
 {
@@ -47,7 +68,7 @@ write_outputs(struct app *a, double elapsed)
 	sl_ctl_report_ctx(a->ctl, elapsed, &rc);
 	if (a->args.summary != NULL) {
 		bool out = strcmp(a->args.summary, "-") == 0;
-		FILE *f = out ? stdout : fopen(a->args.summary, "w");
+		FILE *f = out ? stdout : open_summary(a->args.summary);
 
 		if (f == NULL) {
 			fprintf(stderr, "sluice: --summary %s: %s\n", a->args.summary, strerror(errno));
@@ -106,7 +127,7 @@ main(int argc, char **argv)
 {
 	static struct app app;
 	struct app *a = &app;
-	char *eal_argv[16], eal_store[16][128], err[1024] = "";
+	char *eal_argv[16], eal_store[16][128], err[2 * SL_CFG_PATH_MAX + 512] = "";
 	int rc, status = 0;
 	double t0;
 
@@ -134,6 +155,8 @@ main(int argc, char **argv)
 		if (topo_scan_pcap_vdevs(a) < 0)
 			return 2;
 		rc = rte_eal_init(a->args.eal_argc, a->args.eal_argv);
+		if (rc >= 0 && rte_eal_process_type() == RTE_PROC_PRIMARY)
+			sl_eal_remove_runtime_dir_at_exit(); /* a clean exit leaves nothing */
 	}
 	if (rc < 0) {
 		fprintf(stderr, "sluice: EAL init failed: %s\n", rte_strerror(rte_errno));

@@ -143,8 +143,8 @@ topo_scan_pcap_vdevs(struct app *a)
 {
 	for (int i = 1; i < a->args.eal_argc; i++) {
 		const char *v = NULL;
-		char buf[1024], *save = NULL, *tok, err[512];
-		int lt = -1;
+		char *buf, *save = NULL, *tok, err[SL_CFG_PATH_MAX + 512];
+		int lt = -1, rc = 0;
 
 		if (strcmp(a->args.eal_argv[i], "--vdev") == 0 && i + 1 < a->args.eal_argc)
 			v = a->args.eal_argv[++i];
@@ -152,10 +152,20 @@ topo_scan_pcap_vdevs(struct app *a)
 			v = a->args.eal_argv[i] + 7;
 		if (v == NULL || strncmp(v, "net_pcap", 8) != 0 || a->npcap == MAX_PCAP_VDEVS)
 			continue;
-		snprintf(buf, sizeof(buf), "%s", v);
+		buf = strdup(v); /* any length: the vdev's paths are read whole */
+		if (buf == NULL) {
+			fprintf(stderr, "sluice: --vdev: out of memory\n");
+			return -1;
+		}
 		tok = strtok_r(buf, ",", &save);
+		if (tok == NULL || strlen(tok) >= sizeof(a->pcap_name[0])) {
+			fprintf(stderr, "sluice: --vdev %.64s: device name longer than %zu bytes\n",
+				v, sizeof(a->pcap_name[0]) - 1);
+			free(buf);
+			return -1;
+		}
 		snprintf(a->pcap_name[a->npcap], sizeof(a->pcap_name[0]), "%s", tok);
-		while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+		while (rc == 0 && (tok = strtok_r(NULL, ",", &save)) != NULL) {
 			int l;
 
 			if (strncmp(tok, "rx_pcap=", 8) != 0)
@@ -163,16 +173,18 @@ topo_scan_pcap_vdevs(struct app *a)
 			l = sl_input_pcap_linktype(tok + 8, err, sizeof(err));
 			if (l < 0) {
 				fprintf(stderr, "sluice: --vdev %s: %s\n", a->pcap_name[a->npcap], err);
-				return -1;
-			}
-			if (lt >= 0 && l != lt) {
+				rc = -1;
+			} else if (lt >= 0 && l != lt) {
 				fprintf(stderr, "sluice: --vdev %s: rx_pcap files mix link types %s and "
 						"%s; give each its own vdev\n", a->pcap_name[a->npcap],
 					sl_pkt_linktype_name(lt), sl_pkt_linktype_name(l));
-				return -1;
+				rc = -1;
 			}
 			lt = l;
 		}
+		free(buf);
+		if (rc < 0)
+			return -1;
 		a->pcap_lt[a->npcap++] = lt < 0 ? SL_DLT_EN10MB : lt;
 	}
 	return 0;

@@ -28,7 +28,7 @@ sl_block_backend_name(unsigned int b)
 	return b < SL_ARRAY_SIZE(backend_names) ? backend_names[b] : NULL;
 }
 
-_Static_assert(SL_BR_MAX == 6, "sl_block_refusal_counter() names every refusal");
+_Static_assert(SL_BR_MAX == 7, "sl_block_refusal_counter() names every refusal");
 
 uint64_t *
 sl_block_refusal_counter(struct sl_block_stats *st, unsigned int r)
@@ -39,6 +39,7 @@ sl_block_refusal_counter(struct sl_block_stats *st, unsigned int r)
 	case SL_BR_cap_rate: return &st->refused_cap_rate;
 	case SL_BR_exists: return &st->refused_exists;
 	case SL_BR_bad_request: return &st->refused_bad_request;
+	case SL_BR_bad_target: return &st->refused_bad_target;
 	case SL_BR_nic: return &st->refused_nic;
 	default: return NULL;
 	}
@@ -444,7 +445,8 @@ sl_block_create(const struct sl_block_params *p, const uint16_t *ports, unsigned
 	b->p = *p;
 	b->ops = ops != NULL ? ops : &rte_flow_ops;
 	b->nports = nports;
-	memcpy(b->ports, ports, nports * sizeof(*ports));
+	if (nports > 0) /* ports may be NULL (set later): memcpy(dst, NULL, 0) is undefined */
+		memcpy(b->ports, ports, nports * sizeof(*ports));
 	b->fn = fn;
 	b->arg = arg;
 	b->socket = socket;
@@ -480,7 +482,8 @@ sl_block_set_ports(struct sl_block *b, const uint16_t *ports, unsigned int nport
 {
 	if (nports > SL_BLOCK_MAX_PORTS)
 		return -EINVAL;
-	memcpy(b->ports, ports, nports * sizeof(*ports));
+	if (nports > 0)
+		memcpy(b->ports, ports, nports * sizeof(*ports));
 	b->nports = nports;
 	return 0;
 }
@@ -630,6 +633,51 @@ nic_install(struct sl_block *b, struct sl_block_rule *r)
 	return 0;
 }
 
+static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* Why @p a cannot be one end of a rule, or NULL. */
+static const char *
+bad_addr(const uint8_t a[16])
+{
+	static const uint8_t zero[16];
+
+	if (memcmp(a, v4_mapped, 12) == 0) {
+		if (a[12] == 0)
+			return "is an unspecified address (0.0.0.0/8)";
+		if (a[12] == 255 && a[13] == 255 && a[14] == 255 && a[15] == 255)
+			return "is the broadcast address";
+		if ((a[12] & 0xf0) == 0xe0)
+			return "is a multicast address (224.0.0.0/4)";
+		return NULL;
+	}
+	if (memcmp(a, zero, 16) == 0)
+		return "is the unspecified address (::)";
+	if (a[0] == 0xff)
+		return "is a multicast address (ff00::/8)";
+	return NULL;
+}
+
+int
+sl_block_target_check(const uint8_t host[16], const uint8_t *peer, char *why, size_t len)
+{
+	const char *h = bad_addr(host), *p = peer != NULL ? bad_addr(peer) : NULL;
+	char a[64];
+
+	if (h != NULL || p != NULL) {
+		if (why != NULL) {
+			sl_addr_format(h != NULL ? host : peer, a, sizeof(a));
+			snprintf(why, len, "%s %s %s", h != NULL ? "host" : "peer", a, h != NULL ? h : p);
+		}
+		return -EINVAL;
+	}
+	if (peer != NULL && (memcmp(host, v4_mapped, 12) == 0) != (memcmp(peer, v4_mapped, 12) == 0)) {
+		if (why != NULL)
+			snprintf(why, len, "host and peer are of different address families");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A request; @p same_offence: part of one verdict whose first rule already counted the
  * offence (the rules of one verdict share its TTL). */
 static int
@@ -658,6 +706,8 @@ request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_
 	snprintf(r.reason, sizeof(r.reason), "%s", reason != NULL ? reason : "");
 	if (peer != NULL && proto != 6 && proto != 17)
 		refusal = SL_BR_bad_request;
+	else if (sl_block_target_check(host, peer, NULL, 0) < 0)
+		refusal = SL_BR_bad_target;
 	else if (sl_cidr_set_match(&b->p.allow, host) ||
 		 (peer != NULL && sl_cidr_set_match(&b->p.allow, peer)))
 		refusal = SL_BR_allowlisted;

@@ -37,6 +37,7 @@ enum sl_block_backend {
 	X(cap_rate, "block_max_per_minute new rules in the last minute")                      \
 	X(exists, "the same rule is already active (its expiry was extended)")                \
 	X(bad_request, "malformed request")                                                   \
+	X(bad_target, "an unspecified, broadcast or multicast address, or host and peer of two families") \
 	X(nic, "the NIC refused the rule and block_backend = nic (no soft fallback)")
 
 enum sl_block_refusal {
@@ -164,6 +165,7 @@ typedef void (*sl_block_note_fn)(void *arg, const struct sl_block_note *n);
 	X(refused_cap_rate, "requests refused: too many new rules this minute")               \
 	X(refused_exists, "requests for a rule already active (expiry extended)")             \
 	X(refused_bad_request, "malformed requests")                                          \
+	X(refused_bad_target, "requests for a meaningless target (sl_block_target_check())")     \
 	X(refused_nic, "requests the NIC refused with block_backend = nic")                   \
 	X(expired, "rules removed after their TTL")                                           \
 	X(extended, "expiries postponed because the host was not quiet")                      \
@@ -213,7 +215,16 @@ unsigned int sl_block_reinstall(struct sl_block *b, uint16_t port, uint64_t now_
 void sl_block_free(struct sl_block *b, uint64_t now_us);
 
 /**
- * Ask for a block. @p peer NULL = quarantine. @p quiet_us_ago: how long the host has been
+ * Is (@p host, @p peer) something a rule can mean? Refused: an unspecified address (0.0.0.0/8,
+ * ::), the IPv4 limited broadcast 255.255.255.255, a multicast address (224.0.0.0/4,
+ * ff00::/8), and a host and peer of different families. @p peer NULL = quarantine.
+ * @return 0, or -EINVAL with the reason in @p why (if not NULL).
+ */
+int sl_block_target_check(const uint8_t host[16], const uint8_t *peer, char *why, size_t len);
+
+/**
+ * Ask for a block (a target sl_block_target_check() refuses is refused as bad_target).
+ * @p peer NULL = quarantine. @p quiet_us_ago: how long the host has been
  * quiet (for extension decisions; 0 = active now).
  * @return 0 (made), 1 (already active: extended), or -EPERM (refused, reported), -EINVAL.
  */

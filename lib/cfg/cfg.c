@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "sl_cfg.h"
 
@@ -24,11 +25,12 @@ static const struct key_desc keys[] = {
 };
 
 static const struct {
-	const char *name, *def;
-	size_t off;
-	bool is_path;
+	const char *name, *def, *choices;
+	size_t off, size;
+	enum sl_cfg_kind kind;
 } str_keys[] = {
-#define SL_CFG_SDESC(name, def, is_path, help) {#name, def, offsetof(struct sl_cfg, name), is_path},
+#define SL_CFG_SDESC(name, def, kind, choices, size, help)                                    \
+	{#name, def, choices, offsetof(struct sl_cfg, name), size, kind},
 	SL_CFG_STR_KEYS(SL_CFG_SDESC)
 #undef SL_CFG_SDESC
 };
@@ -42,7 +44,41 @@ sl_cfg_defaults(struct sl_cfg *cfg)
 	for (unsigned int i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		*(uint64_t *)((char *)cfg + keys[i].off) = keys[i].def;
 	for (unsigned int i = 0; i < N_STR_KEYS; i++)
-		snprintf((char *)cfg + str_keys[i].off, SL_CFG_PATH_MAX, "%s", str_keys[i].def);
+		snprintf((char *)cfg + str_keys[i].off, str_keys[i].size, "%s", str_keys[i].def);
+}
+
+/* Index of a key in enum sl_cfg_key, or -1. */
+static int
+key_id(const char *key)
+{
+	static const char *const names[SL_CFGK_COUNT] = {
+#define SL_CFG_KEY_NAME(name, ...) [SL_CFGK_##name] = #name,
+		SL_CFG_NUM_KEYS(SL_CFG_KEY_NAME)
+		SL_CFG_STR_KEYS(SL_CFG_KEY_NAME)
+#undef SL_CFG_KEY_NAME
+		[SL_CFGK_home_nets] = "home_nets",
+	};
+
+	for (int i = 0; i < SL_CFGK_COUNT; i++)
+		if (strcmp(names[i], key) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+sl_cfg_where(const struct sl_cfg *cfg, const char *key, char *buf, size_t len)
+{
+	int k = key_id(key);
+
+	if (k < 0)
+		snprintf(buf, len, "?");
+	else if (cfg->line[k] == SL_CFG_LINE_SET)
+		snprintf(buf, len, "--set");
+	else if (cfg->line[k] == 0)
+		snprintf(buf, len, "default");
+	else
+		snprintf(buf, len, "%s:%u", cfg->file, cfg->line[k]);
+	return buf;
 }
 
 unsigned int
@@ -63,25 +99,139 @@ sl_cfg_str_key_default(unsigned int i)
 	return i < N_STR_KEYS ? str_keys[i].def : NULL;
 }
 
-/* Set a path key; a relative value is joined to @p base (a directory) when given. */
+int
+sl_cfg_ports_parse(const char *q, uint16_t *out, unsigned int max, char *err, size_t errlen)
+{
+	unsigned int n = 0;
+
+	while (*q != '\0') {
+		char *end;
+		unsigned long v;
+
+		if (*q == ',' || *q == ' ' || *q == '\t') {
+			q++;
+			continue;
+		}
+		if (!isdigit((unsigned char)*q)) {
+			snprintf(err, errlen, "bad port at '%.20s'", q);
+			return -EINVAL;
+		}
+		errno = 0;
+		v = strtoul(q, &end, 10);
+		if (errno != 0 || v == 0 || v > 65535 ||
+		    (*end != '\0' && *end != ',' && *end != ' ' && *end != '\t')) {
+			snprintf(err, errlen, "bad port at '%.20s'", q);
+			return -EINVAL;
+		}
+		if (n == max) {
+			snprintf(err, errlen, "more than %u ports", max);
+			return -EINVAL;
+		}
+		out[n++] = (uint16_t)v;
+		q = end;
+	}
+	return (int)n;
+}
+
+/* The value of a text key checked by its kind, so that a bad one is reported where it was
+ * set. @p why receives the reason (without the key). */
 static int
-set_path(struct sl_cfg *cfg, unsigned int i, const char *value, const char *base, char *err,
+check_str(unsigned int i, const char *v, char *why, size_t whylen)
+{
+	switch (str_keys[i].kind) {
+	case SL_CFG_ENUM: {
+		const char *c = str_keys[i].choices;
+		size_t n = strlen(v);
+
+		while (c != NULL && *c != '\0') {
+			const char *bar = strchr(c, '|');
+			size_t l = bar ? (size_t)(bar - c) : strlen(c);
+
+			if (l == n && strncmp(c, v, n) == 0)
+				return 0;
+			c = bar ? bar + 1 : NULL;
+		}
+		snprintf(why, whylen, "'%.64s%s' is not one of %s", v, n > 64 ? "..." : "",
+			str_keys[i].choices);
+		return -EINVAL;
+	}
+	case SL_CFG_ADDR: {
+		uint8_t a[16];
+
+		if (inet_pton(AF_INET, v, a) == 1 || inet_pton(AF_INET6, v, a) == 1)
+			return 0;
+		snprintf(why, whylen, "'%.64s%s' is not an IPv4 or IPv6 address", v,
+			strlen(v) > 64 ? "..." : "");
+		return -EINVAL;
+	}
+	case SL_CFG_CIDRS: {
+		static struct sl_cidr_set tmp; /* config is parsed once, by one thread */
+
+		return sl_cidr_set_parse(&tmp, v, why, whylen) < 0 ? -EINVAL : 0;
+	}
+	case SL_CFG_PORTS: {
+		uint16_t ports[SL_CFG_PORTS_MAX];
+
+		return sl_cfg_ports_parse(v, ports, SL_CFG_PORTS_MAX, why, whylen) < 0 ? -EINVAL : 0;
+	}
+	case SL_CFG_SYSLOG: {
+		const char *c = v + 4, *colon;
+		char *end;
+		unsigned long port;
+
+		if (v[0] == '\0' || strcmp(v, "unix") == 0 || (strncmp(v, "unix:", 5) == 0 && v[5]))
+			return 0;
+		colon = strrchr(c, ':');
+		if ((strncmp(v, "udp:", 4) == 0 || strncmp(v, "tcp:", 4) == 0) && colon != NULL &&
+		    colon > c) {
+			errno = 0;
+			port = strtoul(colon + 1, &end, 10);
+			if (errno == 0 && *end == '\0' && colon[1] != '\0' && port >= 1 && port <= 65535)
+				return 0;
+		}
+		snprintf(why, whylen, "'%.64s%s' is not unix[:PATH], udp:HOST:PORT or tcp:HOST:PORT "
+			"(port 1-65535)", v, strlen(v) > 64 ? "..." : "");
+		return -EINVAL;
+	}
+	case SL_CFG_PATH:
+	case SL_CFG_DIR:
+	case SL_CFG_TEXT:
+		break;
+	}
+	return 0;
+}
+
+/* Set a string key; a relative path is joined to @p base (a directory) when given. A value
+ * that does not fit is an error naming the key, never cut. */
+static int
+set_str(struct sl_cfg *cfg, unsigned int i, const char *value, const char *base, char *err,
 	size_t errlen)
 {
-	char *dst = (char *)cfg + str_keys[i].off;
+	char *dst = (char *)cfg + str_keys[i].off, why[512];
+	size_t size = str_keys[i].size;
 	int n;
 
-	if (str_keys[i].is_path && value[0] != '\0' && value[0] != '/' && base != NULL &&
-	    base[0] != '\0')
-		n = snprintf(dst, SL_CFG_PATH_MAX, "%s/%s", base, value);
+	if (check_str(i, value, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", str_keys[i].name, why);
+		return -EINVAL;
+	}
+	if (str_keys[i].kind == SL_CFG_PATH && value[0] != '\0' && value[0] != '/' &&
+	    base != NULL && base[0] != '\0')
+		n = snprintf(NULL, 0, "%s/%s", base, value);
 	else
-		n = snprintf(dst, SL_CFG_PATH_MAX, "%s", value);
-	if (n < 0 || n >= SL_CFG_PATH_MAX) {
-		snprintf(err, errlen, "%s: path longer than %d bytes", str_keys[i].name,
-			SL_CFG_PATH_MAX - 1);
-		dst[0] = '\0';
+		n = snprintf(NULL, 0, "%s", value);
+	if (n < 0 || (size_t)n >= size) {
+		snprintf(err, errlen, "%s: value of %d bytes is longer than the %zu allowed%s",
+			str_keys[i].name, n, size - 1,
+			str_keys[i].kind == SL_CFG_PATH && value[0] != '/' && base != NULL ?
+				" (with the config file's directory)" : "");
 		return -ENAMETOOLONG;
 	}
+	if (str_keys[i].kind == SL_CFG_PATH && value[0] != '\0' && value[0] != '/' &&
+	    base != NULL && base[0] != '\0')
+		snprintf(dst, size, "%s/%s", base, value);
+	else
+		snprintf(dst, size, "%s", value);
 	return 0;
 }
 
@@ -150,7 +300,11 @@ static int cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value,
 int
 sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-	return cfg_set_in(cfg, key, value, NULL, err, errlen);
+	int rc = cfg_set_in(cfg, key, value, NULL, err, errlen);
+
+	if (rc == 0)
+		cfg->line[key_id(key)] = SL_CFG_LINE_SET;
+	return rc;
 }
 
 static int
@@ -162,7 +316,7 @@ cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value, const char *b
 
 	for (unsigned int i = 0; i < N_STR_KEYS; i++)
 		if (strcmp(key, str_keys[i].name) == 0)
-			return set_path(cfg, i, value, base, err, errlen);
+			return set_str(cfg, i, value, base, err, errlen);
 	if (strcmp(key, "home_nets") == 0) {
 		static struct sl_cidr_set tmp; /* config is parsed once, by one thread */
 		char why[256];
@@ -180,7 +334,8 @@ cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value, const char *b
 			continue;
 		rc = parse_u64(value, &v);
 		if (rc < 0) {
-			snprintf(err, errlen, "%s: '%s' is not a non-negative integer", key, value);
+			snprintf(err, errlen, "%s: '%.64s%s' is not a non-negative integer", key, value,
+				strlen(value) > 64 ? "..." : "");
 			return rc;
 		}
 		if (v < keys[i].min || v > keys[i].max) {
@@ -191,34 +346,70 @@ cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value, const char *b
 		*(uint64_t *)((char *)cfg + keys[i].off) = v;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown key '%s'", key);
+	snprintf(err, errlen, "unknown key '%.64s%s'", key, strlen(key) > 64 ? "..." : "");
 	return -ENOENT;
 }
 
 int
 sl_cfg_validate(const struct sl_cfg *cfg, char *err, size_t errlen)
 {
+	char w1[SL_CFG_PATH_MAX + 16], w2[SL_CFG_PATH_MAX + 16];
+
+#define WHERE(k) sl_cfg_where(cfg, #k, w1, sizeof(w1))
+#define WHERE2(k) sl_cfg_where(cfg, #k, w2, sizeof(w2))
 	if ((cfg->report_ring_size & (cfg->report_ring_size - 1)) != 0) {
-		snprintf(err, errlen, "report_ring_size: %" PRIu64 " is not a power of two",
-			cfg->report_ring_size);
+		snprintf(err, errlen, "%s: report_ring_size: %" PRIu64 " is not a power of two",
+			WHERE(report_ring_size), cfg->report_ring_size);
 		return -EINVAL;
 	}
 	if (cfg->tcp_closed_timeout > cfg->tcp_established_timeout) {
-		snprintf(err, errlen, "tcp_closed_timeout must not exceed tcp_established_timeout");
+		snprintf(err, errlen, "%s: tcp_closed_timeout (%" PRIu64 ") must not exceed "
+			"tcp_established_timeout (%" PRIu64 ", %s)", WHERE(tcp_closed_timeout),
+			cfg->tcp_closed_timeout, cfg->tcp_established_timeout,
+			WHERE2(tcp_established_timeout));
 		return -EINVAL;
 	}
+	if (cfg->score_block < cfg->score_alert) {
+		snprintf(err, errlen, "%s: score_block (%" PRIu64 ") is below score_alert (%" PRIu64
+			", %s)", WHERE(score_block), cfg->score_block, cfg->score_alert,
+			WHERE2(score_alert));
+		return -EINVAL;
+	}
+	if (cfg->block_ttl_max_s < cfg->block_ttl_s) {
+		snprintf(err, errlen, "%s: block_ttl_max_s (%" PRIu64 ") is below block_ttl_s (%" PRIu64
+			", %s)", WHERE(block_ttl_max_s), cfg->block_ttl_max_s, cfg->block_ttl_s,
+			WHERE2(block_ttl_s));
+		return -EINVAL;
+	}
+	if (cfg->metrics_per_ip_connections > cfg->metrics_max_connections) {
+		snprintf(err, errlen, "%s: metrics_per_ip_connections (%" PRIu64 ") is above "
+			"metrics_max_connections (%" PRIu64 ", %s)", WHERE(metrics_per_ip_connections),
+			cfg->metrics_per_ip_connections, cfg->metrics_max_connections,
+			WHERE2(metrics_max_connections));
+		return -EINVAL;
+	}
+#undef WHERE
+#undef WHERE2
 	return 0;
 }
 
+/* Lines of any length (getline); a NUL byte, a bad line, a bad value and a key set twice
+ * each stop the load with file:line. */
 int
 sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen)
 {
-	char line[4096], why[512], base[SL_CFG_PATH_MAX];
+	char *line = NULL, why[1024], base[SL_CFG_PATH_MAX];
+	size_t cap = 0;
+	ssize_t len;
 	unsigned int lineno = 0;
 	FILE *f;
 	int rc = 0;
 	const char *slash = strrchr(path, '/');
 
+	if (strlen(path) >= sizeof(cfg->file)) {
+		snprintf(err, errlen, "--config: path longer than %zu bytes", sizeof(cfg->file) - 1);
+		return -ENAMETOOLONG;
+	}
 	if (slash == NULL)
 		snprintf(base, sizeof(base), ".");
 	else if (slash == path)
@@ -232,12 +423,16 @@ sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *s, *eq, *hash, *key, *val;
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		char *s, *eq, *hash, *key, *val, *nul;
+		int k;
 
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+		nul = memchr(line, '\0', (size_t)len);
+		if (nul != NULL) {
+			snprintf(err, errlen, "%s:%u: NUL byte at column %zu (not a text file?)", path,
+				lineno, (size_t)(nul - line) + 1);
 			rc = -EINVAL;
 			break;
 		}
@@ -261,20 +456,29 @@ sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen)
 			rc = -EINVAL;
 			break;
 		}
+		k = key_id(key);
+		if (k >= 0 && cfg->line[k] != 0 && cfg->line[k] != SL_CFG_LINE_SET) {
+			snprintf(err, errlen, "%s:%u: %s is set twice, on lines %u and %u", path,
+				lineno, key, cfg->line[k], lineno);
+			rc = -EINVAL;
+			break;
+		}
 		rc = cfg_set_in(cfg, key, val, base, why, sizeof(why));
 		if (rc < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
 			rc = -EINVAL;
 			break;
 		}
+		cfg->line[k] = lineno;
 	}
+	free(line);
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
 		rc = -EIO;
 	}
 	fclose(f);
 	if (rc == 0 && sl_cfg_validate(cfg, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
+		snprintf(err, errlen, "%s", why);
 		rc = -EINVAL;
 	}
 	return rc;
@@ -326,24 +530,29 @@ sl_cidr_parse(const char *text, struct sl_cidr *out)
 int
 sl_cidr_set_parse(struct sl_cidr_set *set, const char *text, char *err, size_t errlen)
 {
-	char buf[8192], *tok, *save = NULL;
+	const char *p = text;
 
-	if (strlen(text) >= sizeof(buf)) {
-		snprintf(err, errlen, "CIDR list too long");
-		return -EINVAL;
-	}
-	strcpy(buf, text);
 	set->n = 0;
-	for (tok = strtok_r(buf, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+	for (;;) {
+		char tok[64];
+		size_t n;
+
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		n = strcspn(p, ", \t");
 		if (set->n == SL_CIDR_MAX) {
 			snprintf(err, errlen, "more than %d CIDRs", SL_CIDR_MAX);
 			return -ENOSPC;
 		}
-		if (sl_cidr_parse(tok, &set->cidr[set->n]) < 0) {
-			snprintf(err, errlen, "'%s' is not a CIDR (a.b.c.d/n or x:y::/n)", tok);
+		if (n >= sizeof(tok) ||
+		    (memcpy(tok, p, n), tok[n] = '\0', sl_cidr_parse(tok, &set->cidr[set->n]) < 0)) {
+			snprintf(err, errlen, "'%.*s%s' is not a CIDR (a.b.c.d/n or x:y::/n)",
+				(int)(n > 64 ? 64 : n), p, n > 64 ? "..." : "");
 			return -EINVAL;
 		}
 		set->n++;
+		p += n;
 	}
 	return 0;
 }

@@ -28,7 +28,7 @@ struct sl_cidr_set {
  * the two agree.
  */
 #define SL_CFG_NUM_KEYS(X)                                                                   \
-	X(workers, 1, 1, 16, "offline: worker lcores (live: every EAL lcore but the main one)")  \
+	X(workers, 1, 1, 64, "offline: worker lcores (live: every EAL lcore but the main one)")  \
 	X(rx_queues, 0, 0, 64, "live: RX queues per port, 0 = one per worker")                   \
 	X(rx_desc, 1024, 64, 16384, "live: RX descriptors per queue")                            \
 	X(mbufs, 0, 0, 16777216, "mbufs in the pool, 0 = sized from ports and queues")           \
@@ -59,6 +59,9 @@ struct sl_cidr_set {
 	X(detect, 1, 0, 1, "inspect payloads for mining (0 = count traffic only)")              \
 	X(metrics_port, 9877, 0, 65535, "live: TCP port of the Prometheus /metrics endpoint, 0 = off") \
 	X(metrics_interval_ms, 1000, 100, 600000, "live: how often the metrics snapshot is rendered") \
+	X(metrics_max_connections, 256, 8, 4096, "live: most /metrics connections at once")     \
+	X(metrics_per_ip_connections, 4, 1, 4096, "live: most /metrics connections from one address") \
+	X(metrics_request_timeout_s, 10, 1, 3600, "live: a /metrics request must be answered within this many seconds of its connection (or of the previous answer on it), however slowly it arrives") \
 	X(metrics_top_hosts, 10, 0, 1000, "hosts whose score /metrics shows (highest first)")    \
 	X(score, 1, 0, 1, "score hosts and write alerts (0 = detection events only)")           \
 	X(score_capacity, 65536, 64, 16777216, "hosts with signals the scorer keeps")            \
@@ -102,30 +105,74 @@ struct sl_cidr_set {
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
 #endif
 
-#define SL_CFG_PATH_MAX 512 /**< longest path a string key holds */
+#define SL_CFG_PATH_MAX 4096 /**< longest path a path key holds, with its NUL (PATH_MAX) */
+#define SL_CFG_LIST_MAX 16384 /**< longest CIDR list (block_allowlist: SL_CIDR_MAX of them) */
+#define SL_CFG_TEXT_MAX 1024 /**< longest other text value (port lists, names, addresses) */
+#define SL_CFG_CACHE_DIR_MAX (SL_CFG_PATH_MAX - 64) /**< hs_cache_dir: room for a file name */
+
+/** How a string key's value is checked when it is set (so that a bad one names file:line). */
+enum sl_cfg_kind {
+	SL_CFG_PATH,  /**< a file; relative ones are taken from the config file's directory */
+	SL_CFG_DIR,   /**< hs_cache_dir: a directory or a keyword, taken as given */
+	SL_CFG_ADDR,  /**< an IPv4 or IPv6 address */
+	SL_CFG_ENUM,  /**< one of the words in the key's choices ("a|b|c") */
+	SL_CFG_CIDRS, /**< a list of CIDRs (at most SL_CIDR_MAX) */
+	SL_CFG_PORTS, /**< a list of ports 1..65535 (at most SL_CFG_PORTS_MAX) */
+	SL_CFG_TEXT,  /**< free text (a name) */
+	SL_CFG_SYSLOG, /**< a syslog target: unix[:PATH], udp:HOST:PORT or tcp:HOST:PORT */
+};
+
+#define SL_CFG_PORTS_MAX 32 /**< most ports in a port-list key */
 
 /*
- * X(name, default, is_path, help): string keys. A relative path in a config file is taken
- * relative to that file's directory; on the command line (--set), relative to the working
- * directory. Empty means "none".
+ * X(name, default, kind, choices, size, help): string keys. A relative path in a config
+ * file is taken relative to that file's directory; on the command line (--set), relative to
+ * the working directory. Empty means "none". A value longer than its size - 1 is an error
+ * naming the key, never cut.
  */
 #define SL_CFG_STR_KEYS(X)                                                                   \
-	X(pools_domains, SL_CONFIG_DIR "/pools.domains", 1, "pool names, matched as suffixes on label boundaries") \
-	X(pools_ips, SL_CONFIG_DIR "/pools.ips", 1, "pool addresses (IPv4/IPv6 CIDRs)")        \
-	X(detectors, "", 1, "detector overrides: '<detector> off|on|weight N' per line")        \
-	X(hs_cache_dir, "auto", 0, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \
-	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \
-	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
-		"ports of benign long-lived services whose flows are not judged by behaviour") \
-	X(sensor_id, "", 0, "this sensor's name: EVE's host on every event line; empty = the machine's hostname") \
-	X(syslog, "", 0, "also send event lines as RFC 5424 syslog: unix[:PATH] (default /dev/log), udp:HOST:PORT or tcp:HOST:PORT; empty = off") \
-	X(syslog_facility, "local5", 0, "syslog facility: local0..local7, daemon, user, ...") \
-	X(mode, "monitor", 0, "monitor (passive), inline (port pairs forward, blocks drop) or dry_run") \
-	X(block_scope, "pool", 0, "pool (the host's flows to the pool) or quarantine (all but allowlisted)") \
-	X(block_backend, "auto", 0, "auto (NIC rte_flow, soft blocklist where refused), nic or soft") \
-	X(block_allowlist, "", 0, "CIDRs never blocked (sensor, gateways, DNS) and quarantine exceptions") \
-	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", 0, \
+	X(pools_domains, SL_CONFIG_DIR "/pools.domains", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,     \
+		"pool names, matched as suffixes on label boundaries")                          \
+	X(pools_ips, SL_CONFIG_DIR "/pools.ips", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,             \
+		"pool addresses (IPv4/IPv6 CIDRs)")                                              \
+	X(detectors, "", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,                                     \
+		"detector overrides: '<detector> off|on|weight N' per line")                    \
+	X(hs_cache_dir, "auto", SL_CFG_DIR, NULL, SL_CFG_CACHE_DIR_MAX, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \
+	X(metrics_bind, "127.0.0.1", SL_CFG_ADDR, NULL, SL_CFG_TEXT_MAX,                         \
+		"live: address /metrics listens on (IPv4 or IPv6)")                              \
+	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", SL_CFG_PORTS,      \
+		NULL, SL_CFG_TEXT_MAX,                                                           \
+		"ports of benign long-lived services whose flows are not judged by behaviour")  \
+	X(sensor_id, "", SL_CFG_TEXT, NULL, 256,                                                 \
+		"this sensor's name: EVE's host on every event line; empty = the machine's hostname") \
+	X(syslog, "", SL_CFG_SYSLOG, NULL, SL_CFG_TEXT_MAX,                                      \
+		"also send event lines as RFC 5424 syslog: unix[:PATH] (default /dev/log), udp:HOST:PORT or tcp:HOST:PORT; empty = off") \
+	X(syslog_facility, "local5", SL_CFG_ENUM,                                                \
+		"kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local0|local1|local2|local3|local4|local5|local6|local7", \
+		SL_CFG_TEXT_MAX, "syslog facility: local0..local7, daemon, user, ...")          \
+	X(mode, "monitor", SL_CFG_ENUM, "monitor|inline|dry_run", SL_CFG_TEXT_MAX,               \
+		"monitor (passive), inline (port pairs forward, blocks drop) or dry_run")       \
+	X(block_scope, "pool", SL_CFG_ENUM, "pool|quarantine", SL_CFG_TEXT_MAX,                  \
+		"pool (the host's flows to the pool) or quarantine (all but allowlisted)")      \
+	X(block_backend, "auto", SL_CFG_ENUM, "auto|nic|soft", SL_CFG_TEXT_MAX,                  \
+		"auto (NIC rte_flow, soft blocklist where refused), nic or soft")               \
+	X(block_allowlist, "", SL_CFG_CIDRS, NULL, SL_CFG_LIST_MAX,                              \
+		"CIDRs never blocked (sensor, gateways, DNS) and quarantine exceptions")        \
+	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", \
+		SL_CFG_PORTS, NULL, SL_CFG_TEXT_MAX,                                             \
 		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)")
+
+/** Every key's index, for where it was set (sl_cfg_where()). */
+enum sl_cfg_key {
+#define SL_CFG_KEY_ID(name, ...) SL_CFGK_##name,
+	SL_CFG_NUM_KEYS(SL_CFG_KEY_ID)
+	SL_CFG_STR_KEYS(SL_CFG_KEY_ID)
+#undef SL_CFG_KEY_ID
+	SL_CFGK_home_nets,
+	SL_CFGK_COUNT
+};
+
+#define SL_CFG_LINE_SET UINT32_MAX /**< origin of a key given with --set (sl_cfg_set()) */
 
 /** Parsed configuration. Plain data; copy freely. */
 struct sl_cfg {
@@ -133,16 +180,20 @@ struct sl_cfg {
 	SL_CFG_NUM_KEYS(SL_CFG_FIELD)
 #undef SL_CFG_FIELD
 	struct sl_cidr_set home_nets; /**< protected networks; empty = judge flow initiators */
-#define SL_CFG_STR_FIELD(name, def, is_path, help) char name[SL_CFG_PATH_MAX]; /**< help */
+#define SL_CFG_STR_FIELD(name, def, kind, choices, size, help) char name[size]; /**< help */
 	SL_CFG_STR_KEYS(SL_CFG_STR_FIELD)
 #undef SL_CFG_STR_FIELD
+	char file[SL_CFG_PATH_MAX];     /**< the config file read, or "" */
+	uint32_t line[SL_CFGK_COUNT];   /**< where each key was set: its line in @c file, 0 =
+					     default, SL_CFG_LINE_SET = --set */
 };
 
 /** Fill @p cfg with the documented defaults. */
 void sl_cfg_defaults(struct sl_cfg *cfg);
 
 /**
- * Read a config file over the values already in @p cfg.
+ * Read a config file over the values already in @p cfg. Lines may be of any length; a key
+ * set twice in the file, a NUL byte and every bad value are errors naming file:line.
  * @param cfg    configuration to update
  * @param path   file to read
  * @param err    on failure, receives "path:line: reason" (or "path: reason")
@@ -152,18 +203,35 @@ void sl_cfg_defaults(struct sl_cfg *cfg);
 int sl_cfg_load(struct sl_cfg *cfg, const char *path, char *err, size_t errlen);
 
 /**
- * Set one key from text (used by the file parser and by tests).
+ * Set one key from text (--set, and tests); the key's origin becomes SL_CFG_LINE_SET.
  * @return 0, -ENOENT for an unknown key, -EINVAL/-ERANGE for a bad value; @p err says why.
  */
 int sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err,
 	size_t errlen);
 
-/** Path keys: how many, their names and defaults. */
+/**
+ * Where key @p key got its value, as "file:line", "--set" or "default", into @p buf.
+ * @return @p buf ("?" for an unknown key name).
+ */
+const char *sl_cfg_where(const struct sl_cfg *cfg, const char *key, char *buf, size_t len);
+
+/**
+ * Parse a list of ports 1..65535 separated by commas or blanks (at most @p max).
+ * @return the number of ports, or -EINVAL with the reason in @p err.
+ */
+int sl_cfg_ports_parse(const char *text, uint16_t *out, unsigned int max, char *err,
+	size_t errlen);
+
+/** String keys: how many, their names and defaults. */
 unsigned int sl_cfg_num_str_keys(void);
 const char *sl_cfg_str_key_name(unsigned int i);
 const char *sl_cfg_str_key_default(unsigned int i);
 
-/** Check cross-key constraints (e.g. report_ring_size a power of two). 0 or -EINVAL. */
+/**
+ * Check cross-key constraints (report_ring_size a power of two, tcp_closed_timeout within
+ * tcp_established_timeout, score_block not below score_alert, block_ttl_max_s not below
+ * block_ttl_s). @p err names the key and where it was set. 0 or -EINVAL.
+ */
 int sl_cfg_validate(const struct sl_cfg *cfg, char *err, size_t errlen);
 
 /** Number of numeric keys and their names/defaults, for docs and tests. */

@@ -467,7 +467,22 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 
 		ctl->match = sl_match_create(&mc, merr, sizeof(merr));
 		if (ctl->match == NULL) {
-			snprintf(err, errlen, "detection: %s", merr[0] ? merr : rte_strerror(rte_errno));
+			char where[SL_CFG_PATH_MAX + 16] = "";
+			static const char *const lists[] = {"pools_domains", "pools_ips", "detectors"};
+			const char *const paths[] = {cfg->pools_domains, cfg->pools_ips, cfg->detectors};
+
+			/* "file:line: reason" of a list: say which key named it and where */
+			for (unsigned int i = 0; i < SL_ARRAY_SIZE(lists); i++) {
+				size_t n = strlen(paths[i]);
+
+				if (n > 0 && strncmp(merr, paths[i], n) == 0 && merr[n] == ':') {
+					sl_cfg_where(cfg, lists[i], where, sizeof(where) - 64);
+					snprintf(where + strlen(where), 64, ": %s: ", lists[i]);
+					break;
+				}
+			}
+			snprintf(err, errlen, "detection: %s%s", where,
+				merr[0] ? merr : rte_strerror(rte_errno));
 			*rc = -EINVAL;
 			goto fail;
 		}
@@ -747,7 +762,7 @@ metrics_timer(struct sl_ctl *ctl, uint64_t now)
 	if (ctl->metrics != NULL) {
 		double secs = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 
-		sl_metrics_render(&ctl->text, &rc, secs, now);
+		sl_metrics_render(&ctl->text, &rc, ctl->http, secs, now);
 		if (!ctl->text.oom)
 			sl_snapshot_publish(ctl->metrics, ctl->text.p, ctl->text.len);
 	}
@@ -826,6 +841,9 @@ int
 sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 {
 	ctl->serving = true;
+	/* the commands act on traffic: root only, before any of them is registered */
+	if (ops_secure_socket() < 0)
+		fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
 	if (ctl->match != NULL && rte_telemetry_register_cmd("/sluice/reload", tel_reload_cb,
 		    "Reload pool lists and detector overrides. No parameters.") < 0)
 		fprintf(stderr, "sluice: telemetry command /sluice/reload not registered\n");
@@ -845,8 +863,14 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 			snprintf(err, errlen, "metrics snapshot: out of memory");
 			return -ENOMEM;
 		}
+		struct sl_http_limits lim = {
+			.max_connections = (unsigned int)ctl->cfg->metrics_max_connections,
+			.per_ip = (unsigned int)ctl->cfg->metrics_per_ip_connections,
+			.request_timeout_s = (unsigned int)ctl->cfg->metrics_request_timeout_s,
+		};
+
 		ctl->http = sl_http_start(ctl->metrics, ctl->cfg->metrics_bind,
-			(unsigned int)ctl->cfg->metrics_port, err, errlen);
+			(unsigned int)ctl->cfg->metrics_port, &lim, err, errlen);
 		if (ctl->http == NULL)
 			return -EADDRINUSE;
 	}
@@ -854,8 +878,6 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	if (ops_register() < 0)
 		fprintf(stderr, "sluice: telemetry block commands not registered\n");
-	if (ops_secure_socket() < 0) /* the commands act on traffic: root only */
-		fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  *   /sluice/unblock,<ip>                          remove every rule of <ip>
  *   /sluice/blocks                                the active rules, as columns
  *   /sluice/allow,<cidr>  /sluice/disallow,<cidr>  edit the allowlist; /sluice/allowlist lists it
- * Bad parameters get -EINVAL (telemetry answers null), never a crash. */
+ * Bad parameters get -EINVAL (telemetry answers null), never a crash; a target no rule can
+ * mean (unspecified, broadcast, multicast, host and peer of two families) is answered
+ * {"status": "refused", "reason": ...}. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -64,7 +66,7 @@ run(enum op op, struct rte_tel_data *d)
 static int
 cmd_block(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char buf[256], *save = NULL, *tok[4] = {NULL};
+	char buf[256], *save = NULL, *tok[4] = {NULL}, why[128];
 	unsigned int n = 0;
 
 	RTE_SET_USED(cmd);
@@ -94,6 +96,14 @@ cmd_block(const char *cmd, const char *params, struct rte_tel_data *d)
 			q.proto = 17;
 		else if (n == 4 && strcmp(tok[3], "tcp") != 0)
 			goto bad;
+	}
+	if (sl_block_target_check(q.host, q.has_peer ? q.peer : NULL, why, sizeof(why)) < 0) {
+		/* answered here with the reason; the response never sees it */
+		pthread_mutex_unlock(&q.lock);
+		rte_tel_data_start_dict(d);
+		rte_tel_data_add_dict_string(d, "status", "refused");
+		rte_tel_data_add_dict_string(d, "reason", why);
+		return 0;
 	}
 	return run(OP_BLOCK, d);
 bad:

@@ -631,7 +631,8 @@ sl_chost_baseline(struct sl_chost_table *t, const struct sl_base_params *p, uint
 		for (uint32_t i = t->head; i != SL_HOST_NONE; i = t->next[i])
 			touch(t, i);
 	/* in slot order, as the walk over the whole table went: deviations in the same order */
-	qsort(t->touched, t->ntouched, sizeof(t->touched[0]), cmp_u32);
+	if (t->ntouched > 1)
+		qsort(t->touched, t->ntouched, sizeof(t->touched[0]), cmp_u32);
 	for (uint32_t n = 0; n < t->ntouched; n++) {
 		uint32_t i = t->touched[n];
 		struct sl_chost *h = &t->hosts[i];

@@ -102,10 +102,14 @@ static int
 cache_dir(const char *conf, char *out, size_t len)
 {
 	const char *x, *h;
+	int n;
 
 	if (conf == NULL || conf[0] == '\0')
 		return -ENOENT;
 	if (strcmp(conf, "auto") != 0) {
+		/* the config refuses longer ones (SL_CFG_CACHE_DIR_MAX); never a cut path */
+		if (strlen(conf) >= len)
+			return -ENAMETOOLONG;
 		snprintf(out, len, "%s", conf);
 		return 0;
 	}
@@ -117,12 +121,12 @@ cache_dir(const char *conf, char *out, size_t len)
 	x = getenv("XDG_CACHE_HOME");
 	h = getenv("HOME");
 	if (x != NULL && x[0] == '/')
-		snprintf(out, len, "%s/sluice", x);
+		n = snprintf(out, len, "%s/sluice", x);
 	else if (h != NULL && h[0] == '/')
-		snprintf(out, len, "%s/.cache/sluice", h);
+		n = snprintf(out, len, "%s/.cache/sluice", h);
 	else
 		return -ENOENT;
-	return 0;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0; /* no cache rather than a cut path */
 }
 
 static int

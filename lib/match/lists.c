@@ -10,8 +10,6 @@
 #include "match_priv.h"
 #include "sl_cfg.h"
 
-#define LINE_MAX_LEN 1024
-
 /* Strip comment and surrounding blanks in place; returns the start. */
 static char *
 clean_line(char *s)
@@ -37,7 +35,9 @@ static int
 read_lines(const char *path, int (*fn)(void *arg, char *text, char *why, size_t whylen),
 	void *arg, char *err, size_t errlen)
 {
-	char line[LINE_MAX_LEN], why[512];
+	char *line = NULL, why[512];
+	size_t cap = 0;
+	ssize_t len;
 	unsigned int lineno = 0;
 	FILE *f;
 	int rc = 0;
@@ -50,12 +50,13 @@ read_lines(const char *path, int (*fn)(void *arg, char *text, char *why, size_t 
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+	/* lines of any length (an entry too long for its kind is refused by @p fn) */
+	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		char *t;
 
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(why, sizeof(why), "line too long");
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			snprintf(why, sizeof(why), "NUL byte (not a text file?)");
 			rc = -EINVAL;
 		} else {
 			t = clean_line(line);
@@ -67,6 +68,7 @@ read_lines(const char *path, int (*fn)(void *arg, char *text, char *why, size_t 
 		if (rc < 0)
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, why[0] ? why : strerror(-rc));
 	}
+	free(line);
 	if (rc == 0 && ferror(f)) {
 		snprintf(err, errlen, "%s: read error", path);
 		rc = -EIO;
@@ -163,6 +165,11 @@ dom_line(void *arg, char *t, char *why, size_t whylen)
 	if (strncmp(t, "*.", 2) == 0) { /* "*.pool.org" means the same as "pool.org" */
 		t += 2;
 		n -= 2;
+	}
+	if (n > 253) {
+		snprintf(why, whylen, "'%.40s...' is too long for a domain name (%zu bytes, at most "
+			"253)", t, n);
+		return -EINVAL;
 	}
 	if (!valid_name(t, n) || strchr(t, ' ') != NULL) {
 		snprintf(why, whylen, "'%s' is not a domain name", t);
@@ -307,7 +314,8 @@ ip_line(void *arg, char *t, char *why, size_t whylen)
 	struct sl_cidr c;
 
 	if (sl_cidr_parse(t, &c) < 0) {
-		snprintf(why, whylen, "'%s' is not an address or CIDR", t);
+		snprintf(why, whylen, "'%.64s%s' is not an address or CIDR", t,
+			strlen(t) > 64 ? "..." : "");
 		return -EINVAL;
 	}
 	if (s->n == l->cap) {
@@ -391,7 +399,8 @@ det_line(void *arg, char *t, char *why, size_t whylen)
 	extra = strtok_r(NULL, " \t", &save);
 	d = sl_det_lookup(name);
 	if (d < 0) {
-		snprintf(why, whylen, "unknown detector '%s'", name);
+		snprintf(why, whylen, "unknown detector '%.64s%s'", name,
+			strlen(name) > 64 ? "..." : "");
 		return -EINVAL;
 	}
 	if (verb != NULL && strcmp(verb, "off") == 0 && val == NULL) {

@@ -2,11 +2,14 @@
  * it is published in, and the libmicrohttpd endpoint that serves it (see sl_metrics.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -248,8 +251,8 @@ port_family(struct sl_text *t, const struct sl_report_ctx *c, enum fam f, size_t
 }
 
 void
-sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double render_s,
-	uint64_t now_us)
+sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, const struct sl_http *http,
+	double render_s, uint64_t now_us)
 {
 	struct sl_chost_totals ht;
 
@@ -319,6 +322,8 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double rende
 				  "sluice_syslog_messages_total{result=\"errors\"} %" PRIu64 "\n",
 			c->ctl->syslog_sent, c->ctl->syslog_dropped, c->ctl->syslog_errors);
 	}
+	head(t, FAM_metrics_requests_cut_total);
+	sl_text_printf(t, "sluice_metrics_requests_cut_total %" PRIu64 "\n", sl_http_cut(http));
 	head(t, FAM_render_seconds);
 	sl_text_printf(t, "sluice_render_seconds %.6f\n", render_s);
 	head(t, FAM_snapshot_timestamp_seconds);
@@ -424,11 +429,114 @@ sl_snapshot_copy(struct sl_snapshot *s, char **out, size_t *len)
 
 /* ---- HTTP ---- */
 
+/*
+ * Abuse limits. libmicrohttpd's connection timeout is an idle timeout: every byte restarts
+ * it, so clients that send one header byte every few seconds hold their connections for
+ * ever, and enough of them take every slot. Here a request has an absolute deadline
+ * (sl_http_limits.request_timeout_s from its connection's start or the previous answer on
+ * it): a reaper thread shuts the socket of a connection past it, and libmicrohttpd, reading
+ * end of file, closes it. One address holds at most per_ip connections; at most
+ * max_connections at once (epoll, so far beyond FD_SETSIZE).
+ *
+ * The slot table is shared by libmicrohttpd's thread (start, answer, close notifications)
+ * and the reaper under one mutex. libmicrohttpd notifies the close before it closes the
+ * socket, so the reaper never shuts down a descriptor that was closed and reused.
+ */
+struct conn_slot {
+	int fd;               /* -1: free */
+	uint64_t deadline_ms; /* CLOCK_MONOTONIC */
+};
+
 struct sl_http {
 	struct MHD_Daemon *d;
 	struct sl_snapshot *snap;
 	uint64_t requests;
+	uint64_t cut;                 /* connections closed at their deadline */
+	struct sl_http_limits lim;
+	pthread_mutex_t lock;
+	struct conn_slot *slot;       /* lim.max_connections */
+	pthread_t reaper;
+	bool reaper_started;
+	int stop;                     /* atomic: reaper stops */
 };
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	enum MHD_ConnectionNotificationCode code)
+{
+	struct sl_http *h = cls;
+	uintptr_t i;
+
+	pthread_mutex_lock(&h->lock);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = NULL;
+		for (i = 0; ci != NULL && i < h->lim.max_connections; i++)
+			if (h->slot[i].fd < 0) {
+				h->slot[i].fd = ci->connect_fd;
+				h->slot[i].deadline_ms = mono_ms() + h->lim.request_timeout_s * 1000ull;
+				*socket_context = (void *)(i + 1);
+				break;
+			}
+	} else if (*socket_context != NULL) { /* closed: before libmicrohttpd closes the fd */
+		i = (uintptr_t)*socket_context - 1;
+		h->slot[i].fd = -1;
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* An answer was sent: the next request on this connection gets its own deadline. */
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	enum MHD_RequestTerminationCode toe)
+{
+	struct sl_http *h = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	(void)con_cls;
+	(void)toe;
+	if (ci == NULL || ci->socket_context == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->slot[(uintptr_t)ci->socket_context - 1].deadline_ms =
+		mono_ms() + h->lim.request_timeout_s * 1000ull;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *
+reaper_main(void *arg)
+{
+	struct sl_http *h = arg;
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t now = mono_ms();
+
+		pthread_mutex_lock(&h->lock);
+		for (unsigned int i = 0; i < h->lim.max_connections; i++)
+			if (h->slot[i].fd >= 0 && now >= h->slot[i].deadline_ms) {
+				(void)shutdown(h->slot[i].fd, SHUT_RDWR);
+				h->slot[i].deadline_ms = UINT64_MAX; /* once */
+				__atomic_fetch_add(&h->cut, 1, __ATOMIC_RELAXED);
+			}
+		pthread_mutex_unlock(&h->lock);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
 
 static enum MHD_Result
 reply(struct MHD_Connection *conn, unsigned int status, const char *type, const char *body,
@@ -478,20 +586,30 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 }
 
 struct sl_http *
-sl_http_start(struct sl_snapshot *s, const char *bind, unsigned int port, char *err,
-	size_t errlen)
+sl_http_start(struct sl_snapshot *s, const char *bind, unsigned int port,
+	const struct sl_http_limits *lim, char *err, size_t errlen)
 {
 	struct sl_http *h = calloc(1, sizeof(*h));
 	struct sockaddr_in a4;
 	struct sockaddr_in6 a6;
 	const struct sockaddr *sa;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD; /* epoll: no FD_SETSIZE limit */
 
-	if (h == NULL) {
+	if (lim->max_connections == 0 || lim->per_ip == 0 || lim->request_timeout_s == 0) {
+		snprintf(err, errlen, "/metrics: a limit is zero");
+		free(h);
+		return NULL;
+	}
+	if (h == NULL || (h->slot = calloc(lim->max_connections, sizeof(*h->slot))) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		free(h);
 		return NULL;
 	}
 	h->snap = s;
+	h->lim = *lim;
+	for (unsigned int i = 0; i < lim->max_connections; i++)
+		h->slot[i].fd = -1;
+	pthread_mutex_init(&h->lock, NULL);
 	memset(&a4, 0, sizeof(a4));
 	memset(&a6, 0, sizeof(a6));
 	if (inet_pton(AF_INET, bind, &a4.sin_addr) == 1) {
@@ -505,22 +623,43 @@ sl_http_start(struct sl_snapshot *s, const char *bind, unsigned int port, char *
 		flags |= MHD_USE_IPv6;
 	} else {
 		snprintf(err, errlen, "metrics_bind '%s' is not an IPv4 or IPv6 address", bind);
-		free(h);
-		return NULL;
+		goto fail;
 	}
+	if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
+		snprintf(err, errlen, "/metrics: cannot start its deadline thread");
+		goto fail;
+	}
+	h->reaper_started = true;
 	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
 		MHD_OPTION_SOCK_ADDR, sa,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, lim->per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, lim->request_timeout_s, /* idle keep-alive */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, /* bigger heads: 431 */
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errlen, "cannot serve metrics on %s port %u (in use or not allowed)",
 			bind, port);
-		free(h);
-		return NULL;
+		goto fail;
 	}
 	return h;
+fail:
+	if (h->reaper_started) {
+		__atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(h->reaper, NULL);
+	}
+	pthread_mutex_destroy(&h->lock);
+	free(h->slot);
+	free(h);
+	return NULL;
+}
+
+uint64_t
+sl_http_cut(const struct sl_http *h)
+{
+	return h ? __atomic_load_n(&h->cut, __ATOMIC_RELAXED) : 0;
 }
 
 void
@@ -528,7 +667,12 @@ sl_http_stop(struct sl_http *h)
 {
 	if (h == NULL)
 		return;
+	/* the reaper first: it must not shut down sockets libmicrohttpd is closing */
+	__atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(h->reaper, NULL);
 	MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->lock);
+	free(h->slot);
 	free(h);
 }
 

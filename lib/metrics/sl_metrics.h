@@ -66,6 +66,7 @@
 	X(pool_names, gauge, "Pool names loaded")                                               \
 	X(pool_ranges, gauge, "Pool address ranges loaded")                                     \
 	X(syslog_messages_total, counter, "Event lines for syslog by result: sent, dropped (socket missing, receiver down or behind), errors") \
+	X(metrics_requests_cut_total, counter, "/metrics connections closed at their deadline (metrics_request_timeout_s)") \
 	X(render_seconds, gauge, "Time the control core took to render this snapshot")         \
 	X(snapshot_timestamp_seconds, gauge, "When this snapshot was rendered (Unix time)")
 
@@ -82,9 +83,14 @@ void sl_text_free(struct sl_text *t);
 void sl_text_printf(struct sl_text *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/** Render every family from @p c into @p t (Prometheus text format 0.0.4). */
-void sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, double render_s,
-	uint64_t now_us);
+struct sl_http;
+
+/**
+ * Render every family from @p c (and the endpoint's own counters from @p http, which may be
+ * NULL) into @p t (Prometheus text format 0.0.4).
+ */
+void sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c,
+	const struct sl_http *http, double render_s, uint64_t now_us);
 
 /** A published snapshot: two buffers, a sequence counter each. */
 struct sl_snapshot;
@@ -101,16 +107,27 @@ int sl_snapshot_publish(struct sl_snapshot *s, const char *text, size_t len);
  */
 int sl_snapshot_copy(struct sl_snapshot *s, char **out, size_t *len);
 
-/** The HTTP endpoint. */
-struct sl_http;
+/** Limits of the /metrics endpoint against slow or many clients (config keys metrics_*). */
+struct sl_http_limits {
+	unsigned int max_connections;   /**< connections at once (metrics_max_connections) */
+	unsigned int per_ip;            /**< from one address (metrics_per_ip_connections) */
+	unsigned int request_timeout_s; /**< a request is answered within this many seconds of
+					     its connection or of the previous answer on it,
+					     however it trickles in; also the keep-alive idle
+					     time (metrics_request_timeout_s) */
+};
 
 /**
- * Serve GET/HEAD /metrics from @p s on @p bind:@p port (libmicrohttpd, its own thread).
- * Other paths get 404, other methods 405, oversized requests 431/413.
+ * Serve GET/HEAD /metrics from @p s on @p bind:@p port (libmicrohttpd, its own thread, and a
+ * thread that closes connections past their deadline). Other paths get 404, other methods
+ * 405, oversized requests 431/413.
  * NULL with @p err filled on failure (e.g. port in use).
  */
 struct sl_http *sl_http_start(struct sl_snapshot *s, const char *bind, unsigned int port,
-	char *err, size_t errlen);
+	const struct sl_http_limits *lim, char *err, size_t errlen);
+
+/** Connections closed at their deadline. */
+uint64_t sl_http_cut(const struct sl_http *h);
 void sl_http_stop(struct sl_http *h);
 
 /** Requests served, by status class, for the summary. */

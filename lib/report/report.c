@@ -559,7 +559,8 @@ collect_flows(const struct sl_report_ctx *c, struct sl_flow_rec **out)
 	for (unsigned int i = 0; i < c->nworkers; i++)
 		for (unsigned int k = 0; k < c->workers[i]->ntop; k++)
 			r[n++] = c->workers[i]->top[k];
-	qsort(r, n, sizeof(*r), rec_cmp_q);
+	if (n > 1)
+		qsort(r, n, sizeof(*r), rec_cmp_q);
 	if (n > c->cfg->summary_top_flows)
 		n = c->cfg->summary_top_flows;
 	*out = r;
@@ -1547,7 +1548,8 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 
 	sl_chost_totals(c->hosts, &ht);
 	sl_chost_foreach(c->hosts, collect_host, &hl);
-	qsort(hl.h, hl.n, sizeof(*hl.h), host_cmp);
+	if (hl.n > 1) /* no hosts: hl.h is NULL, and qsort(NULL, 0) is undefined */
+		qsort(hl.h, hl.n, sizeof(*hl.h), host_cmp);
 	sl_json_obj_open(j, "hosts");
 	sl_json_str(j, "judged", c->cfg->home_nets.n ? "home_nets" : "flow initiators");
 	sl_json_u64(j, "tracked", ht.hosts);
@@ -1705,7 +1707,8 @@ sl_report_human(FILE *f, const struct sl_report_ctx *c)
 	free(fr);
 	sl_chost_totals(c->hosts, &ht);
 	sl_chost_foreach(c->hosts, collect_host, &hl);
-	qsort(hl.h, hl.n, sizeof(*hl.h), host_cmp);
+	if (hl.n > 1) /* no hosts: hl.h is NULL, and qsort(NULL, 0) is undefined */
+		qsort(hl.h, hl.n, sizeof(*hl.h), host_cmp);
 	fprintf(f, "  hosts: %" PRIu64 " tracked (%s)\n", ht.hosts,
 		c->cfg->home_nets.n ? "inside home_nets" : "flow initiators");
 	for (size_t i = 0; i < hl.n && i < 5; i++) {

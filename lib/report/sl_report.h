@@ -46,6 +46,10 @@
  * writer runs itself.
  */
 
+/** Mode of the files sluice creates that name hosts and flows (events, summary): owner
+ * read-write, group read, whatever the umask lets through beyond that. */
+#define SL_OUTPUT_MODE 0640
+
 #define SL_JSON_LOCAL 4096u            /**< FILE mode: bytes buffered before an fwrite() */
 #define SL_WRITER_CHUNK (256u * 1024u) /**< event writer: bytes per chunk */
 #define SL_WRITER_CHUNKS 8u            /**< threaded event writer: chunks (one being filled) */

@@ -192,7 +192,7 @@ sl_writer_open(const char *path, int fd, bool threaded, char *err, size_t len)
 		w->path = strdup(path);
 		if (w->path == NULL)
 			goto err_free_chunks;
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, SL_OUTPUT_MODE);
 		if (fd < 0) {
 			int e = errno;
 
@@ -423,7 +423,7 @@ sl_writer_reopen(struct sl_writer *w)
 
 	if (w->path == NULL)
 		return -EINVAL;
-	fd = open(w->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	fd = open(w->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, SL_OUTPUT_MODE);
 	if (fd < 0)
 		return -errno;
 	/* lines so far go to the old file; the switch travels with them */

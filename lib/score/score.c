@@ -779,31 +779,17 @@ sl_score_params_get(const struct sl_score *s, struct sl_score_params *out)
 
 /* A comma- or space-separated list of ports into @p out (at most 32). */
 static int
-parse_ports(const char *key, const char *q, uint16_t out[32], uint32_t *n, char *err,
-	size_t errlen)
+parse_ports(const char *key, const char *q, uint16_t out[SL_CFG_PORTS_MAX], uint32_t *n,
+	char *err, size_t errlen)
 {
-	*n = 0;
-	while (*q != '\0') {
-		char *end;
-		unsigned long v;
+	char why[128];
+	int rc = sl_cfg_ports_parse(q, out, SL_CFG_PORTS_MAX, why, sizeof(why));
 
-		if (*q == ',' || *q == ' ' || *q == '\t') {
-			q++;
-			continue;
-		}
-		v = strtoul(q, &end, 10);
-		if (end == q || v == 0 || v > 65535 ||
-		    (*end != '\0' && *end != ',' && *end != ' ' && *end != '\t')) {
-			snprintf(err, errlen, "%s: bad port at '%.20s'", key, q);
-			return -EINVAL;
-		}
-		if (*n == 32) {
-			snprintf(err, errlen, "%s: more than 32 ports", key);
-			return -EINVAL;
-		}
-		out[(*n)++] = (uint16_t)v;
-		q = end;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return rc;
 	}
+	*n = (uint32_t)rc;
 	return 0;
 }
 

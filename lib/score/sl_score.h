@@ -64,9 +64,9 @@ struct sl_score_params {
 	uint32_t beh_gap_min_ms;        /**< initiator message cadence band: shortest mean ... */
 	uint32_t beh_gap_max_ms;        /**< ... and longest */
 	uint32_t beh_min_points;        /**< behaviour points below this give no signal */
-	uint16_t service_ports[32];     /**< well-known ports of benign long-lived services */
+	uint16_t service_ports[SL_CFG_PORTS_MAX];   /**< well-known ports of benign long-lived services */
 	uint32_t nservice_ports;
-	uint16_t pool_ports[32];        /**< ports pools commonly listen on (besides 80/443) */
+	uint16_t pool_ports[SL_CFG_PORTS_MAX];   /**< ports pools commonly listen on (besides 80/443) */
 	uint32_t npool_ports;
 };
 

@@ -5,6 +5,8 @@ the expected counts written beside each capture, plus exit codes and messages fo
 
 usage: run.py SLUICE DATADIR   (prints one line per test, then 'N passed, M failed')
        SL_IT_ONLY=REGEX run.py ...  runs only the tests whose names it finds
+With a SLUICE built with the address and undefined-behaviour sanitizers, a test after which
+a sanitizer report appears fails and shows it.
 """
 import glob
 import json
@@ -18,6 +20,17 @@ import time
 
 SLUICE, DATA = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="sluice-it-")
+# A binary built with -Db_sanitize=address,undefined: ASan writes its reports into SAN
+# (every child inherits these options), UBSan (which ignores log_path) to stderr, caught by
+# run() below; a test after which a report appears fails with it. Both stop at the first
+# finding with status 86, which no test expects, so a report in a run whose stderr a test
+# does not look at still fails it.
+SAN_STDERR = []
+SAN = os.path.join(TMP, "sanitizer")
+os.makedirs(SAN)
+os.environ["ASAN_OPTIONS"] = "detect_leaks=0:exitcode=86:log_path=%s/asan" % SAN
+os.environ["UBSAN_OPTIONS"] = ("halt_on_error=1:print_stacktrace=1:exitcode=86:"
+                               "log_path=%s/ubsan" % SAN)
 RESULTS = []
 QUIET = ["--set", "idle_polls=64"]
 # live defaults are sized for an appliance (1 M flows); tests run in 512 MB without hugepages
@@ -28,6 +41,8 @@ LIVE_SMALL = LIVE_SIZES + ["--set", "metrics_port=0"]  # most tests need no /met
 
 def run(args, timeout=120):
     p = subprocess.run([SLUICE] + args, capture_output=True, text=True, timeout=timeout)
+    if "runtime error:" in p.stderr or "Sanitizer" in p.stderr:
+        SAN_STDERR.append(p.stderr)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -56,16 +71,29 @@ def test(fn):
     only = os.environ.get("SL_IT_ONLY")  # a regular expression: run only the tests it finds
     if only and not re.search(only, name):
         return fn
+    seen = set(os.listdir(SAN))
+    t0 = time.time()
     try:
         fn()
-        RESULTS.append((name, True, ""))
-        print("ok     %s" % name, flush=True)
+        err = None
     except AssertionError as e:
-        RESULTS.append((name, False, str(e)))
-        print("FAIL   %s: %s" % (name, e), flush=True)
+        err = str(e)
     except Exception as e:  # a crash of the harness is a failure too
-        RESULTS.append((name, False, repr(e)))
-        print("FAIL   %s: %r" % (name, e), flush=True)
+        err = repr(e)
+    reports = sorted(set(os.listdir(SAN)) - seen)
+    if reports:
+        with open(os.path.join(SAN, reports[0])) as f:
+            err = "sanitizer report %s (%s): %s" % (reports[0], err or "test passed",
+                                                   f.read()[:3000])
+    elif SAN_STDERR:
+        err = "sanitizer report on stderr (%s): %s" % (err or "test passed", SAN_STDERR[0][-3000:])
+    del SAN_STDERR[:]
+    RESULTS.append((name, err is None, err or ""))
+    if err is None:
+        print("ok     %s%s" % (name, "  (%.1f s)" % (time.time() - t0)
+                               if os.environ.get("SL_IT_TIMES") else ""), flush=True)
+    else:
+        print("FAIL   %s: %s" % (name, err), flush=True)
     return fn
 
 
@@ -269,6 +297,26 @@ def offline_timeouts():
 
 
 @test
+def offline_capture_without_hosts():
+    """A capture with no IP packet: no hosts, a summary and the report all the same (under the
+    sanitizers this ran qsort(NULL, 0), undefined)."""
+    import struct
+    frame = b"\xff" * 6 + b"\x00\x11\x22\x33\x44\x55\x08\x06" + b"\x00" * 28
+    path = os.path.join(TMP, "nohosts.pcap")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack("<IIII", 1000, 0, len(frame), len(frame)) + frame)
+    out = os.path.join(TMP, "nohosts.json")
+    rc, so, se = run(["-r", path, "-s", out, "-e", "/dev/null"])  # the human report too
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    s = json.load(open(out))
+    eq(s["hosts"]["tracked"], 0, "hosts")
+    eq(s["hosts"]["top"], [], "top hosts")
+    eq(s["totals"]["rx_packets"], 1, "packets")
+    eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
 def offline_home_nets():
     rc, s, _, _ = offline("basic.pcap", "--set", "home_nets=10.0.0.0/24")
     eq(rc, 0, "exit code")
@@ -361,6 +409,123 @@ def bad_config_file():
         f.write("report_ring_size = 1000\n")
     bad(["-r", os.path.join(DATA, "basic.pcap"), "-c", cfg], 2, "power of two")
     bad(["-r", os.path.join(DATA, "basic.pcap"), "-c", "/nonexistent.conf"], 2, "/nonexistent.conf")
+
+
+@test
+def long_set_value_is_not_cut():
+    """A --set value of any length is taken whole: a home_nets of 5 KB ending in
+    192.168.0.0/16 must not become 192.168.0.0/1 (outside hosts judged as inside)."""
+    filler = ", ".join("203.0.113.%d/32" % (i % 256) for i in range(250))
+    val = filler + ", 192.168.0.0/16"
+    assert len(val) > 4096, len(val)
+    rc, s, se, _ = offline("demo.pcap", "--set", "home_nets=" + val,
+                           "--set", "summary_top_hosts=100", name="long_home_nets")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    _, ref, _, _ = offline("demo.pcap", "--set", "home_nets=192.168.0.0/16",
+                           "--set", "summary_top_hosts=100", name="short_home_nets")
+    _, cut, _, _ = offline("demo.pcap", "--set", "home_nets=192.168.0.0/1",
+                           "--set", "summary_top_hosts=100", name="cut_home_nets")
+    got = sorted(h["ip"] for h in s["hosts"]["top"])
+    eq(got, sorted(h["ip"] for h in ref["hosts"]["top"]), "hosts with the long home_nets")
+    assert got != sorted(h["ip"] for h in cut["hosts"]["top"]), "the capture cannot tell a cut list"
+    assert all(ip.startswith("192.168.") for ip in got), got
+    # one CIDR too many is refused by count, naming the key; a token too long is named
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set",
+         "home_nets=" + ",".join("10.0.%d.0/24" % i for i in range(257))], 2,
+        "--set home_nets: home_nets: more than 256 CIDRs")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "home_nets=10.0.0.0/8," + "1" * 3000],
+        2, "home_nets: '111")
+
+
+def conf_error(text, line, needle, extra=(), binary=False):
+    cfg = os.path.join(TMP, "err.conf")
+    with open(cfg, "wb" if binary else "w") as f:
+        f.write(text)
+    rc, so, se = run(["-r", os.path.join(DATA, "basic.pcap"), "-q", "-c", cfg] + list(extra))
+    want = "%s:%d: %s" % (cfg, line, needle)
+    assert rc == 2 and want in se, "%r: exit %d, stderr lacks %r: %s" % (text[:60], rc, want,
+                                                                     se[-300:])
+
+
+@test
+def config_errors_name_key_and_line():
+    """Every bad value, of numeric and text keys alike, exits 2 naming file:line and the key;
+    a key given twice names both lines; a NUL byte is said so; lists are checked at start."""
+    pre = "# sluice\nworkers = 1\n"  # the bad line is line 3
+    cases = [
+        ("mode = bogus\n", "mode: 'bogus' is not one of monitor|inline|dry_run"),
+        ("mode = \n", "mode:"),
+        ("mode = INLINE\n", "mode:"),
+        ("block_scope = everything\n", "block_scope: 'everything'"),
+        ("block_scope = \n", "block_scope:"),
+        ("block_backend = fpga\n", "block_backend: 'fpga'"),
+        ("block_backend = nic,soft\n", "block_backend:"),
+        ("block_allowlist = 10.0.0.0/33\n", "block_allowlist: '10.0.0.0/33' is not a CIDR"),
+        ("block_allowlist = 10.0.0.0/8 bogus\n", "block_allowlist: 'bogus'"),
+        ("block_allowlist = " + ", ".join("10.%d.0.0/16" % i for i in range(257)) + "\n",
+         "block_allowlist: more than 256 CIDRs"),
+        ("score_beh_service_ports = 22,x\n", "score_beh_service_ports: bad port at 'x'"),
+        ("score_beh_service_ports = 0\n", "score_beh_service_ports: bad port"),
+        ("score_beh_service_ports = 70000\n", "score_beh_service_ports: bad port"),
+        ("score_beh_pool_ports = 3333;4444\n", "score_beh_pool_ports: bad port"),
+        ("score_beh_pool_ports = " + ",".join(str(p) for p in range(1, 40)) + "\n",
+         "score_beh_pool_ports: more than 32 ports"),
+        ("metrics_bind = 127.0.0.256\n", "metrics_bind: '127.0.0.256' is not an IPv4 or IPv6"),
+        ("metrics_bind = localhost\n", "metrics_bind: 'localhost'"),
+        ("pools_domains = /nonexistent/pools.domains\n",
+         "pools_domains: /nonexistent/pools.domains: No such file"),
+        ("pools_ips = /nonexistent/pools.ips\n", "pools_ips: /nonexistent/pools.ips: No such"),
+        ("detectors = /nonexistent/det\n", "detectors: /nonexistent/det: No such file"),
+        ("detectors = /\n", "detectors: /: Is a directory"),
+        ("pools_domains = /" + "p" * 5000 + "\n", "pools_domains: value of 5001 bytes"),
+        ("udp_timeout = abc\n", "udp_timeout: 'abc' is not a non-negative integer"),
+        ("udp_timeout = 0\n", "udp_timeout: 0 is out of range"),
+        ("home_nets = 10.0.0.0/8, 300.1.2.3/8\n", "home_nets: '300.1.2.3/8'"),
+        ("frobnicate = 1\n", "unknown key 'frobnicate'"),
+        ("udp_timeout 30\n", "expected 'key = value'"),
+        ("report_ring_size = 1000\n", "report_ring_size: 1000 is not a power of two"),
+    ]
+    for text, needle in cases:
+        conf_error(pre + text, 3, needle)
+    # a key set twice: an error on the second line naming both
+    conf_error("mode = monitor\n# x\nudp_timeout = 5\nmode = inline\n", 4,
+               "mode is set twice, on lines 1 and 4")
+    conf_error("udp_timeout = 5\nudp_timeout = 5\n", 2, "udp_timeout is set twice")
+    # a NUL byte is not "line too long"
+    conf_error(b"workers = 1\nudp_timeout = 3\x000\n", 2, "NUL byte at column 16", binary=True)
+    # cross-key: both keys and where each was set
+    conf_error("score_alert = 70\nscore_block = 65\n", 2, "score_block (65) is below score_alert (70, ")
+    conf_error("block_ttl_s = 100\n\nblock_ttl_max_s = 10\n", 3,
+               "block_ttl_max_s (10) is below block_ttl_s (100, ")
+    # a bad list's line is named with the key and where the key was set
+    lst = os.path.join(TMP, "bad2.domains")
+    with open(lst, "w") as f:
+        f.write("nanopool.org\nnot a domain!\n")
+    conf_error("# x\n\npools_domains = %s\n" % lst, 3, "pools_domains: %s:2: " % lst)
+    # a long line is taken whole (no "line too long")
+    with open(os.path.join(TMP, "ok.conf"), "w") as f:
+        f.write("# " + "c" * 10000 + "\nhome_nets = " + ", " * 3000 + "10.0.0.0/24\n")
+    rc, s, se, _ = offline("basic.pcap", "-c", os.path.join(TMP, "ok.conf"))
+    eq(rc, 0, "exit code with 10 KB lines (%s)" % se[-300:])
+    eq(s["hosts"]["judged"], "home_nets", "home_nets read from a 6 KB line")
+    # --set errors name the option; --set may override the file and an earlier --set
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "mode=bogus"], 2,
+        "--set mode: mode: 'bogus' is not one of")
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "score_block=50"], 2,
+        "--set: score_block (50) is below score_alert (60, default)")
+    rc, s, se, _ = offline("basic.pcap", "--set", "udp_timeout=5", "--set", "udp_timeout=6")
+    eq(rc, 0, "a key given twice with --set: the last wins (%s)" % se[-300:])
+
+
+@test
+def metrics_bind_checked_offline_and_live():
+    """A bad metrics_bind is a config error (exit 2) offline and live, before anything runs."""
+    bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "metrics_bind=999.1.1.1"], 2,
+        "metrics_bind: '999.1.1.1' is not an IPv4 or IPv6 address")
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "basic.pcap")],
+                     "--set", "metrics_bind=999.1.1.1")
+    eq(rc, 2, "live exit code (%s)" % se[-300:])
+    assert "metrics_bind: '999.1.1.1'" in se, se[-300:]
 
 
 @test
@@ -1008,6 +1173,36 @@ def detect_bad_lists():
 
 
 @test
+def long_paths_are_taken():
+    """A list path of about 2 KB (nested directories) works from --set and from a config
+    file (relative to the file's directory); one longer than PATH_MAX is refused, named."""
+    d = os.path.join(TMP, "long")
+    rel = os.path.join(*(["d" * 200] * 10))
+    os.makedirs(os.path.join(d, rel), exist_ok=True)
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "config", "pools.domains")
+    lst = os.path.join(d, rel, "pools.domains")
+    with open(src) as f, open(lst, "w") as g:
+        g.write(f.read())
+    assert len(lst) > 2000
+    ent = first_positive()
+    cap = os.path.join(DET, ent["pcap"])
+    _, _, _, ref = offline_events(cap, *set_args(ent.get("set", {})), name="path_ref")
+    assert ref, "no events to compare"
+    rc, so, se = run(["-r", cap, "-q", "-e", os.path.join(TMP, "path_set.json"),
+                      "--set", "pools_domains=" + lst] + set_args(ent.get("set", {})))
+    eq(rc, 0, "exit code with a 2 KB pools_domains (%s)" % se[-300:])
+    eq(ev_multiset(read_events(os.path.join(TMP, "path_set.json"))), ev_multiset(ref),
+       "events with the long path")
+    conf = os.path.join(d, "long.conf")
+    with open(conf, "w") as f:
+        f.write("pools_domains = %s/pools.domains\n" % rel)
+    rc, so, se = run(["-r", cap, "-q", "-e", "/dev/null", "-c", conf])
+    eq(rc, 0, "exit code with a relative 2 KB path in a config file (%s)" % se[-300:])
+    bad(["-r", cap, "--set", "pools_domains=/" + "x" * 5000], 2,
+        "--set pools_domains: pools_domains: value of 5001 bytes is longer than the 4095")
+
+
+@test
 def detect_live_matches_offline():
     ent = first_positive()
     cap = os.path.join(DET, ent["pcap"])
@@ -1133,7 +1328,8 @@ def events_file_reopened_on_sighup():
                           "--no-shconf", "--file-prefix=sl-hup-%d" % os.getpid(),
                           "--vdev", "net_null0", "--", "-s", out, "-q", "-e", evp,
                           "--set", "idle_polls=64"] + LIVE_SMALL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: os.umask(0o022))
     try:
         time.sleep(2.5)
         assert os.path.exists(evp), "events file not created"
@@ -1141,10 +1337,38 @@ def events_file_reopened_on_sighup():
         p.send_signal(signal.SIGHUP)
         time.sleep(1)
         assert os.path.exists(evp), "events file not reopened after SIGHUP"
+        eq(oct(os.stat(evp).st_mode & 0o777), "0o640", "mode of the reopened events file")
     finally:
         p.send_signal(signal.SIGINT)
         _, se = p.communicate(timeout=30)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+    eq(oct(os.stat(out).st_mode & 0o777), "0o640", "mode of the live summary")
+
+
+@test
+def outputs_naming_hosts_are_0640():
+    """events.json and summary.json name hosts and flows: created 0640 under umask 022 (not
+    0644), offline and live; an existing file keeps its mode."""
+    evp = os.path.join(TMP, "mode.events")
+    out = os.path.join(TMP, "mode.json")
+    for f in (evp, out):
+        if os.path.exists(f):
+            os.unlink(f)
+    p = subprocess.run([SLUICE, "-r", os.path.join(DATA, "demo.pcap"), "-q", "-e", evp,
+                        "-s", out], capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: os.umask(0o022))
+    eq(p.returncode, 0, "exit code (%s)" % p.stderr[-300:])
+    assert os.path.getsize(evp) > 0 and os.path.getsize(out) > 0, "outputs empty"
+    eq(oct(os.stat(evp).st_mode & 0o777), "0o640", "events file mode")
+    eq(oct(os.stat(out).st_mode & 0o777), "0o640", "summary file mode")
+    # a stricter umask is honoured too; an existing file is not touched
+    os.unlink(out)
+    p = subprocess.run([SLUICE, "-r", os.path.join(DATA, "basic.pcap"), "-q", "-e", evp,
+                        "-s", out], capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: os.umask(0o077))
+    eq(p.returncode, 0, "exit code (%s)" % p.stderr[-300:])
+    eq(oct(os.stat(out).st_mode & 0o777), "0o600", "summary under umask 077")
+    eq(oct(os.stat(evp).st_mode & 0o777), "0o640", "events file appended to")
 
 
 # ------------------------------------------------------------------ metrics (live)
@@ -1279,6 +1503,153 @@ def metrics_endpoint_prometheus_and_telemetry():
         if prom is not None:
             prom.terminate()
             prom.wait(timeout=30)
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+
+
+class SlowClients:
+    """@n clients that each send one byte of an endless request head every @gap seconds
+    (slowloris), from the given source addresses, reconnecting whenever sluice closes one.
+    Counts connections made, those closed after being held (cut) and those closed at once
+    (refused: a limit)."""
+
+    def __init__(self, port, sources, gap=2.0):
+        import threading
+        self.port, self.sources, self.gap = port, sources, gap
+        self.stop = False
+        self.made = self.cut = self.refused = 0
+        self.socks = [None] * len(sources)
+        self.born = [0.0] * len(sources)
+        self.sent = [0] * len(sources)
+        self.lock = threading.Lock()
+        self.th = threading.Thread(target=self.loop, daemon=True)
+
+    def connect(self, i):
+        import socket
+        sk = socket.socket()
+        sk.settimeout(2)
+        try:
+            sk.bind((self.sources[i], 0))
+            sk.connect(("127.0.0.1", self.port))
+        except OSError:
+            sk.close()
+            self.refused += 1
+            return
+        sk.setblocking(False)
+        self.socks[i], self.born[i], self.sent[i] = sk, time.time(), 0
+        self.made += 1
+
+    def alive(self, src=None):
+        """Connections open now (a closed one reads end of file), from @src or all."""
+        n = 0
+        with self.lock:
+            for i, sk in enumerate(self.socks):
+                if sk is None or (src is not None and self.sources[i] != src):
+                    continue
+                try:
+                    if sk.recv(1) == b"":
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    continue
+                n += 1
+        return n
+
+    def loop(self):
+        head = b"GET /metrics HTTP/1.1\r\nHost: sluice\r\n"
+        for i in range(len(self.sources)):
+            self.connect(i)
+        while not self.stop:
+            t0 = time.time()
+            self.lock.acquire()
+            for i, sk in enumerate(self.socks):
+                if self.stop:
+                    break
+                if sk is None:
+                    self.connect(i)
+                    continue
+                try:
+                    if sk.recv(1) == b"":
+                        raise OSError("closed")
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    sk.close()
+                    self.socks[i] = None
+                    if time.time() - self.born[i] > 1.0:
+                        self.cut += 1
+                    else:
+                        self.refused += 1
+                    continue
+                n = self.sent[i]
+                b = head[n:n + 1] if n < len(head) else b"X-Slow-%d: y\r\n" % n
+                try:
+                    sk.send(b[:1] if n < len(head) else b)
+                    self.sent[i] += 1
+                except OSError:
+                    pass  # found closed on the next pass
+            self.lock.release()
+            time.sleep(max(0.0, self.gap - (time.time() - t0)))
+        for sk in self.socks:
+            if sk is not None:
+                sk.close()
+
+
+@test
+def metrics_survives_slow_clients():
+    """200 clients that send one header byte every 2 s (100 from one address, 100 from 100
+    others) hold what the limits let them: a scraper at its own address still gets 20 of 20
+    scrapes within 2 s each; one address holds at most metrics_per_ip_connections; held
+    connections are cut at metrics_request_timeout_s and counted."""
+    port = free_port()
+    prefix = "sl-slow-%d" % os.getpid()
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-q",
+                          "-e", os.devnull, "--set", "idle_polls=64",
+                          "--set", "metrics_port=%d" % port, "--set", "metrics_interval_ms=200",
+                          "--set", "metrics_request_timeout_s=4"] + LIVE_SIZES,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slow = None
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if http_get(port, "/metrics")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        sources = ["127.0.0.2"] * 100 + ["127.0.1.%d" % i for i in range(1, 101)]
+        slow = SlowClients(port, sources)
+        slow.th.start()
+        time.sleep(3)  # every slow client connected and trickling
+        held_one = slow.alive("127.0.0.2")
+        assert slow.alive() >= 90, "slow clients holding: %d (made %d)" % (slow.alive(), slow.made)
+        ok, worst = 0, 0.0
+        for _ in range(20):
+            t0 = time.time()
+            try:
+                st, _, body = http_get(port, "/metrics")
+                if st == 200 and "sluice_render_seconds" in body and time.time() - t0 < 2.0:
+                    ok += 1
+            except OSError:
+                pass
+            worst = max(worst, time.time() - t0)
+            time.sleep(0.2)
+        eq(ok, 20, "scrapes answered within 2 s while %d slow clients held connections (slowest "
+           "%.2f s)" % (slow.alive(), worst))
+        assert held_one <= 4, "one address held %d connections (per-address limit 4)" % held_one
+        time.sleep(3)  # past the 4 s deadline of the first connections
+        st, _, body = http_get(port, "/metrics")
+        m = re.search(r"^sluice_metrics_requests_cut_total (\d+)$", body, re.M)
+        assert m and int(m.group(1)) >= 50, "cut: %r" % (m and m.group(0))
+        assert slow.cut >= 50, "slow clients cut: %d" % slow.cut
+    finally:
+        if slow is not None:
+            slow.stop = True
+            slow.th.join(10)
         p.send_signal(signal.SIGINT)
         _, se = p.communicate(timeout=30)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
@@ -1471,6 +1842,19 @@ def operator_commands_by_telemetry():
         eq(t("/sluice/block,10.1.2.4,198.51.100.9,3333"), {"status": "blocked"}, "a pool rule")
         eq(t("/sluice/block,10.1.2.4,198.51.100.9,3333")["status"], "exists", "again")
         eq(t("/sluice/block,10.9.1.1")["status"], "refused", "allowlisted")
+        # targets no rule can mean: refused with the reason, never listed
+        for cmd, why in (("0.0.0.0", "host 0.0.0.0 is an unspecified address"),
+                         ("::", "host :: is the unspecified address"),
+                         ("255.255.255.255", "host 255.255.255.255 is the broadcast address"),
+                         ("224.0.0.1", "host 224.0.0.1 is a multicast address"),
+                         ("ff02::1", "host ff02::1 is a multicast address"),
+                         ("10.1.2.5,224.0.0.251,5353,udp", "peer 224.0.0.251 is a multicast"),
+                         ("10.1.2.5,0.0.0.0,3333", "peer 0.0.0.0 is an unspecified"),
+                         ("10.1.2.5,2001:db8::1,3333", "different address families"),
+                         ("2001:db8::5,198.51.100.9,3333", "different address families")):
+            r = t("/sluice/block," + cmd)
+            eq(r.get("status") if r else r, "refused", "block %s" % cmd)
+            assert why in r.get("reason", ""), "block %s: reason %r" % (cmd, r)
         for bad in ("/sluice/block,bad", "/sluice/block,10.1.2.4,1.2.3.4,99999",
                     "/sluice/block,10.1.2.4,1.2.3.4,80,sctp", "/sluice/block,1,2,3,4,5",
                     "/sluice/unblock,", "/sluice/allow,300.1.1.1/8", "/sluice/blocks,x"):
@@ -1492,6 +1876,9 @@ def operator_commands_by_telemetry():
         eq(json.loads(r.stdout)["host"], ["10.1.2.4"], "sluice-ctl list")
         r = subprocess.run([ctl, "-p", prefix, "block", "10.9.3.3"], capture_output=True, text=True)
         eq((r.returncode, json.loads(r.stdout)["status"]), (1, "refused"), "sluice-ctl refused")
+        r = subprocess.run([ctl, "-p", prefix, "block", "224.0.0.1"], capture_output=True,
+                           text=True)
+        eq((r.returncode, json.loads(r.stdout)["status"]), (1, "refused"), "sluice-ctl multicast")
         r = subprocess.run([ctl, "-p", prefix, "block", "nope"], capture_output=True, text=True)
         eq((r.returncode, r.stdout.strip()), (1, "null"), "sluice-ctl bad address")
         r = subprocess.run([ctl, "-p", prefix, "frobnicate"], capture_output=True, text=True)
@@ -1509,6 +1896,60 @@ def operator_commands_by_telemetry():
                ("block_refused", "10.1.2.4", "exists"), ("block_refused", "10.9.1.1", "allowlisted"),
                ("unblock", "10.1.2.3", "operator"), ("block_refused", "10.9.3.3", "allowlisted"),
                ("unblock", "10.1.2.4", "exit")], "events")
+
+
+def offline_leftovers(pid):
+    return glob.glob("/var/run/dpdk/sluice-%d-*" % pid)
+
+
+@test
+def runtime_directory_left_behind_by_nobody():
+    """Offline leaves no /var/run/dpdk/sluice-* directory, whatever the exit status; live
+    removes its runtime directory (config, fbarray_*, sockets) at a clean exit, and a second
+    primary that cannot start on the same prefix leaves the first one's files alone."""
+    for args, code in (([os.path.join(DATA, "basic.pcap")], 0),
+                       ([os.path.join(DATA, "demo.pcap"), "-w", "2"], 0),
+                       ([os.path.join(DATA, "truncated.pcap")], 1),
+                       ([os.path.join(DATA, "demo.pcap"), "--set",
+                         "pools_domains=" + os.path.join(TMP, "bad2.domains")], 2)):
+        with open(os.path.join(TMP, "bad2.domains"), "w") as f:
+            f.write("not a domain!\n")
+        p = subprocess.Popen([SLUICE, "-r"] + args + ["-q", "-e", "/dev/null"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _, se = p.communicate(timeout=120)
+        eq(p.returncode, code, "exit code of %r (%s)" % (args, se[-300:]))
+        eq(offline_leftovers(p.pid), [], "offline runtime directory of %r" % args)
+    # live, stopped by SIGINT with its telemetry socket up (config, fbarray_*, sockets)
+    prefix = "sl-rtdir-%d" % os.getpid()
+    d = "/var/run/dpdk/" + prefix
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-q",
+                          "-e", "/dev/null"] + LIVE_SMALL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(150):
+            if os.path.exists(d + "/dpdk_telemetry.v2"):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        files = sorted(os.listdir(d))
+        assert "config" in files and any(f.startswith("fbarray_") for f in files), files
+        # a second primary on the same prefix is refused by EAL and must not touch the files
+        r = subprocess.run([SLUICE, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
+                            "--file-prefix=" + prefix, "--vdev", "net_null0", "--", "-q"] +
+                           LIVE_SMALL, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0, "a second primary on %s started" % prefix
+        eq(sorted(os.listdir(d)), files, "the first primary's files after the second failed")
+    finally:
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=30)
+    eq(p.returncode, 0, "live exit code (%s)" % se[-300:])
+    assert not os.path.exists(d), "left behind: %s %r" % (d, os.listdir(d))
+    # live with --no-shconf, stopped by exit_idle_ms
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "basic.pcap")])
+    eq(rc, 0, "live exit code (%s)" % se[-300:])
+    left = glob.glob("/var/run/dpdk/sl-it-%d-%d" % (os.getpid(), len(RESULTS)))
+    eq(left, [], "live runtime directory after exit_idle_ms")
 
 
 @test

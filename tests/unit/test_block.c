@@ -744,6 +744,81 @@ test_allowlist_host_and_peer(void **state)
 	assert_int_equal(sl_block_request(g_b, H, P, 3333, 6, false, "ok", T0), 0);
 }
 
+/* Targets no rule can mean are refused with a reason (operator commands answer it) and
+ * counted as bad_target; nothing is installed. */
+static void
+test_bad_targets(void **state)
+{
+	static const struct {
+		const char *host, *peer, *why;
+	} bad[] = {
+		{"0.0.0.0", NULL, "host 0.0.0.0 is an unspecified address"},
+		{"0.1.2.3", NULL, "unspecified"},
+		{"::", NULL, "host :: is the unspecified address"},
+		{"255.255.255.255", NULL, "host 255.255.255.255 is the broadcast address"},
+		{"224.0.0.1", NULL, "host 224.0.0.1 is a multicast address"},
+		{"239.255.255.250", NULL, "multicast"},
+		{"ff02::1", NULL, "host ff02::1 is a multicast address"},
+		{"10.0.0.1", "0.0.0.0", "peer 0.0.0.0 is an unspecified"},
+		{"10.0.0.1", "255.255.255.255", "peer 255.255.255.255 is the broadcast"},
+		{"10.0.0.1", "224.0.0.251", "peer 224.0.0.251 is a multicast"},
+		{"10.0.0.1", "2001:db8::1", "different address families"},
+		{"2001:db8::1", "198.51.100.1", "different address families"},
+		{"2001:db8::1", "::", "peer :: is the unspecified"},
+	};
+	static const struct {
+		const char *host, *peer;
+	} good[] = {
+		{"10.0.0.1", NULL}, {"1.0.0.0", NULL}, {"223.255.255.255", NULL},
+		{"255.255.255.254", NULL}, {"2001:db8::1", NULL}, {"fe80::1", NULL},
+		{"10.0.0.1", "198.51.100.1"}, {"2001:db8::1", "2001:db8::2"},
+		{"::ffff:10.0.0.1", "198.51.100.1"},
+	};
+	struct sl_block_params p;
+	struct sl_block_stats st;
+	struct rules rs;
+	struct sl_cidr h, q;
+	char why[128];
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(sl_cidr_parse(bad[i].host, &h), 0);
+		if (bad[i].peer != NULL)
+			assert_int_equal(sl_cidr_parse(bad[i].peer, &q), 0);
+		why[0] = '\0';
+		assert_int_equal(sl_block_target_check(h.addr, bad[i].peer ? q.addr : NULL, why,
+			sizeof(why)), -EINVAL);
+		if (strstr(why, bad[i].why) == NULL)
+			fail_msg("%s,%s: reason '%s' lacks '%s'", bad[i].host,
+				bad[i].peer ? bad[i].peer : "", why, bad[i].why);
+	}
+	for (unsigned int i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(sl_cidr_parse(good[i].host, &h), 0);
+		if (good[i].peer != NULL)
+			assert_int_equal(sl_cidr_parse(good[i].peer, &q), 0);
+		if (sl_block_target_check(h.addr, good[i].peer ? q.addr : NULL, why, sizeof(why)) != 0)
+			fail_msg("%s,%s refused: %s", good[i].host, good[i].peer ? good[i].peer : "", why);
+	}
+	/* the response refuses them too, operator or not, counted and reported */
+	def_params(&p);
+	mk_block(&p, 1);
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(sl_cidr_parse(bad[i].host, &h), 0);
+		if (bad[i].peer != NULL)
+			assert_int_equal(sl_cidr_parse(bad[i].peer, &q), 0);
+		assert_int_equal(sl_block_request(g_b, h.addr, bad[i].peer ? q.addr : NULL, 3333, 6,
+			i % 2 == 0, "bad", T0), -EPERM);
+		expect_refused(SL_BR_bad_target);
+	}
+	assert_int_equal(rules_of(&rs), 0);
+	assert_int_equal(nic_calls(), 0);
+	st = stats();
+	assert_int_equal(st.refused_bad_target, sizeof(bad) / sizeof(bad[0]));
+	assert_string_equal(sl_block_refusal_name(SL_BR_bad_target), "bad_target");
+	/* and a good one still goes through */
+	assert_int_equal(sl_block_request(g_b, H, P, 3333, 6, true, "ok", T0), 0);
+}
+
 static void
 test_allowlist_runtime_edits(void **state)
 {
@@ -1462,26 +1537,33 @@ test_params_from_cfg(void **state)
 
 	/* errors */
 	sl_cfg_defaults(&c);
-	assert_int_equal(sl_cfg_set(&c, "mode", "block", err, sizeof(err)), 0);
+	/* sl_cfg_set refuses it (test_cfg); the response checks again */
+	assert_int_equal(sl_cfg_set(&c, "mode", "block", err, sizeof(err)), -EINVAL);
+	snprintf(c.mode, sizeof(c.mode), "block");
 	err[0] = '\0';
 	assert_int_equal(sl_block_params_from_cfg(&c, &p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "mode: 'block'"));
 
 	sl_cfg_defaults(&c);
-	assert_int_equal(sl_cfg_set(&c, "block_scope", "host", err, sizeof(err)), 0);
+	/* sl_cfg_set refuses it (test_cfg); the response checks again */
+	assert_int_equal(sl_cfg_set(&c, "block_scope", "host", err, sizeof(err)), -EINVAL);
+	snprintf(c.block_scope, sizeof(c.block_scope), "host");
 	err[0] = '\0';
 	assert_int_equal(sl_block_params_from_cfg(&c, &p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "block_scope: 'host'"));
 
 	sl_cfg_defaults(&c);
-	assert_int_equal(sl_cfg_set(&c, "block_backend", "rte_flow", err, sizeof(err)), 0);
+	/* sl_cfg_set refuses it (test_cfg); the response checks again */
+	assert_int_equal(sl_cfg_set(&c, "block_backend", "rte_flow", err, sizeof(err)), -EINVAL);
+	snprintf(c.block_backend, sizeof(c.block_backend), "rte_flow");
 	err[0] = '\0';
 	assert_int_equal(sl_block_params_from_cfg(&c, &p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "block_backend: 'rte_flow'"));
 
 	sl_cfg_defaults(&c);
 	assert_int_equal(sl_cfg_set(&c, "block_allowlist", "192.0.2.0/24, 10.0.0.300", err,
-		sizeof(err)), 0);
+		sizeof(err)), -EINVAL);
+	snprintf(c.block_allowlist, sizeof(c.block_allowlist), "192.0.2.0/24, 10.0.0.300");
 	err[0] = '\0';
 	assert_int_equal(sl_block_params_from_cfg(&c, &p, err, sizeof(err)), -EINVAL);
 	assert_ptr_equal(strstr(err, "block_allowlist: "), err);
@@ -1703,6 +1785,7 @@ main(void)
 		T(test_backend_nic_refusal_no_rate_slot), /* regression */
 		T(test_backend_soft_only),
 		T(test_allowlist_host_and_peer),
+		T(test_bad_targets),
 		T(test_allowlist_runtime_edits),
 		T(test_quarantine_exceptions),
 		T(test_pool_key_exact),

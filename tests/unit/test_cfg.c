@@ -422,19 +422,201 @@ test_load_missing_file(void **state)
 static void
 test_load_validates(void **state)
 {
-	char path[64], err[ERRLEN], prefix[80];
+	char path[64], err[ERRLEN], prefix[256];
 
 	(void)state;
 	assert_int_equal(load_text("report_ring_size = 100\n", path, err), -EINVAL);
-	snprintf(prefix, sizeof(prefix), "%s: ", path);
+	snprintf(prefix, sizeof(prefix), "%s:1: ", path);
 	assert_int_equal(strncmp(err, prefix, strlen(prefix)), 0);
 	assert_non_null(strstr(err, "report_ring_size"));
 
 	assert_int_equal(load_text("tcp_established_timeout = 5\ntcp_closed_timeout = 6\n", path,
 		err), -EINVAL);
-	snprintf(prefix, sizeof(prefix), "%s: ", path);
+	snprintf(prefix, sizeof(prefix), "%s:2: ", path);
 	assert_int_equal(strncmp(err, prefix, strlen(prefix)), 0);
 	assert_non_null(strstr(err, "tcp_closed_timeout"));
+	/* the other key of the pair is named with where it was set */
+	snprintf(prefix, sizeof(prefix), "%s:1)", path);
+	assert_non_null(strstr(err, prefix));
+
+	assert_int_equal(load_text("score_alert = 70\n#\nscore_block = 65\n", path, err), -EINVAL);
+	snprintf(prefix, sizeof(prefix), "%s:3: score_block (65) is below score_alert (70, %s:1)",
+		path, path);
+	assert_string_equal(err, prefix);
+	assert_int_equal(load_text("block_ttl_s = 100\nblock_ttl_max_s = 10\n", path, err), -EINVAL);
+	snprintf(prefix, sizeof(prefix), "%s:2: block_ttl_max_s", path);
+	assert_int_equal(strncmp(err, prefix, strlen(prefix)), 0);
+	/* a default on the other side says so */
+	assert_int_equal(load_text("score_block = 50\n", path, err), -EINVAL);
+	assert_non_null(strstr(err, "(60, default)"));
+}
+
+/* Every text-valued key's bad value is an error at its file:line naming the key. */
+static void
+test_load_text_keys(void **state)
+{
+	static const struct {
+		const char *text, *needle;
+	} cases[] = {
+		{"mode = bogus\n", "mode: 'bogus' is not one of monitor|inline|dry_run"},
+		{"mode =\n", "mode"},
+		{"mode = Monitor\n", "mode"},
+		{"mode = monitor inline\n", "mode"},
+		{"block_scope = host\n", "block_scope"},
+		{"block_backend = rte_flow\n", "block_backend"},
+		{"block_allowlist = 10.0.0.0/8, 10.0.0.300\n", "block_allowlist: '10.0.0.300'"},
+		{"block_allowlist = 10.0.0.0/33\n", "block_allowlist"},
+		{"score_beh_service_ports = 22,x\n", "score_beh_service_ports: bad port"},
+		{"score_beh_service_ports = 0\n", "score_beh_service_ports"},
+		{"score_beh_service_ports = 65536\n", "score_beh_service_ports"},
+		{"score_beh_service_ports = -22\n", "score_beh_service_ports"},
+		{"score_beh_pool_ports = 3333x\n", "score_beh_pool_ports"},
+		{"score_beh_pool_ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,"
+		 "24,25,26,27,28,29,30,31,32,33\n", "score_beh_pool_ports: more than 32 ports"},
+		{"metrics_bind = 1.2.3\n", "metrics_bind: '1.2.3' is not an IPv4 or IPv6 address"},
+		{"metrics_bind = localhost\n", "metrics_bind"},
+		{"metrics_bind =\n", "metrics_bind"},
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+
+		/* two lines before it, so the line number is checked */
+		snprintf(text, sizeof(text), "workers = 1\n# x\n%s", cases[i].text);
+		expect_load_error(text, 3, cases[i].needle);
+	}
+	/* and the good ones load */
+	{
+		char path[64], err[ERRLEN];
+
+		assert_int_equal(load_text("mode = dry_run\nblock_scope = quarantine\n"
+					   "block_backend = soft\nblock_allowlist = 10.0.0.0/8 ::1\n"
+					   "score_beh_service_ports = 22 443\nmetrics_bind = ::1\n",
+				 path, err), 0);
+		assert_string_equal(cfg_a.mode, "dry_run");
+		assert_string_equal(cfg_a.metrics_bind, "::1");
+	}
+}
+
+/* A key given twice in one file is an error naming both lines. */
+static void
+test_load_duplicate(void **state)
+{
+	(void)state;
+	expect_load_error("workers = 2\n\n# again\nworkers = 3\n", 4, "lines 1 and 4");
+	expect_load_error("mode = inline\nmode = inline\n", 2, "mode is set twice");
+	expect_load_error("home_nets = 10.0.0.0/8\nudp_timeout = 5\nhome_nets = 10.0.0.0/8\n", 3,
+		"lines 1 and 3");
+}
+
+/* A NUL byte has its own message, at its line and column. */
+static void
+test_load_nul(void **state)
+{
+	static const char text[] = "workers = 2\nudp_timeout = 3\0" "0\n";
+	char path[64], err[ERRLEN], want[128];
+	int fd;
+
+	(void)state;
+	strcpy(path, "/tmp/sluice_test_cfg_XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	sl_cfg_defaults(&cfg_a);
+	assert_int_equal(sl_cfg_load(&cfg_a, path, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: NUL byte at column 16", path);
+	assert_int_equal(strncmp(err, want, strlen(want)), 0);
+}
+
+/* Long values are taken whole (a line has no length limit) or refused naming the key:
+ * nothing is cut. */
+static void
+test_load_long_values(void **state)
+{
+	static char text[1 << 17];
+	char path[64], err[ERRLEN];
+	uint8_t a[16];
+	size_t n = 0;
+
+	(void)state;
+	/* 240 CIDRs, 4.8 KB, then the one that matters */
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "home_nets = ");
+	for (unsigned int i = 0; i < 240; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "10.%u.%u.0/24,      ", i / 250,
+			i % 250);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "192.168.0.0/16\n");
+	assert_true(n > 4096);
+	assert_int_equal(load_text(text, path, err), 0);
+	assert_int_equal(cfg_a.home_nets.n, 241);
+	addr_of("192.168.7.7", a);
+	assert_true(sl_cidr_set_match(&cfg_a.home_nets, a));
+	addr_of("1.2.3.4", a); /* a list cut to 192.168.0.0/1 would take this one in */
+	assert_false(sl_cidr_set_match(&cfg_a.home_nets, a));
+	/* the same through sl_cfg_set (--set) */
+	sl_cfg_defaults(&cfg_a);
+	assert_int_equal(sl_cfg_set(&cfg_a, "home_nets", text + strlen("home_nets = "), err,
+		sizeof(err)), -EINVAL); /* the trailing newline is not a CIDR character */
+	text[n - 1] = '\0';
+	assert_int_equal(sl_cfg_set(&cfg_a, "home_nets", text + strlen("home_nets = "), err,
+		sizeof(err)), 0);
+	assert_int_equal(cfg_a.home_nets.n, 241);
+	/* 256 IPv6 CIDRs in the allowlist (about 7 KB) */
+	n = (size_t)snprintf(text, sizeof(text), "block_allowlist = ");
+	for (unsigned int i = 0; i < SL_CIDR_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "2001:db8:%x:1234:5678::/80, ", i);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	assert_int_equal(load_text(text, path, err), 0);
+	assert_true(strlen(cfg_a.block_allowlist) > 6000);
+	/* one more is refused by count */
+	snprintf(text + n, sizeof(text) - n, "::1\n");
+	expect_load_error(text, 1, "more than 256");
+	/* a path of 3000 bytes is taken; one longer than PATH_MAX is refused, naming the key */
+	memset(text, 0, sizeof(text));
+	n = (size_t)snprintf(text, sizeof(text), "detectors = /");
+	memset(text + n, 'd', 3000);
+	n += 3000;
+	snprintf(text + n, sizeof(text) - n, "\n");
+	assert_int_equal(load_text(text, path, err), 0);
+	assert_int_equal(strlen(cfg_a.detectors), 3001);
+	memset(text + n, 'd', 2000);
+	snprintf(text + n + 2000, sizeof(text) - n - 2000, "\n");
+	expect_load_error(text, 1, "detectors: value of 5001 bytes is longer than the 4095");
+	/* the cache directory keeps room for its file names: refused before it could be cut */
+	memset(text, 0, sizeof(text));
+	n = (size_t)snprintf(text, sizeof(text), "hs_cache_dir = /");
+	memset(text + n, 'c', 4040);
+	snprintf(text + n + 4040, sizeof(text) - n - 4040, "\n");
+	expect_load_error(text, 1, "hs_cache_dir: value of 4041 bytes is longer than the 4031");
+	/* an unknown key of any length is named, shortened */
+	memset(text, 'k', 5000);
+	snprintf(text + 5000, sizeof(text) - 5000, " = 1\n");
+	expect_load_error(text, 1, "unknown key 'kkkk");
+}
+
+/* sl_cfg_where: file:line, --set or default. */
+static void
+test_where(void **state)
+{
+	char path[64], err[ERRLEN], buf[128], want[96];
+
+	(void)state;
+	assert_int_equal(load_text("# x\nudp_timeout = 5\nmode = inline\n", path, err), 0);
+	snprintf(want, sizeof(want), "%s:2", path);
+	assert_string_equal(sl_cfg_where(&cfg_a, "udp_timeout", buf, sizeof(buf)), want);
+	snprintf(want, sizeof(want), "%s:3", path);
+	assert_string_equal(sl_cfg_where(&cfg_a, "mode", buf, sizeof(buf)), want);
+	assert_string_equal(sl_cfg_where(&cfg_a, "workers", buf, sizeof(buf)), "default");
+	assert_int_equal(sl_cfg_set(&cfg_a, "udp_timeout", "6", err, sizeof(err)), 0);
+	assert_string_equal(sl_cfg_where(&cfg_a, "udp_timeout", buf, sizeof(buf)), "--set");
+	assert_string_equal(sl_cfg_where(&cfg_a, "nope", buf, sizeof(buf)), "?");
+	/* --set after the file may set a key again; a failed --set changes nothing */
+	assert_int_equal(sl_cfg_set(&cfg_a, "mode", "bogus", err, sizeof(err)), -EINVAL);
+	assert_string_equal(cfg_a.mode, "inline");
+	snprintf(want, sizeof(want), "%s:3", path);
+	assert_string_equal(sl_cfg_where(&cfg_a, "mode", buf, sizeof(buf)), want);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -731,6 +913,11 @@ main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_load_missing_file),
 		cmocka_unit_test(test_load_validates),
+		cmocka_unit_test(test_load_text_keys),
+		cmocka_unit_test(test_load_duplicate),
+		cmocka_unit_test(test_load_nul),
+		cmocka_unit_test(test_load_long_values),
+		cmocka_unit_test(test_where),
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_cidr_set_parse),
 		cmocka_unit_test(test_cidr_match),
