@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_bgp.h"
 #include "sl_cfg.h"
 
 struct key_desc {
@@ -147,6 +148,33 @@ parse_u64(const char *v, uint64_t *out)
 static int cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value,
 	const char *base, char *err, size_t errlen);
 
+/* String keys whose syntax is checked when they are set, so a config file's error names its
+ * line. @return 0 or -EINVAL with the reason in @p err. */
+static int
+check_str(const char *key, const char *v, char *err, size_t errlen)
+{
+	unsigned char a[16];
+	char why[256];
+
+	if (strcmp(key, "bgp_mode") == 0 && strcmp(v, "flowspec") != 0 && strcmp(v, "rtbh") != 0)
+		return snprintf(err, errlen, "bgp_mode: '%s' is not flowspec or rtbh", v), -EINVAL;
+	if ((strcmp(key, "bgp_community") == 0 || strcmp(key, "bgp_rtbh_community") == 0) &&
+	    sl_bgp_check_communities(v, why, sizeof(why)) < 0)
+		return snprintf(err, errlen, "%s: %s", key, why), -EINVAL;
+	if (strcmp(key, "bgp_rtbh_nexthop") == 0 && inet_pton(AF_INET, v, a) != 1)
+		return snprintf(err, errlen, "bgp_rtbh_nexthop: '%s' is not an IPv4 address", v),
+		       -EINVAL;
+	if (strcmp(key, "bgp_rtbh_nexthop6") == 0 && inet_pton(AF_INET6, v, a) != 1)
+		return snprintf(err, errlen, "bgp_rtbh_nexthop6: '%s' is not an IPv6 address", v),
+		       -EINVAL;
+	if ((strcmp(key, "bgp_gobgp") == 0 || strcmp(key, "bgp_api_host") == 0) &&
+	    (v[0] == '\0' || strcspn(v, " \t,") != strlen(v)))
+		return snprintf(err, errlen, "%s: '%s' must be one word", key, v), -EINVAL;
+	if (strcmp(key, "bgp_api_host") == 0 && strlen(v) >= 64)
+		return snprintf(err, errlen, "bgp_api_host: longer than 63 bytes"), -EINVAL;
+	return 0;
+}
+
 int
 sl_cfg_set(struct sl_cfg *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -161,8 +189,10 @@ cfg_set_in(struct sl_cfg *cfg, const char *key, const char *value, const char *b
 	int rc;
 
 	for (unsigned int i = 0; i < N_STR_KEYS; i++)
-		if (strcmp(key, str_keys[i].name) == 0)
-			return set_path(cfg, i, value, base, err, errlen);
+		if (strcmp(key, str_keys[i].name) == 0) {
+			rc = check_str(key, value, err, errlen);
+			return rc < 0 ? rc : set_path(cfg, i, value, base, err, errlen);
+		}
 	if (strcmp(key, "home_nets") == 0) {
 		static struct sl_cidr_set tmp; /* config is parsed once, by one thread */
 		char why[256];

@@ -96,7 +96,12 @@ struct sl_cidr_set {
 	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \
 	X(block_quiet_s, 60, 0, 86400, "a block expires only after its host was quiet this long") \
 	X(block_max_active, 1024, 1, 1048576, "most active blocks (more are refused, counted)") \
-	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")
+	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")      \
+	X(bgp_api_port, 50051, 1, 65535, "bgp backend: TCP port of gobgpd's gRPC API (gobgp -p)") \
+	X(bgp_max_routes, 1000, 1, 1000000, "bgp backend: most routes announced at once (more are refused, counted)") \
+	X(bgp_retry_ms, 1000, 10, 3600000, "bgp backend: a failed announce or withdraw is retried after this long") \
+	X(bgp_poll_ms, 1000, 50, 3600000, "bgp backend: how often the speaker's state is polled") \
+	X(bgp_timeout_ms, 5000, 100, 600000, "bgp backend: a gobgp call that runs longer is killed and retried")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -119,10 +124,17 @@ struct sl_cidr_set {
 		"ports of benign long-lived services whose flows are not judged by behaviour") \
 	X(mode, "monitor", 0, "monitor (passive), inline (port pairs forward, blocks drop) or dry_run") \
 	X(block_scope, "pool", 0, "pool (the host's flows to the pool) or quarantine (all but allowlisted)") \
-	X(block_backend, "auto", 0, "auto (NIC rte_flow, soft blocklist where refused), nic or soft") \
+	X(block_backend, "auto", 0, "auto (NIC rte_flow, soft blocklist where refused), nic or soft; add bgp to announce blocks too (bgp alone: only announce)") \
 	X(block_allowlist, "", 0, "CIDRs never blocked (sensor, gateways, DNS) and quarantine exceptions") \
 	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", 0, \
-		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)")
+		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)") \
+	X(bgp_mode, "flowspec", 0, "bgp backend: flowspec (discard rules) or rtbh (the pool's /32 or /128, blackhole community)") \
+	X(bgp_gobgp, "gobgp", 0, "bgp backend: the gobgp command (a name looked up in PATH, or a path)") \
+	X(bgp_api_host, "127.0.0.1", 0, "bgp backend: address of gobgpd's gRPC API (gobgp -u)") \
+	X(bgp_community, "", 0, "bgp backend: communities on FlowSpec routes (ASN:VALUE ..., empty = none)") \
+	X(bgp_rtbh_community, "65535:666", 0, "bgp backend: communities on RTBH routes (65535:666 = BLACKHOLE, RFC 7999)") \
+	X(bgp_rtbh_nexthop, "192.0.2.1", 0, "bgp backend: next hop of IPv4 RTBH routes (the routers discard it)") \
+	X(bgp_rtbh_nexthop6, "100::1", 0, "bgp backend: next hop of IPv6 RTBH routes")
 
 /** Parsed configuration. Plain data; copy freely. */
 struct sl_cfg {
