@@ -833,7 +833,10 @@ poll_speaker(struct sl_bgp *g, int *state)
 	rc = call(g, argv, out, sizeof(out));
 	s.type = RES_STATE;
 	s.speaker = rc == 0 ? SL_BGP_SPEAKER_up : SL_BGP_SPEAKER_down;
-	first_line(s.msg, sizeof(s.msg), out);
+	if (rc == 0)
+		snprintf(s.msg, sizeof(s.msg), "the speaker answers");
+	else
+		first_line(s.msg, sizeof(s.msg), out); /* why, in gobgp's words */
 	if (s.speaker != *state)
 		push_res(g, &s);
 	*state = s.speaker;

@@ -1786,7 +1786,7 @@ def bgp_offline_never_announces_and_config_errors():
     cfg = os.path.join(TMP, "bgp-bad.conf")
     for line, why in (("bgp_mode = flowspecs", "bgp_mode: 'flowspecs' is not flowspec or rtbh"),
                       ("bgp_community = 65000:70000", "bgp_community: '65000:70000'"),
-                      ("bgp_community = 1:2 3:4 5:6 7:8 9:10 11:12 13:14 15:16 17:18", "more than 8"),
+                      ("bgp_community = 1:2 3:4 5:6 7:8 9:10 11:12 13:14 15:16 17:18", "bgp_community: more than 8"),
                       ("bgp_rtbh_community = blackhol", "bgp_rtbh_community: 'blackhol'"),
                       ("bgp_rtbh_nexthop = 192.0.2.300", "bgp_rtbh_nexthop: '192.0.2.300'"),
                       ("bgp_rtbh_nexthop6 = 192.0.2.1", "bgp_rtbh_nexthop6: '192.0.2.1'"),
