@@ -531,7 +531,8 @@ sl_bgp_add(struct sl_bgp *g, const struct sl_bgp_route *r, uint32_t *id, uint64_
 	struct rent *e;
 
 	if (i != UINT32_MAX) {
-		g->e[i].refs++;
+		if (g->e[i].refs++ == 0)
+			g->e[i].retry_at = 0; /* a new wish: no wait for the last one's backoff */
 		g->st.shared++;
 		*id = i;
 		reconcile(g, i, now_us); /* it may be on its way out: announce it again */
@@ -565,6 +566,7 @@ sl_bgp_del(struct sl_bgp *g, uint32_t id, uint64_t now_us)
 		return;
 	e = &g->e[id];
 	if (--e->refs == 0) {
+		e->retry_at = 0; /* a new wish: no wait for the last one's backoff */
 		reconcile(g, id, now_us);
 		wake(g);
 	}
@@ -745,7 +747,9 @@ spawn_run(void *arg, char *const argv[], char *out, size_t outlen)
 	sigdelset(&dfl, SIGSTOP);
 	posix_spawnattr_setsigmask(&at, &none);  /* the thread blocks every signal */
 	posix_spawnattr_setsigdefault(&at, &dfl); /* sluice's handlers are not the child's */
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&at, 0); /* its own group: a kill takes its children too */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+		POSIX_SPAWN_SETPGROUP);
 	rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -762,7 +766,7 @@ spawn_run(void *arg, char *const argv[], char *out, size_t outlen)
 		ssize_t k;
 
 		if (now >= deadline) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			timed_out = true;
 			break;
 		}
