@@ -524,6 +524,14 @@ sl_bgp_room(const struct sl_bgp *g)
 	return g->nfree;
 }
 
+bool
+sl_bgp_known(const struct sl_bgp *g, const struct sl_bgp_route *r)
+{
+	uint32_t pos;
+
+	return hash_find(g, r, &pos) != UINT32_MAX;
+}
+
 int
 sl_bgp_add(struct sl_bgp *g, const struct sl_bgp_route *r, uint32_t *id, uint64_t now_us)
 {

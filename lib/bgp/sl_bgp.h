@@ -163,6 +163,9 @@ struct sl_bgp *sl_bgp_create(const struct sl_bgp_params *p, const struct sl_bgp_
 /** Routes that can still be added. */
 uint32_t sl_bgp_room(const struct sl_bgp *g);
 
+/** Route @p r is in the table (adding it again takes no room). */
+bool sl_bgp_known(const struct sl_bgp *g, const struct sl_bgp_route *r);
+
 /**
  * Want route @p r announced (a reference). @p id receives its handle.
  * @return 0 (new), 1 (already there: one more reference), -ENOSPC (cap; counted).

@@ -453,8 +453,14 @@ bgp_announce(struct sl_block *b, struct sl_block_rule *r, uint64_t now)
 		}
 		n++;
 	}
-	if (sl_bgp_room(b->bgp) < n)
-		return -ENOSPC;
+	{ /* all or none: routes already announced (RTBH of a shared pool) take no room */
+		uint32_t fresh = 0;
+
+		for (uint32_t i = 0; i < n; i++)
+			fresh += !sl_bgp_known(b->bgp, &rt[i]);
+		if (sl_bgp_room(b->bgp) < fresh)
+			return -ENOSPC;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		if (sl_bgp_add(b->bgp, &rt[i], &r->route[i], now) < 0) {
 			while (i-- > 0)
