@@ -135,19 +135,20 @@ nic_drop_cb(void *arg, const struct sl_block_rule *r)
 	}
 }
 
-/* BGP families: rendered only when blocks are announced (block_backend naming bgp, live). */
+/* BGP families: rendered in every mode (state "off" and zeros when blocks are not
+ * announced), so series stay stable and one dashboard fits every sensor. */
 static void
 bgp_families(struct sl_text *t, const struct sl_report_ctx *c, const struct sl_block_stats *bs)
 {
 	struct sl_bgp_stats st;
 	const struct sl_bgp *g = c->block != NULL ? sl_block_bgp(c->block) : NULL;
 
-	if (g == NULL)
-		return;
-	sl_bgp_get_stats(g, &st);
+	memset(&st, 0, sizeof(st));
+	if (g != NULL)
+		sl_bgp_get_stats(g, &st);
 	head(t, FAM_bgp_speaker_up);
 	sl_text_printf(t, "sluice_bgp_speaker_up{state=\"%s\"} %d\n",
-		sl_bgp_speaker_name(st.speaker), st.speaker == SL_BGP_SPEAKER_up);
+		g != NULL ? sl_bgp_speaker_name(st.speaker) : "off", st.speaker == SL_BGP_SPEAKER_up);
 	head(t, FAM_bgp_routes);
 	sl_text_printf(t, "sluice_bgp_routes{state=\"announced\"} %" PRIu64 "\n"
 			  "sluice_bgp_routes{state=\"pending\"} %" PRIu64 "\n",

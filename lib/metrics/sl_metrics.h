@@ -59,7 +59,7 @@
 	X(blocks_removed_total, counter, "Block rules removed by an operator")                  \
 	X(block_dropped_packets_total, counter, "Packets dropped by blocks, by backend (soft: per worker)") \
 	X(block_dropped_bytes_total, counter, "Bytes dropped by blocks, by backend (soft: per worker)") \
-	X(bgp_speaker_up, gauge, "BGP speaker state: 1 up, 0 down or not polled yet (state label)") \
+	X(bgp_speaker_up, gauge, "BGP speaker: 1 up, else 0 (state: up, down, unknown = not polled yet, off = no bgp backend)") \
 	X(bgp_routes, gauge, "BGP routes in the table, by state (announced, pending)")          \
 	X(bgp_calls_total, counter, "gobgp calls, by op (announce, withdraw) and result (ok, failed)") \
 	X(bgp_retries_total, counter, "gobgp calls made again after a failure")                  \

@@ -1622,14 +1622,16 @@ def bgp_flowspec_announced_within_a_second_then_withdrawn():
 def bgp_rtbh_from_monitor_mode():
     """mode = monitor with block_backend = bgp: the response runs with BGP alone and drops
     nothing locally; RTBH mode announces the pool's /32 with the blackhole community and the
-    configured next hop; gone at stop."""
+    configured next hop; gone at stop. /metrics shows the speaker, routes and calls."""
     lab = BgpLab()
+    mport = 19000 + os.getpid() % 1000
     try:
         lab.established()
         p, prefix, evp = lab.sluice(
             "rtbh", ["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "demo.pcap")],
             "--set", "mode=monitor", "--set", "block_backend=bgp", "--set", "bgp_mode=rtbh",
-            "--set", "bgp_rtbh_nexthop=192.0.2.66")
+            "--set", "bgp_rtbh_nexthop=192.0.2.66", "--set", "metrics_port=%d" % mport,
+            "--set", "metrics_interval_ms=100")
         try:
             blk = wait_events(evp, lambda e: e["event_type"] == "block", 30)
             assert blk, "no block event"
@@ -1638,6 +1640,23 @@ def bgp_rtbh_from_monitor_mode():
             eq(unicast(rib), {"198.51.100.7/32": ("192.0.2.66", ["65535:666"])}, "RTBH route")
             eq((blk[0]["backend"], blk[0]["backends"]), ("bgp", ["bgp"]), "BGP alone")
             eq(fs_rules(lab.rib("ipv4-flowspec")), {}, "no FlowSpec in RTBH mode")
+            # /metrics (in the sensor's namespace): the speaker, the routes, the calls
+            time.sleep(0.5)
+            m = subprocess.run(["ip", "netns", "exec", lab.ns_s, "/usr/bin/python3", "-c",
+                                "import urllib.request as u; print(u.urlopen("
+                                "'http://127.0.0.1:%d/metrics').read().decode())" % mport],
+                               capture_output=True, text=True, timeout=30).stdout
+            for want in ('sluice_bgp_speaker_up{state="up"} 1',
+                         'sluice_bgp_routes{state="announced"} 1',
+                         'sluice_bgp_calls_total{op="announce",result="ok"} 1',
+                         'sluice_bgp_calls_total{op="announce",result="failed"} 0',
+                         'sluice_blocks_active{backend="bgp"} 1',
+                         'sluice_blocks_installed_total{backend="bgp"} 1'):
+                assert want + "\n" in m, "%s not in /metrics: %s" % (
+                    want, [l for l in m.splitlines() if "bgp" in l])
+            chk = subprocess.run(["promtool", "check", "metrics"], input=m, capture_output=True,
+                                 text=True)
+            eq(chk.returncode, 0, "promtool check metrics (%s%s)" % (chk.stdout, chk.stderr))
         finally:
             rc, se = bgp_stop(p)
         eq(rc, 0, "exit code (%s)" % se[-300:])
@@ -1803,6 +1822,78 @@ def bgp_offline_never_announces_and_config_errors():
     for v in ("bgp,bgp", "nic soft", "auto fpga"):
         bad(["-r", os.path.join(DATA, "basic.pcap"), "--set", "block_backend=" + v], 2,
             "block_backend: '%s'" % v)
+
+
+@test
+def fleet_prometheus_and_speaker_samples():
+    """config/prometheus: the sample prometheus.yml and its rules pass promtool; every sluice
+    metric they use is one sluice serves; the recording rules and alerts compute fleet-wide
+    views from two sensors' series (promtool test rules); config/gobgp/gobgpd.conf loads."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config")
+    prom = os.path.join(root, "prometheus")
+    for args in (["check", "config", os.path.join(prom, "prometheus.yml")],
+                 ["check", "rules", os.path.join(prom, "sluice.rules.yml")]):
+        r = subprocess.run(["promtool"] + args, capture_output=True, text=True)
+        eq(r.returncode, 0, "promtool %s (%s%s)" % (args[1], r.stdout, r.stderr))
+    hdr = open(os.path.join(root, "..", "lib", "metrics", "sl_metrics.h")).read()
+    fams = set("sluice_" + m for m in re.findall(r"X\(([a-z_]+), (?:counter|gauge)", hdr))
+    used = set(re.findall(r"(?<![:\w])sluice_[a-z_]+(?![:\w])",  # not recorded names (a:b:c)
+                          open(os.path.join(prom, "sluice.rules.yml")).read()))
+    assert len(used) >= 10, used
+    eq(sorted(used - fams), [], "rule metrics sluice does not serve")
+    test = os.path.join(TMP, "rules.test.yml")
+    with open(test, "w") as f:
+        f.write("""rule_files: [%s]
+evaluation_interval: 30s
+tests:
+  - interval: 30s
+    input_series:
+      - series: 'up{job="sluice",instance="a:9877",sensor="a"}'
+        values: '1x10'
+      - series: 'up{job="sluice",instance="b:9877",sensor="b"}'
+        values: '1 1 0x8'
+      - series: 'sluice_queue_packets_total{job="sluice",instance="a:9877",sensor="a"}'
+        values: '0+3000x10'
+      - series: 'sluice_queue_packets_total{job="sluice",instance="b:9877",sensor="b"}'
+        values: '0+6000x10'
+      - series: 'sluice_bgp_speaker_up{job="sluice",instance="a:9877",sensor="a",state="up"}'
+        values: '1x10'
+      - series: 'sluice_bgp_speaker_up{job="sluice",instance="b:9877",sensor="b",state="down"}'
+        values: '0x10'
+      - series: 'sluice_bgp_routes{job="sluice",instance="a:9877",sensor="a",state="announced"}'
+        values: '3x10'
+      - series: 'sluice_bgp_routes{job="sluice",instance="b:9877",sensor="b",state="announced"}'
+        values: '4x10'
+    promql_expr_test:
+      - expr: fleet:sluice_packets:rate1m
+        eval_time: 4m
+        exp_samples: [{labels: 'fleet:sluice_packets:rate1m', value: 300}]
+      - expr: fleet:sluice_sensors_up:count
+        eval_time: 4m
+        exp_samples: [{labels: 'fleet:sluice_sensors_up:count', value: 1}]
+      - expr: fleet:sluice_bgp_speakers_down:count
+        eval_time: 4m
+        exp_samples: [{labels: 'fleet:sluice_bgp_speakers_down:count', value: 1}]
+      - expr: fleet:sluice_bgp_routes:sum
+        eval_time: 4m
+        exp_samples: [{labels: 'fleet:sluice_bgp_routes:sum{state="announced"}', value: 7}]
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: SluiceSensorDown
+        exp_alerts:
+          - exp_labels: {job: sluice, instance: "b:9877", sensor: b}
+            exp_annotations: {summary: "sluice sensor b (b:9877) is not scraped"}
+      - eval_time: 4m
+        alertname: SluiceBgpSpeakerDown
+        exp_alerts:
+          - exp_labels: {job: sluice, instance: "b:9877", sensor: b, state: down}
+            exp_annotations: {summary: "b: its BGP speaker does not answer; blocks are not announced"}
+""" % os.path.join(prom, "sluice.rules.yml"))
+    r = subprocess.run(["promtool", "test", "rules", test], capture_output=True, text=True)
+    eq(r.returncode, 0, "promtool test rules (%s%s)" % (r.stdout[-800:], r.stderr[-800:]))
+    r = subprocess.run(["gobgpd", "-d", "-f", os.path.join(root, "gobgp", "gobgpd.conf")],
+                       capture_output=True, text=True, timeout=30)
+    eq(r.returncode, 0, "gobgpd -d config/gobgp/gobgpd.conf (%s)" % r.stderr[-300:])
 
 
 passed = sum(1 for r in RESULTS if r[1])
