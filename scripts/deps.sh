@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian 12 packages sluice needs to build, test, demo and bench.
-# (hyperfine: scripts/bench.sh times whole runs against ndpiReader.)
+# (hyperfine: scripts/bench.sh times whole runs against ndpiReader; gobgpd: the BGP speaker
+# the bgp response backend drives, and its gobgp client, used by the integration tests.)
 # Idempotent: runs apt-get (update first) only when something is missing.
 set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev
       libpcap-dev libcmocka-dev python3-scapy tshark libndpi-bin libmicrohttpd-dev jq
       valgrind iproute2 ethtool bsdextrautils clang llvm libclang-rt-14-dev
-      prometheus hyperfine)
+      prometheus hyperfine gobgpd)
 # dpdk: the runtime tools (dpdk-devbind.py for scripts/nic-bind.sh, dpdk-hugepages.py);
 # libdpdk-dev and dpdk-dev do not ship them.
 PKGS+=(dpdk)
