@@ -317,12 +317,6 @@ ring_pop(struct ring *q, void *e)
 	return true;
 }
 
-static bool
-ring_empty(struct ring *q)
-{
-	return SL_LOAD_ACQUIRE(&q->tail) == SL_LOAD_ACQUIRE(&q->head);
-}
-
 /* ---------------------------------------------------------------- the table */
 
 #define OP_ADD 1
@@ -378,6 +372,7 @@ struct sl_bgp {
 	uint32_t *wait;        /* routes that need a call later (failed, speaker down) */
 	uint32_t nwait;
 	uint32_t have_count[NFAM];
+	uint32_t inflight;     /* calls queued and not answered */
 	int speaker;
 	uint64_t last_now;
 	bool kick;             /* requests pushed since the last wake-up */
@@ -505,6 +500,7 @@ reconcile(struct sl_bgp *g, uint32_t id, uint64_t now)
 	if (e->failed)
 		g->st.retries++;
 	e->inflight = 1;
+	g->inflight++;
 	g->kick = true;
 	return true;
 }
@@ -622,9 +618,10 @@ on_result(struct sl_bgp *g, const struct res *s, uint64_t now)
 	if (s->type == RES_CALL) {
 		struct rent *e = &g->e[s->id];
 
-		if (s->id >= g->p.max_routes || !e->used)
+		if (s->id >= g->p.max_routes || !e->used || !e->inflight)
 			return;
 		e->inflight = 0;
+		g->inflight--;
 		if (s->rc == 0) {
 			set_have(g, e, s->op == OP_ADD ? HAVE_YES : HAVE_NO);
 			e->failed = 0;
@@ -709,11 +706,7 @@ sl_bgp_get_stats(const struct sl_bgp *g, struct sl_bgp_stats *out)
 	out->routes_announced = 0;
 	for (unsigned int f = 0; f < NFAM; f++)
 		out->routes_announced += g->have_count[f];
-	out->routes_pending = 0;
-	for (uint32_t k = 0; k < g->nwait; k++)
-		out->routes_pending++;
-	for (uint32_t i = 0; i < g->p.max_routes; i++) /* report time only (metrics, summary) */
-		out->routes_pending += g->e[i].used && g->e[i].inflight;
+	out->routes_pending = g->nwait + g->inflight;
 }
 
 /* ---------------------------------------------------------------- the thread */
@@ -996,11 +989,9 @@ sl_bgp_free(struct sl_bgp *g, struct sl_bgp_stats *last)
 
 		/* withdrawals queued at exit: wait for them (retries included), up to timeout_ms */
 		for (;;) {
-			bool busy = g->nwait != 0 || !ring_empty(&g->rq);
+			bool busy = g->nwait != 0 || g->inflight != 0;
 			uint64_t el = mono_ms() - t0;
 
-			for (uint32_t i = 0; i < g->p.max_routes && !busy; i++)
-				busy = g->e[i].used && (g->e[i].inflight || g->e[i].refs == 0);
 			if (!busy || el >= g->p.timeout_ms || g->speaker == SL_BGP_SPEAKER_down)
 				break;
 			sl_bgp_tick(g, base + el * 1000);

@@ -290,8 +290,8 @@ do_block(struct sl_block *b, struct rte_tel_data *d, uint64_t now)
 	rte_tel_data_add_dict_string(d, "status", rc == 0 ? "blocked" : rc == 1 ? "exists" :
 						  rc == -EPERM ? "refused" : "error");
 	if (rc == -EPERM)
-		rte_tel_data_add_dict_string(d, "hint", "allowlisted, or block_max_active reached: "
-							"see the block_refused event");
+		rte_tel_data_add_dict_string(d, "hint", "allowlisted, block_max_active or "
+			"bgp_max_routes reached: see the block_refused event");
 	return 0;
 }
 
