@@ -1604,16 +1604,24 @@ def bgp_flowspec_announced_within_a_second_then_withdrawn():
             rule = ("10.1.2.3/32", "198.51.100.9/32", 17, 4444, "discard")
             rib, t = lab.wait_rib("ipv4-flowspec", lambda r: rule in fs_rules(r), 5)
             assert t is not None, "operator block announced: %r" % fs_rules(rib)
+            # IPv6: ipv6-flowspec, /128 source and destination
+            r = telemetry(prefix, "/sluice/block,2001:db8::66,2001:db8:1::7,3333")["/sluice/block"]
+            eq(r, {"status": "blocked"}, "operator block (IPv6)")
+            rule6 = ("2001:db8::66/128", "2001:db8:1::7/128", 6, 3333, "discard")
+            rib, t = lab.wait_rib("ipv6-flowspec", lambda r: rule6 in fs_rules(r), 5)
+            assert t is not None, "IPv6 block announced: %r" % fs_rules(rib)
+            eq(fs_rules(rib)[rule6], ["65000:666"], "IPv6 rule's community")
         finally:
             rc, se = bgp_stop(p)
         eq(rc, 0, "exit code (%s)" % se[-300:])
         rib, t = lab.wait_rib("ipv4-flowspec", lambda r: not r, 5)
         assert t is not None, "withdrawn at stop: %r" % fs_rules(rib)
+        eq(lab.rib("ipv6-flowspec"), {}, "IPv6 withdrawn at stop")
         s = json.load(open(os.path.join(lab.dir, "fs.json")))
         b = s["response"]["bgp"]
         eq((b["announced"], b["announce_failed"], b["withdraw_failed"], b["speaker"]),
-           (2, 0, 0, "up"), "summary bgp counters")
-        eq(s["response"]["installed_bgp"], 2, "rules announced")
+           (3, 0, 0, "up"), "summary bgp counters")
+        eq(s["response"]["installed_bgp"], 3, "rules announced")
     finally:
         lab.close()
 
@@ -1639,6 +1647,10 @@ def bgp_rtbh_from_monitor_mode():
             assert t is not None, "RTBH route: %r" % rib
             eq(unicast(rib), {"198.51.100.7/32": ("192.0.2.66", ["65535:666"])}, "RTBH route")
             eq((blk[0]["backend"], blk[0]["backends"]), ("bgp", ["bgp"]), "BGP alone")
+            r = telemetry(prefix, "/sluice/block,2001:db8::66,2001:db8:1::7,3333")["/sluice/block"]
+            eq(r, {"status": "blocked"}, "operator block (IPv6)")
+            rib6, t = lab.wait_rib("ipv6", lambda r: "2001:db8:1::7/128" in r, 5)
+            eq(unicast(rib6), {"2001:db8:1::7/128": ("100::1", ["65535:666"])}, "IPv6 RTBH route")
             eq(fs_rules(lab.rib("ipv4-flowspec")), {}, "no FlowSpec in RTBH mode")
             # /metrics (in the sensor's namespace): the speaker, the routes, the calls
             time.sleep(0.5)
@@ -1647,11 +1659,11 @@ def bgp_rtbh_from_monitor_mode():
                                 "'http://127.0.0.1:%d/metrics').read().decode())" % mport],
                                capture_output=True, text=True, timeout=30).stdout
             for want in ('sluice_bgp_speaker_up{state="up"} 1',
-                         'sluice_bgp_routes{state="announced"} 1',
-                         'sluice_bgp_calls_total{op="announce",result="ok"} 1',
+                         'sluice_bgp_routes{state="announced"} 2',
+                         'sluice_bgp_calls_total{op="announce",result="ok"} 2',
                          'sluice_bgp_calls_total{op="announce",result="failed"} 0',
-                         'sluice_blocks_active{backend="bgp"} 1',
-                         'sluice_blocks_installed_total{backend="bgp"} 1'):
+                         'sluice_blocks_active{backend="bgp"} 2',
+                         'sluice_blocks_installed_total{backend="bgp"} 2'):
                 assert want + "\n" in m, "%s not in /metrics: %s" % (
                     want, [l for l in m.splitlines() if "bgp" in l])
             chk = subprocess.run(["promtool", "check", "metrics"], input=m, capture_output=True,
@@ -1662,12 +1674,13 @@ def bgp_rtbh_from_monitor_mode():
         eq(rc, 0, "exit code (%s)" % se[-300:])
         rib, t = lab.wait_rib("ipv4", lambda r: not r, 5)
         assert t is not None, "withdrawn at stop: %r" % rib
+        eq(lab.rib("ipv6"), {}, "IPv6 withdrawn at stop")
         s = json.load(open(os.path.join(lab.dir, "rtbh.json")))
         r = s["response"]
         eq((r["mode"], r["installed_soft"], r["installed_nic"], r["soft_dropped_packets"]),
            ("monitor", 0, 0, 0), "monitor mode drops nothing locally")
         eq(sum(w.get("inline", {}).get("blocked", 0) for w in s["workers"]), 0, "no drops")
-        eq(r["installed_bgp"], 1, "one announced")
+        eq(r["installed_bgp"], 2, "announced: the miner's pool and the operator's IPv6 block")
     finally:
         lab.close()
 

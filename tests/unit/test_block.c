@@ -1644,7 +1644,7 @@ test_generation_never_zero_low_byte(void **state)
 
 static struct {
 	pthread_mutex_t lock;
-	char call[64][256];
+	char call[64][320];
 	unsigned int n;
 } g_bgp = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
