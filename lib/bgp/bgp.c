@@ -810,8 +810,11 @@ first_line(char *out, size_t len, const char *s)
 static void
 push_res(struct sl_bgp *g, const struct res *s)
 {
-	while (!ring_push(&g->rs, s)) /* the control core takes answers every tick */
+	while (!ring_push(&g->rs, s)) { /* the control core takes answers every tick */
+		if (SL_LOAD_ACQUIRE(&g->stop))
+			return; /* nobody will read it: sluice is stopping */
 		usleep(1000);
+	}
 }
 
 static int
