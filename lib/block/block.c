@@ -28,7 +28,7 @@ sl_block_backend_name(unsigned int b)
 	return b < SL_ARRAY_SIZE(backend_names) ? backend_names[b] : NULL;
 }
 
-_Static_assert(SL_BR_MAX == 7, "sl_block_refusal_counter() names every refusal");
+_Static_assert(SL_BR_MAX == 8, "sl_block_refusal_counter() names every refusal");
 
 uint64_t *
 sl_block_refusal_counter(struct sl_block_stats *st, unsigned int r)
@@ -41,6 +41,7 @@ sl_block_refusal_counter(struct sl_block_stats *st, unsigned int r)
 	case SL_BR_bad_request: return &st->refused_bad_request;
 	case SL_BR_bad_target: return &st->refused_bad_target;
 	case SL_BR_nic: return &st->refused_nic;
+	case SL_BR_bgp_cap: return &st->refused_bgp_cap;
 	default: return NULL;
 	}
 }
@@ -302,15 +303,37 @@ sl_block_params_from_cfg(const struct sl_cfg *c, struct sl_block_params *p, char
 	else
 		return snprintf(err, errlen, "block_scope: '%s' is not pool or quarantine",
 			       c->block_scope), -EINVAL;
-	if (strcmp(c->block_backend, "auto") == 0)
-		p->nic = p->soft = true;
-	else if (strcmp(c->block_backend, "nic") == 0)
-		p->nic = true;
-	else if (strcmp(c->block_backend, "soft") == 0)
-		p->soft = true;
-	else
-		return snprintf(err, errlen, "block_backend: '%s' is not auto, nic or soft",
-			       c->block_backend), -EINVAL;
+	{ /* one of auto, nic, soft, and/or bgp: "auto", "auto bgp", "nic,bgp", "bgp" */
+		char buf[SL_CFG_PATH_MAX], *save = NULL;
+		unsigned int local = 0;
+
+		snprintf(buf, sizeof(buf), "%s", c->block_backend);
+		for (char *t = strtok_r(buf, ", \t", &save); t != NULL;
+		     t = strtok_r(NULL, ", \t", &save)) {
+			if (strcmp(t, "auto") == 0)
+				p->nic = p->soft = true, local++;
+			else if (strcmp(t, "nic") == 0)
+				p->nic = true, local++;
+			else if (strcmp(t, "soft") == 0)
+				p->soft = true, local++;
+			else if (strcmp(t, "bgp") == 0 && !p->bgp)
+				p->bgp = true;
+			else
+				local = 99;
+		}
+		if (local > 1 || (local == 0 && !p->bgp))
+			return snprintf(err, errlen, "block_backend: '%s' is not auto, nic or soft, "
+					       "with or without bgp, or bgp alone", c->block_backend),
+			       -EINVAL;
+	}
+	if (p->bgp) {
+		struct sl_bgp_params bp;
+		int rc = sl_bgp_params_from_cfg(c, &bp, err, errlen);
+
+		if (rc < 0)
+			return rc;
+		p->bgp_mode = bp.mode;
+	}
 	if (sl_cidr_set_parse(&p->allow, c->block_allowlist, err, errlen) < 0) {
 		char tmp[256];
 
@@ -359,8 +382,96 @@ struct sl_block {
 	uint32_t gen;
 	struct rte_rcu_qsbr *qs;
 	int socket;
+	struct sl_bgp *bgp;          /* NULL: no announcements */
 	struct sl_block_stats st;
 };
+
+void
+sl_block_set_bgp(struct sl_block *b, struct sl_bgp *g)
+{
+	b->bgp = g;
+}
+
+struct sl_bgp *
+sl_block_bgp(const struct sl_block *b)
+{
+	return b->bgp;
+}
+
+int
+sl_block_rule_bgp_state(const struct sl_block *b, const struct sl_block_rule *r)
+{
+	int worst = SL_BGP_RS_ANNOUNCED;
+
+	if (b->bgp == NULL || !(r->backends & (1u << SL_BB_bgp)))
+		return -1;
+	for (uint32_t i = 0; i < r->nroutes; i++)
+		worst = SL_MAX(worst, sl_bgp_route_state(b->bgp, r->route[i]));
+	return worst;
+}
+
+/* The routes of rule @p r: FlowSpec, pool scope: discard from the host to the pool address,
+ * protocol and port; quarantine: an accept per allowlisted range of the host's family (more
+ * specific, so it wins: RFC 8955 5.1) and a discard of everything from the host. RTBH: the
+ * pool's address (quarantine: the host's) with the blackhole community. All or none.
+ * @return 0 or -ENOSPC (the route cap, or more allowlist ranges than a rule holds). */
+static int
+bgp_announce(struct sl_block *b, struct sl_block_rule *r, uint64_t now)
+{
+	struct sl_bgp_route rt[SL_BLOCK_ROUTES];
+	uint32_t n = 0;
+	bool v4 = is_v4(r->key.host);
+
+	memset(rt, 0, sizeof(rt));
+	if (b->p.bgp_mode == SL_BGP_RTBH) {
+		memcpy(rt[0].dst, r->key.scope == SL_SCOPE_POOL ? r->key.peer : r->key.host, 16);
+		rt[0].dst_plen = 128;
+		rt[0].kind = SL_BGP_blackhole;
+		n = 1;
+	} else {
+		if (r->key.scope == SL_SCOPE_QUARANTINE) {
+			for (uint32_t i = 0; i < b->p.allow.n; i++) {
+				const struct sl_cidr *c = &b->p.allow.cidr[i];
+
+				if (is_v4(c->addr) != v4 || (v4 && c->plen < 96))
+					continue;
+				if (n == SL_BLOCK_ROUTES - 1)
+					return -ENOSPC;
+				memcpy(rt[n].src, r->key.host, 16);
+				memcpy(rt[n].dst, c->addr, 16);
+				rt[n].dst_plen = c->plen;
+				rt[n].kind = SL_BGP_accept;
+				n++;
+			}
+		}
+		memcpy(rt[n].src, r->key.host, 16);
+		rt[n].kind = SL_BGP_discard;
+		if (r->key.scope == SL_SCOPE_POOL) {
+			memcpy(rt[n].dst, r->key.peer, 16);
+			rt[n].dst_plen = 128;
+			rt[n].proto = r->key.proto;
+			rt[n].dport = r->key.dport;
+		}
+		n++;
+	}
+	{ /* all or none: routes already announced (RTBH of a shared pool) take no room */
+		uint32_t fresh = 0;
+
+		for (uint32_t i = 0; i < n; i++)
+			fresh += !sl_bgp_known(b->bgp, &rt[i]);
+		if (sl_bgp_room(b->bgp) < fresh)
+			return -ENOSPC;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (sl_bgp_add(b->bgp, &rt[i], &r->route[i], now) < 0) {
+			while (i-- > 0)
+				sl_bgp_del(b->bgp, r->route[i], now);
+			return -ENOSPC;
+		}
+	r->nroutes = n;
+	r->backends |= 1u << SL_BB_bgp;
+	return 0;
+}
 
 static void
 note(struct sl_block *b, int type, uint64_t now, const struct sl_block_rule *r, int refusal,
@@ -522,6 +633,7 @@ sl_block_reinstall(struct sl_block *b, uint16_t port, uint64_t now_us)
 				}
 			r->nports = 0;
 			r->backend = SL_BB_soft;
+			r->backends = (uint8_t)((r->backends & ~(1u << SL_BB_nic)) | (1u << SL_BB_soft));
 			b->dirty = true;
 			b->st.reinstall_failed++;
 			note(b, SL_BNOTE_BLOCK, now_us, r, 0, NULL); /* the rule, now soft */
@@ -553,6 +665,9 @@ rule_remove(struct sl_block *b, uint32_t i, uint64_t now, const char *why)
 	}
 	if (r->backend == SL_BB_soft)
 		b->dirty = true;
+	if (b->bgp != NULL && (r->backends & (1u << SL_BB_bgp))) /* withdrawn by the thread */
+		for (uint32_t k = 0; k < r->nroutes; k++)
+			sl_bgp_del(b->bgp, r->route[k], now);
 	note(b, SL_BNOTE_UNBLOCK, now, r, 0, why);
 	b->rules[i] = b->rules[--b->nrules];
 }
@@ -743,6 +858,13 @@ request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_
 	r.expires_us = now_us + r.ttl_us;
 	if (b->p.mode == SL_MODE_DRY_RUN) {
 		r.backend = SL_BB_dry;
+	} else if (b->p.mode == SL_MODE_MONITOR || (!b->p.nic && !b->p.soft)) {
+		/* BGP alone (monitor mode drops nothing locally): the routes are the block */
+		if (b->bgp == NULL || bgp_announce(b, &r, now_us) < 0) {
+			refusal = SL_BR_bgp_cap;
+			goto refused;
+		}
+		r.backend = SL_BB_bgp;
 	} else if (b->p.nic && nic_install(b, &r) == 0) {
 		r.backend = SL_BB_nic;
 	} else {
@@ -756,6 +878,11 @@ request(struct sl_block *b, const uint8_t host[16], const uint8_t *peer, uint16_
 		}
 		r.backend = SL_BB_soft;
 	}
+	r.backends |= (uint8_t)(1u << r.backend);
+	if (b->bgp != NULL && r.backend != SL_BB_bgp && r.backend != SL_BB_dry &&
+	    bgp_announce(b, &r, now_us) < 0)
+		b->st.bgp_not_announced++; /* held locally all the same */
+	b->st.installed_bgp += (r.backends & (1u << SL_BB_bgp)) != 0;
 	b->st.installed_nic += r.backend == SL_BB_nic;
 	b->st.installed_soft += r.backend == SL_BB_soft;
 	b->st.installed_dry += r.backend == SL_BB_dry;
@@ -952,7 +1079,8 @@ sl_block_get_stats(const struct sl_block *b, struct sl_block_stats *out)
 	*out = b->st;
 	memset(out->active, 0, sizeof(out->active));
 	for (uint32_t i = 0; i < b->nrules; i++)
-		out->active[b->rules[i].backend]++;
+		for (unsigned int k = 0; k < SL_BB_MAX; k++)
+			out->active[k] += (b->rules[i].backends >> k) & 1u;
 }
 
 void

@@ -8,20 +8,24 @@
  * one-byte compare, and a flow one lookup per change. Rules expire after their TTL (doubled
  * for each earlier offence, up to a maximum) once the host has been quiet for a while; every
  * action is reported as an event with its reason. Control core only, except the worker-side
- * lookup functions. */
+ * lookup functions. A block can also be announced network-wide through BGP (lib/bgp: FlowSpec
+ * or RTBH routes through a GoBGP speaker), alongside a local rule or alone (block_backend
+ * naming bgp; in monitor mode BGP alone): every holder is listed in the rule's backends. */
 #ifndef SL_BLOCK_H
 #define SL_BLOCK_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sl_bgp.h"
 #include "sl_cfg.h"
 
 /* X(name, help): where a rule lives. */
 #define SL_BLOCK_BACKENDS(X)                                                                 \
 	X(nic, "rte_flow drop rules on the ports")                                            \
 	X(soft, "the workers' soft blocklist (the NIC refused or has no rte_flow)")           \
-	X(dry, "dry run: decided and reported, nothing dropped")
+	X(dry, "dry run: decided and reported, nothing dropped")                               \
+	X(bgp, "announced through the BGP speaker (FlowSpec or RTBH routes)")
 
 enum sl_block_backend {
 #define SL_BB_ENUM(name, help) SL_BB_##name,
@@ -38,7 +42,8 @@ enum sl_block_backend {
 	X(exists, "the same rule is already active (its expiry was extended)")                \
 	X(bad_request, "malformed request")                                                   \
 	X(bad_target, "an unspecified, broadcast or multicast address, or host and peer of two families") \
-	X(nic, "the NIC refused the rule and block_backend = nic (no soft fallback)")
+	X(nic, "the NIC refused the rule and block_backend = nic (no soft fallback)")           \
+	X(bgp_cap, "BGP alone and bgp_max_routes routes are announced (or too many allowlist ranges)")
 
 enum sl_block_refusal {
 #define SL_BR_ENUM(name, help) SL_BR_##name,
@@ -76,6 +81,8 @@ struct sl_block_params {
 	int scope;                   /**< SL_SCOPE_* for automatic blocks */
 	bool nic;                    /**< try rte_flow first (block_backend auto|nic) */
 	bool soft;                   /**< fall back to the soft table (auto|soft) */
+	bool bgp;                    /**< announce through BGP too (block_backend names bgp) */
+	int bgp_mode;                /**< SL_BGP_FLOWSPEC or SL_BGP_RTBH */
 	struct sl_cidr_set allow;    /**< never blocked, never a quarantine destination */
 	uint32_t max_active;
 	uint32_t max_per_minute;
@@ -115,6 +122,7 @@ struct sl_block_nic_ops {
 const struct sl_block_nic_ops *sl_block_rte_flow_ops(void);
 
 #define SL_BLOCK_MAX_PORTS 8
+#define SL_BLOCK_ROUTES 33 /**< BGP routes per rule: a discard and up to 32 accepts */
 
 /** One rule as the control core keeps and reports it. */
 struct sl_block_rule {
@@ -122,7 +130,7 @@ struct sl_block_rule {
 	uint8_t backend;            /**< enum sl_block_backend */
 	uint8_t operator_made;      /**< by an operator command */
 	uint8_t nports;
-	uint8_t pad;
+	uint8_t backends;           /**< every holder: 1 << enum sl_block_backend */
 	uint32_t offence;           /**< 1 for the first block of this host, 2 for the next... */
 	uint32_t sid;               /**< EVE signature_id: the reason's, or SL_BLOCK_SID_OPERATOR */
 	uint64_t created_us;
@@ -133,6 +141,8 @@ struct sl_block_rule {
 	uint16_t port[SL_BLOCK_MAX_PORTS];
 	char reason[128];           /**< why it was made */
 	char nic_error[112];        /**< why the NIC refused (soft backend), or "" */
+	uint32_t nroutes;           /**< BGP routes of the rule (backends has bgp) */
+	uint32_t route[SL_BLOCK_ROUTES]; /**< their handles in the BGP table */
 };
 
 /** EVE signature_id of a block an operator asked for (sluice's range: SL_DETECTORS). */
@@ -159,6 +169,8 @@ typedef void (*sl_block_note_fn)(void *arg, const struct sl_block_note *n);
 	X(installed_nic, "rules installed in the NIC")                                        \
 	X(installed_soft, "rules put in the soft blocklist")                                  \
 	X(installed_dry, "rules decided in dry-run mode")                                     \
+	X(installed_bgp, "rules announced through BGP")                                       \
+	X(bgp_not_announced, "rules held locally but not announced: the BGP route cap")       \
 	X(nic_refused, "rules the NIC refused (then soft, or none)")                          \
 	X(refused_allowlisted, "requests refused: allowlisted")                               \
 	X(refused_cap_active, "requests refused: too many active rules")                      \
@@ -167,6 +179,7 @@ typedef void (*sl_block_note_fn)(void *arg, const struct sl_block_note *n);
 	X(refused_bad_request, "malformed requests")                                          \
 	X(refused_bad_target, "requests for a meaningless target (sl_block_target_check())")     \
 	X(refused_nic, "requests the NIC refused with block_backend = nic")                   \
+	X(refused_bgp_cap, "requests refused: BGP alone and its route cap reached")           \
 	X(expired, "rules removed after their TTL")                                           \
 	X(extended, "expiries postponed because the host was not quiet")                      \
 	X(unblocked_operator, "rules removed by an operator")                                 \
@@ -180,7 +193,7 @@ struct sl_block_stats {
 #define SL_BLOCK_CNT(name, help) uint64_t name; /**< help */
 	SL_BLOCK_COUNTERS(SL_BLOCK_CNT)
 #undef SL_BLOCK_CNT
-	uint64_t active[SL_BB_MAX]; /**< active rules per backend */
+	uint64_t active[SL_BB_MAX]; /**< active rules per holder (a rule may count twice) */
 };
 
 /** The counter of refusal reason @p r (enum sl_block_refusal) in @p st, or NULL. */
@@ -200,6 +213,14 @@ struct sl_block;
 struct sl_block *sl_block_create(const struct sl_block_params *p, const uint16_t *ports,
 	unsigned int nports, const struct sl_block_nic_ops *ops, sl_block_note_fn fn, void *arg,
 	int socket);
+
+/** Announce blocks through @p g (live, block_backend naming bgp; NULL: none). The response
+ * withdraws its routes when rules go; the caller frees @p g after sl_block_free(). */
+void sl_block_set_bgp(struct sl_block *b, struct sl_bgp *g);
+struct sl_bgp *sl_block_bgp(const struct sl_block *b);
+
+/** State of a rule's routes: the worst of them (SL_BGP_RS_*), or -1 (not announced). */
+int sl_block_rule_bgp_state(const struct sl_block *b, const struct sl_block_rule *r);
 
 /** Set the ports NIC rules go to (after they are started). @return 0 or -EINVAL. */
 int sl_block_set_ports(struct sl_block *b, const uint16_t *ports, unsigned int nports);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "sl_bgp.h"
 #include "sl_cfg.h"
 
 struct key_desc {
@@ -133,12 +134,51 @@ sl_cfg_ports_parse(const char *q, uint16_t *out, unsigned int max, char *err, si
 	return (int)n;
 }
 
+/* Keys whose check is their own (SL_CFG_BYKEY). @return 0 or -EINVAL with @p why. */
+static int
+check_key(const char *key, const char *v, char *why, size_t whylen)
+{
+	unsigned char a[16];
+
+	if (strcmp(key, "block_backend") == 0) { /* auto, nic or soft, and/or bgp */
+		char buf[SL_CFG_TEXT_MAX], *save = NULL;
+		unsigned int local = 0, bgp = 0;
+
+		snprintf(buf, sizeof(buf), "%s", v);
+		for (char *t = strtok_r(buf, ", \t", &save); t != NULL; t = strtok_r(NULL, ", \t", &save)) {
+			if (strcmp(t, "auto") == 0 || strcmp(t, "nic") == 0 || strcmp(t, "soft") == 0)
+				local++;
+			else if (strcmp(t, "bgp") == 0)
+				bgp++;
+			else
+				local = 99;
+		}
+		if (local > 1 || bgp > 1 || (local == 0 && bgp == 0))
+			return snprintf(why, whylen, "'%.64s' is not auto, nic or soft, with or without "
+					"bgp, or bgp alone", v), -EINVAL;
+		return 0;
+	}
+	if ((strcmp(key, "bgp_community") == 0 || strcmp(key, "bgp_rtbh_community") == 0) &&
+	    sl_bgp_check_communities(v, why, whylen) < 0)
+		return -EINVAL;
+	if (strcmp(key, "bgp_rtbh_nexthop") == 0 && inet_pton(AF_INET, v, a) != 1)
+		return snprintf(why, whylen, "'%.64s' is not an IPv4 address", v), -EINVAL;
+	if (strcmp(key, "bgp_rtbh_nexthop6") == 0 && inet_pton(AF_INET6, v, a) != 1)
+		return snprintf(why, whylen, "'%.64s' is not an IPv6 address", v), -EINVAL;
+	if ((strcmp(key, "bgp_gobgp") == 0 || strcmp(key, "bgp_api_host") == 0) &&
+	    (v[0] == '\0' || strcspn(v, " \t,") != strlen(v)))
+		return snprintf(why, whylen, "'%.64s' must be one word", v), -EINVAL;
+	return 0;
+}
+
 /* The value of a text key checked by its kind, so that a bad one is reported where it was
  * set. @p why receives the reason (without the key). */
 static int
 check_str(unsigned int i, const char *v, char *why, size_t whylen)
 {
 	switch (str_keys[i].kind) {
+	case SL_CFG_BYKEY:
+		return check_key(str_keys[i].name, v, why, whylen);
 	case SL_CFG_ENUM: {
 		const char *c = str_keys[i].choices;
 		size_t n = strlen(v);

@@ -28,7 +28,7 @@ struct sl_cidr_set {
  * the two agree.
  */
 #define SL_CFG_NUM_KEYS(X)                                                                   \
-	X(workers, 1, 1, 64, "offline: worker lcores (live: every EAL lcore but the main one)")  \
+	X(workers, 1, 1, 16, "offline: worker lcores (live: every EAL lcore but the main one)")  \
 	X(rx_queues, 0, 0, 64, "live: RX queues per port, 0 = one per worker")                   \
 	X(rx_desc, 1024, 64, 16384, "live: RX descriptors per queue")                            \
 	X(mbufs, 0, 0, 16777216, "mbufs in the pool, 0 = sized from ports and queues")           \
@@ -99,7 +99,12 @@ struct sl_cidr_set {
 	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \
 	X(block_quiet_s, 60, 0, 86400, "a block expires only after its host was quiet this long") \
 	X(block_max_active, 1024, 1, 1048576, "most active blocks (more are refused, counted)") \
-	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")
+	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")      \
+	X(bgp_api_port, 50051, 1, 65535, "bgp backend: TCP port of gobgpd's gRPC API (gobgp -p)") \
+	X(bgp_max_routes, 1000, 1, 1000000, "bgp backend: most routes announced at once (more are refused, counted)") \
+	X(bgp_retry_ms, 1000, 10, 3600000, "bgp backend: a failed announce or withdraw is retried after this long") \
+	X(bgp_poll_ms, 1000, 50, 3600000, "bgp backend: how often the speaker's state is polled") \
+	X(bgp_timeout_ms, 5000, 100, 600000, "bgp backend: a gobgp call that runs longer is killed and retried")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -120,6 +125,7 @@ enum sl_cfg_kind {
 	SL_CFG_PORTS, /**< a list of ports 1..65535 (at most SL_CFG_PORTS_MAX) */
 	SL_CFG_TEXT,  /**< free text (a name) */
 	SL_CFG_SYSLOG, /**< a syslog target: unix[:PATH], udp:HOST:PORT or tcp:HOST:PORT */
+	SL_CFG_BYKEY, /**< checked by its name (block_backend, the bgp keys: cfg.c check_key()) */
 };
 
 #define SL_CFG_PORTS_MAX 32 /**< most ports in a port-list key */
@@ -154,13 +160,27 @@ enum sl_cfg_kind {
 		"monitor (passive), inline (port pairs forward, blocks drop) or dry_run")       \
 	X(block_scope, "pool", SL_CFG_ENUM, "pool|quarantine", SL_CFG_TEXT_MAX,                  \
 		"pool (the host's flows to the pool) or quarantine (all but allowlisted)")      \
-	X(block_backend, "auto", SL_CFG_ENUM, "auto|nic|soft", SL_CFG_TEXT_MAX,                  \
-		"auto (NIC rte_flow, soft blocklist where refused), nic or soft")               \
+	X(block_backend, "auto", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                            \
+		"auto (NIC rte_flow, soft blocklist where refused), nic or soft; add bgp to announce blocks too (bgp alone: only announce)") \
 	X(block_allowlist, "", SL_CFG_CIDRS, NULL, SL_CFG_LIST_MAX,                              \
 		"CIDRs never blocked (sensor, gateways, DNS) and quarantine exceptions")        \
 	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", \
 		SL_CFG_PORTS, NULL, SL_CFG_TEXT_MAX,                                             \
-		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)")
+		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)") \
+	X(bgp_mode, "flowspec", SL_CFG_ENUM, "flowspec|rtbh", SL_CFG_TEXT_MAX,                   \
+		"bgp backend: flowspec (discard rules) or rtbh (the pool's /32 or /128, blackhole community)") \
+	X(bgp_gobgp, "gobgp", SL_CFG_BYKEY, NULL, SL_CFG_PATH_MAX,                               \
+		"bgp backend: the gobgp command (a name looked up in PATH, or a path)")         \
+	X(bgp_api_host, "127.0.0.1", SL_CFG_BYKEY, NULL, 64,                                     \
+		"bgp backend: address of gobgpd's gRPC API (gobgp -u)")                         \
+	X(bgp_community, "", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                                \
+		"bgp backend: communities on FlowSpec routes (ASN:VALUE ..., empty = none)")    \
+	X(bgp_rtbh_community, "65535:666", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                  \
+		"bgp backend: communities on RTBH routes (65535:666 = BLACKHOLE, RFC 7999)")    \
+	X(bgp_rtbh_nexthop, "192.0.2.1", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                    \
+		"bgp backend: next hop of IPv4 RTBH routes (the routers discard it)")           \
+	X(bgp_rtbh_nexthop6, "100::1", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                      \
+		"bgp backend: next hop of IPv6 RTBH routes")
 
 /** Every key's index, for where it was set (sl_cfg_where()). */
 enum sl_cfg_key {

@@ -122,7 +122,8 @@ struct sl_ctl {
 	struct sl_score *score;          /* NULL: score = 0 */
 	struct sl_score_params score_p;
 	struct sl_base_params base_p;
-	struct sl_block *block;          /* NULL: mode = monitor */
+	struct sl_block *block;          /* NULL: mode = monitor (without bgp) */
+	struct sl_bgp *bgp;              /* NULL: blocks are not announced */
 	struct sl_block_params block_p;
 	struct sl_match *match;          /* NULL: detect = 0 */
 	struct sl_writer *events;        /* event log, or NULL */
@@ -270,6 +271,8 @@ block_timer(struct sl_ctl *ctl, uint64_t now)
 			sl_block_reinstall(ctl->block, p, now);
 	}
 	sl_block_tick(ctl->block, now, host_last_seen, ctl);
+	if (ctl->bgp != NULL)
+		sl_bgp_tick(ctl->bgp, now);
 }
 
 /* The clock moves to @p ts_us (before each record, and live once per pass): what falls due
@@ -324,6 +327,21 @@ on_block_note(void *arg, const struct sl_block_note *n)
 	if (n->type == SL_BNOTE_UNBLOCK && ctl->score != NULL && n->text != NULL &&
 	    strcmp(n->text, "exit") != 0)
 		sl_score_release(ctl->score, n->r->key.host);
+}
+
+/* BGP: the speaker went down or came back (and sluice announced everything again). */
+static void
+on_bgp_state(void *arg, int speaker, bool restarted, uint32_t routes, const char *detail)
+{
+	struct sl_ctl *ctl = arg;
+
+	if (ctl->events != NULL && !ctl->events_failed) {
+		if (sl_report_bgp_note(ctl->events, sl_ctl_now(ctl), speaker, restarted, routes,
+			    detail) < 0)
+			events_failed(ctl);
+		else
+			ctl->st.notes_written++;
+	}
 }
 
 static int
@@ -439,7 +457,8 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (ctl->block_p.mode != SL_MODE_MONITOR) {
+	/* monitor mode has a response only to announce blocks through BGP */
+	if (ctl->block_p.mode != SL_MODE_MONITOR || ctl->block_p.bgp) {
 		/* offline there is nothing to drop: blocks are decided and reported (dry run) */
 		if (!c->live)
 			ctl->block_p.mode = SL_MODE_DRY_RUN;
@@ -449,6 +468,21 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 		if (ctl->block == NULL) {
 			snprintf(err, errlen, "response: %s", rte_strerror(rte_errno));
 			goto fail;
+		}
+		/* announcements: live and not a dry run (offline never announces) */
+		if (ctl->block_p.bgp && ctl->block_p.mode != SL_MODE_DRY_RUN) {
+			struct sl_bgp_params bp;
+
+			if (sl_bgp_params_from_cfg(cfg, &bp, err, errlen) < 0) {
+				*rc = -EINVAL;
+				goto fail;
+			}
+			ctl->bgp = sl_bgp_create(&bp, NULL, on_bgp_state, ctl);
+			if (ctl->bgp == NULL) {
+				snprintf(err, errlen, "bgp: %s", strerror(errno));
+				goto fail;
+			}
+			sl_block_set_bgp(ctl->block, ctl->bgp);
 		}
 	}
 	if (cfg->detect) {
@@ -1025,6 +1059,17 @@ sl_ctl_free(struct sl_ctl *ctl)
 	/* rules out of the NIC (reported) before the ports go; workers have stopped */
 	sl_block_free(ctl->block, sl_ctl_now(ctl));
 	ctl->block = NULL;
+	if (ctl->bgp != NULL) { /* the withdrawals the rules queued are made (or counted) */
+		struct sl_bgp_stats bs;
+
+		memset(&bs, 0, sizeof(bs));
+		sl_bgp_free(ctl->bgp, &bs);
+		if (bs.lost_at_exit > 0)
+			fprintf(stderr, "sluice: bgp: %" PRIu64 " route%s not withdrawn at exit "
+					"(speaker %s)\n", bs.lost_at_exit, bs.lost_at_exit == 1 ? "" : "s",
+				sl_bgp_speaker_name(bs.speaker));
+		ctl->bgp = NULL;
+	}
 	sl_http_stop(ctl->http); /* before the snapshot it serves */
 	ctl->http = NULL;
 	sl_text_free(&ctl->text);

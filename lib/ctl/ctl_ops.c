@@ -1,7 +1,8 @@
 /* ctl_ops.c: operator commands on the response (see ctl_priv.h), answered by the control core.
  *   /sluice/block,<ip>[,<peer>,<port>[,tcp|udp]]  quarantine <ip>, or block its flows to peer:port
  *   /sluice/unblock,<ip>                          remove every rule of <ip>
- *   /sluice/blocks                                the active rules, as columns
+ *   /sluice/blocks                                the active rules, as columns (with BGP: every
+ *                                                 holder, the routes' state, the speaker's) 
  *   /sluice/allow,<cidr>  /sluice/disallow,<cidr>  edit the allowlist; /sluice/allowlist lists it
  * Bad parameters get -EINVAL (telemetry answers null), never a crash; a target no rule can
  * mean (unspecified, broadcast, multicast, host and peer of two families) is answered
@@ -209,10 +210,15 @@ ops_secure_socket(void)
 
 /* ---- control core ---- */
 
+#define NCOLS 11
+
 struct cols {
-	struct rte_tel_data *c[9];
+	struct rte_tel_data *c[NCOLS];
+	const struct sl_block *b;
 	uint64_t now;
 };
+
+static const char *const bgp_rs_names[] = {"announced", "pending", "failed"};
 
 static void
 list_cb(void *arg, const struct sl_block_rule *r)
@@ -233,14 +239,26 @@ list_cb(void *arg, const struct sl_block_rule *r)
 	rte_tel_data_add_array_u64(k->c[6], r->offence);
 	rte_tel_data_add_array_u64(k->c[7], r->pkts);
 	rte_tel_data_add_array_string(k->c[8], r->reason);
+	{
+		char hs[64] = "";
+		size_t n = 0;
+		int bs = sl_block_rule_bgp_state(k->b, r);
+
+		for (unsigned int b = 0; b < SL_BB_MAX; b++)
+			if (r->backends & (1u << b))
+				n += (size_t)snprintf(hs + n, sizeof(hs) - n, "%s%s", n ? "," : "",
+					sl_block_backend_name(b));
+		rte_tel_data_add_array_string(k->c[9], hs);
+		rte_tel_data_add_array_string(k->c[10], bs >= 0 ? bgp_rs_names[bs] : "");
+	}
 }
 
 static int
 do_list(struct sl_block *b, struct rte_tel_data *d, uint64_t now)
 {
-	static const char *const names[] = {"host", "scope", "peer", "port", "backend",
-					    "expires_in_s", "offence", "dropped_packets", "reason"};
-	struct cols k = {.now = now};
+	static const char *const names[NCOLS] = {"host", "scope", "peer", "port", "backend",
+		"expires_in_s", "offence", "dropped_packets", "reason", "backends", "bgp"};
+	struct cols k = {.now = now, .b = b};
 
 	for (unsigned int i = 0; i < SL_ARRAY_SIZE(names); i++) {
 		k.c[i] = rte_tel_data_alloc();
@@ -257,6 +275,18 @@ do_list(struct sl_block *b, struct rte_tel_data *d, uint64_t now)
 	for (unsigned int i = 0; i < SL_ARRAY_SIZE(names); i++)
 		if (rte_tel_data_add_dict_container(d, names[i], k.c[i], 0) < 0)
 			rte_tel_data_free(k.c[i]);
+	if (sl_block_bgp(b) != NULL) { /* the speaker and the route counters */
+		struct sl_bgp_stats st;
+
+		sl_bgp_get_stats(sl_block_bgp(b), &st);
+		rte_tel_data_add_dict_string(d, "bgp_speaker", sl_bgp_speaker_name(st.speaker));
+		rte_tel_data_add_dict_u64(d, "bgp_routes_announced", st.routes_announced);
+		rte_tel_data_add_dict_u64(d, "bgp_routes_pending", st.routes_pending);
+		rte_tel_data_add_dict_u64(d, "bgp_announced", st.announced);
+		rte_tel_data_add_dict_u64(d, "bgp_withdrawn", st.withdrawn);
+		rte_tel_data_add_dict_u64(d, "bgp_failed", st.announce_failed + st.withdraw_failed);
+		rte_tel_data_add_dict_u64(d, "bgp_speaker_restarts", st.speaker_restarts);
+	}
 	return 0;
 }
 
@@ -270,8 +300,8 @@ do_block(struct sl_block *b, struct rte_tel_data *d, uint64_t now)
 	rte_tel_data_add_dict_string(d, "status", rc == 0 ? "blocked" : rc == 1 ? "exists" :
 						  rc == -EPERM ? "refused" : "error");
 	if (rc == -EPERM)
-		rte_tel_data_add_dict_string(d, "hint", "allowlisted, or block_max_active reached: "
-							"see the block_refused event");
+		rte_tel_data_add_dict_string(d, "hint", "allowlisted, block_max_active or "
+			"bgp_max_routes reached: see the block_refused event");
 	return 0;
 }
 

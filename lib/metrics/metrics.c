@@ -138,6 +138,41 @@ nic_drop_cb(void *arg, const struct sl_block_rule *r)
 	}
 }
 
+/* BGP families: rendered in every mode (state "off" and zeros when blocks are not
+ * announced), so series stay stable and one dashboard fits every sensor. */
+static void
+bgp_families(struct sl_text *t, const struct sl_report_ctx *c, const struct sl_block_stats *bs)
+{
+	struct sl_bgp_stats st;
+	const struct sl_bgp *g = c->block != NULL ? sl_block_bgp(c->block) : NULL;
+
+	memset(&st, 0, sizeof(st));
+	if (g != NULL)
+		sl_bgp_get_stats(g, &st);
+	head(t, FAM_bgp_speaker_up);
+	sl_text_printf(t, "sluice_bgp_speaker_up{state=\"%s\"} %d\n",
+		g != NULL ? sl_bgp_speaker_name(st.speaker) : "off", st.speaker == SL_BGP_SPEAKER_up);
+	head(t, FAM_bgp_routes);
+	sl_text_printf(t, "sluice_bgp_routes{state=\"announced\"} %" PRIu64 "\n"
+			  "sluice_bgp_routes{state=\"pending\"} %" PRIu64 "\n",
+		st.routes_announced, st.routes_pending);
+	head(t, FAM_bgp_calls_total);
+	sl_text_printf(t, "sluice_bgp_calls_total{op=\"announce\",result=\"ok\"} %" PRIu64 "\n"
+			  "sluice_bgp_calls_total{op=\"announce\",result=\"failed\"} %" PRIu64 "\n"
+			  "sluice_bgp_calls_total{op=\"withdraw\",result=\"ok\"} %" PRIu64 "\n"
+			  "sluice_bgp_calls_total{op=\"withdraw\",result=\"failed\"} %" PRIu64 "\n",
+		st.announced, st.announce_failed, st.withdrawn, st.withdraw_failed);
+	head(t, FAM_bgp_retries_total);
+	sl_text_printf(t, "sluice_bgp_retries_total %" PRIu64 "\n", st.retries);
+	head(t, FAM_bgp_speaker_restarts_total);
+	sl_text_printf(t, "sluice_bgp_speaker_restarts_total %" PRIu64 "\n", st.speaker_restarts);
+	head(t, FAM_bgp_reannounced_total);
+	sl_text_printf(t, "sluice_bgp_reannounced_total %" PRIu64 "\n", st.reannounced);
+	head(t, FAM_bgp_not_announced_total);
+	sl_text_printf(t, "sluice_bgp_not_announced_total %" PRIu64 "\n",
+		bs->bgp_not_announced + bs->refused_bgp_cap);
+}
+
 /* Response families (control core). */
 static void
 block_families(struct sl_text *t, const struct sl_report_ctx *c)
@@ -158,8 +193,9 @@ block_families(struct sl_text *t, const struct sl_report_ctx *c)
 	head(t, FAM_blocks_installed_total);
 	sl_text_printf(t, "sluice_blocks_installed_total{backend=\"nic\"} %" PRIu64 "\n"
 			  "sluice_blocks_installed_total{backend=\"soft\"} %" PRIu64 "\n"
-			  "sluice_blocks_installed_total{backend=\"dry\"} %" PRIu64 "\n",
-		st.installed_nic, st.installed_soft, st.installed_dry);
+			  "sluice_blocks_installed_total{backend=\"dry\"} %" PRIu64 "\n"
+			  "sluice_blocks_installed_total{backend=\"bgp\"} %" PRIu64 "\n",
+		st.installed_nic, st.installed_soft, st.installed_dry, st.installed_bgp);
 	head(t, FAM_blocks_refused_total);
 	for (unsigned int r = 0; r < SL_BR_MAX; r++)
 		sl_text_printf(t, "sluice_blocks_refused_total{reason=\"%s\"} %" PRIu64 "\n",
@@ -184,6 +220,7 @@ block_families(struct sl_text *t, const struct sl_report_ctx *c)
 			PRIu64 "\n", i, rd(&c->workers[i]->blocked_bytes));
 	per_worker(t, c, FAM_inline_forwarded_total, w_fwd);
 	per_worker(t, c, FAM_inline_tx_full_total, w_txfull);
+	bgp_families(t, c, &st);
 }
 static uint64_t w_slost(const struct sl_worker *w) { return rd(&w->samples_lost); }
 

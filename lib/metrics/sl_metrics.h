@@ -59,6 +59,13 @@
 	X(blocks_removed_total, counter, "Block rules removed by an operator")                  \
 	X(block_dropped_packets_total, counter, "Packets dropped by blocks, by backend (soft: per worker)") \
 	X(block_dropped_bytes_total, counter, "Bytes dropped by blocks, by backend (soft: per worker)") \
+	X(bgp_speaker_up, gauge, "BGP speaker: 1 up, else 0 (state: up, down, unknown = not polled yet, off = no bgp backend)") \
+	X(bgp_routes, gauge, "BGP routes in the table, by state (announced, pending)")          \
+	X(bgp_calls_total, counter, "gobgp calls, by op (announce, withdraw) and result (ok, failed)") \
+	X(bgp_retries_total, counter, "gobgp calls made again after a failure")                  \
+	X(bgp_speaker_restarts_total, counter, "Times the speaker came back or lost the routes (all announced again)") \
+	X(bgp_reannounced_total, counter, "Routes announced again after a speaker restart")      \
+	X(bgp_not_announced_total, counter, "Blocks not announced: the route cap (bgp_max_routes)") \
 	X(inline_forwarded_total, counter, "Inline: packets forwarded, per worker")             \
 	X(inline_tx_full_total, counter, "Inline: packets the TX queue refused, per worker")    \
 	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \

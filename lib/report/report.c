@@ -1195,6 +1195,13 @@ rule_members(struct sl_json *j, const struct sl_block_rule *r, bool made, const 
 	}
 	if (made) {
 		sl_json_str(j, "backend", sl_block_backend_name(r->backend));
+		sl_json_arr_open(j, "backends");
+		for (unsigned int b = 0; b < SL_BB_MAX; b++)
+			if (r->backends & (1u << b))
+				sl_json_str(j, NULL, sl_block_backend_name(b));
+		sl_json_arr_close(j);
+		if (r->backends & (1u << SL_BB_bgp))
+			sl_json_u64(j, "bgp_routes", r->nroutes);
 		if (r->nic_error[0] != '\0')
 			sl_json_str(j, "nic_error", r->nic_error);
 	}
@@ -1265,6 +1272,25 @@ sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n)
 	return sl_json_line_end(&j);
 }
 
+int
+sl_report_bgp_note(struct sl_writer *w, uint64_t ts_us, int speaker, bool restarted,
+	uint32_t routes, const char *detail)
+{
+	struct sl_json j;
+
+	sl_json_line_begin(&j, w);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", ts_us);
+	sl_json_str(&j, "event_type", "bgp_speaker");
+	sl_json_str(&j, "host", sl_writer_sensor(w));
+	sl_json_str(&j, "state", sl_bgp_speaker_name(speaker));
+	sl_json_bool(&j, "restarted", restarted);
+	sl_json_u64(&j, restarted ? "reannounced" : "routes", routes);
+	sl_json_str(&j, "detail", detail != NULL ? detail : "");
+	sl_json_obj_close(&j);
+	return sl_json_line_end(&j);
+}
+
 struct rule_list {
 	struct sl_json *j;
 };
@@ -1302,6 +1328,20 @@ response_json(struct sl_json *j, const struct sl_report_ctx *c)
 	}
 	sl_json_u64(j, "soft_dropped_packets", pk);
 	sl_json_u64(j, "soft_dropped_bytes", by);
+	if (sl_block_bgp(c->block) != NULL) {
+		struct sl_bgp_stats bs;
+
+		sl_bgp_get_stats(sl_block_bgp(c->block), &bs);
+		sl_json_obj_open(j, "bgp");
+		sl_json_str(j, "mode", c->cfg->bgp_mode);
+		sl_json_str(j, "speaker", sl_bgp_speaker_name(bs.speaker));
+		for (unsigned int k = 0; k < sl_bgp_num_counters(); k++)
+			sl_json_u64(j, sl_bgp_counter_name(k), ((const uint64_t *)&bs)[k]);
+		sl_json_u64(j, "routes", bs.routes);
+		sl_json_u64(j, "routes_announced", bs.routes_announced);
+		sl_json_u64(j, "routes_pending", bs.routes_pending);
+		sl_json_obj_close(j);
+	}
 	sl_json_arr_open(j, "rules");
 	sl_block_foreach(c->block, rule_cb, &rl);
 	sl_json_arr_close(j);

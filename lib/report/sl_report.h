@@ -259,6 +259,14 @@ int sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
  */
 int sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n);
 
+/**
+ * Write a "bgp_speaker" line: the BGP speaker's @p speaker state (up, down), whether sluice
+ * announced everything again (@p restarted, @p routes of them) and a detail (the CLI's words).
+ * @return as sl_report_event().
+ */
+int sl_report_bgp_note(struct sl_writer *w, uint64_t ts_us, int speaker, bool restarted,
+	uint32_t routes, const char *detail);
+
 /** One rule as a JSON object (array member). */
 void sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r);
 

@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_memory.h>
@@ -1767,6 +1769,258 @@ test_generation_never_zero_low_byte(void **state)
 	assert_true(sl_softbl_gen(sl_block_acquire(g_b)) > 600);
 }
 
+/* ---------------------------------------------------------------- BGP */
+
+static struct {
+	pthread_mutex_t lock;
+	char call[64][320];
+	unsigned int n;
+} g_bgp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The speaker's CLI, faked: polls answer, announce and withdraw calls are recorded. */
+static int
+bgp_run(void *arg, char *const argv[], char *out, size_t outlen)
+{
+	char line[256] = "";
+	size_t k = 0;
+
+	(void)arg;
+	snprintf(out, outlen, "{}");
+	if (strcmp(argv[6], "rib") != 0 || strcmp(argv[7], "-a") != 0)
+		return 0; /* a poll: "global -j" or "global rib summary -a FAM -j" */
+	for (int i = 9; argv[i] != NULL; i++) /* after "-a FAM" */
+		k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", k ? " " : "", argv[i]);
+	pthread_mutex_lock(&g_bgp.lock);
+	if (g_bgp.n < 64)
+		snprintf(g_bgp.call[g_bgp.n++], sizeof(g_bgp.call[0]), "%s %s", argv[8], line);
+	pthread_mutex_unlock(&g_bgp.lock);
+	return 0;
+}
+
+static struct sl_bgp *
+mk_bgp(int mode, uint32_t max_routes)
+{
+	struct sl_bgp_params bp;
+	struct sl_bgp_exec ex = {.run = bgp_run};
+	struct sl_cfg c;
+	char err[256];
+	struct sl_bgp *g;
+
+	sl_cfg_defaults(&c);
+	assert_int_equal(sl_bgp_params_from_cfg(&c, &bp, err, sizeof(err)), 0);
+	bp.mode = mode;
+	bp.max_routes = max_routes;
+	pthread_mutex_lock(&g_bgp.lock);
+	g_bgp.n = 0;
+	pthread_mutex_unlock(&g_bgp.lock);
+	g = sl_bgp_create(&bp, &ex, NULL, NULL);
+	assert_non_null(g);
+	return g;
+}
+
+/* Wait (5 s at most) for @p n recorded calls. */
+static void
+bgp_wait_calls(struct sl_bgp *g, unsigned int n)
+{
+	for (unsigned int i = 0; i < 5000; i++) {
+		unsigned int k;
+
+		sl_bgp_tick(g, T0);
+		pthread_mutex_lock(&g_bgp.lock);
+		k = g_bgp.n;
+		pthread_mutex_unlock(&g_bgp.lock);
+		if (k >= n) {
+			usleep(20000); /* and no more than @p n */
+			sl_bgp_tick(g, T0);
+			pthread_mutex_lock(&g_bgp.lock);
+			assert_int_equal(g_bgp.n, n);
+			pthread_mutex_unlock(&g_bgp.lock);
+			return;
+		}
+		usleep(1000);
+	}
+	fail_msg("%u BGP calls, %u expected", g_bgp.n, n);
+}
+
+/* block_backend = auto bgp: the NIC holds the rule and BGP announces it; an allowlisted host
+ * reaches neither; the rule's routes are withdrawn when it goes. */
+static void
+test_bgp_with_nic(void **state)
+{
+	struct sl_block_params p;
+	struct sl_block_stats st;
+	struct sl_bgp *g = mk_bgp(SL_BGP_FLOWSPEC, 16);
+	uint8_t h[16], peer[16];
+
+	(void)state;
+	def_params(&p);
+	p.bgp = true;
+	p.allow.cidr[p.allow.n++] = cidr("10.9.0.0/16");
+	mk_block(&p, 2);
+	sl_block_set_bgp(g_b, g);
+	assert_ptr_equal(sl_block_bgp(g_b), g);
+	v4(h, 10, 1, 2, 3);
+	v4(peer, 198, 51, 100, 7);
+	assert_int_equal(sl_block_request(g_b, h, peer, 3333, 6, false, "t", T0), 0);
+	assert_int_equal(last_note()->r.backend, SL_BB_nic);
+	assert_int_equal(last_note()->r.backends, (1u << SL_BB_nic) | (1u << SL_BB_bgp));
+	assert_int_equal(last_note()->r.nroutes, 1);
+	bgp_wait_calls(g, 1);
+	assert_string_equal(g_bgp.call[0], "ipv4-flowspec add match destination 198.51.100.7/32 "
+					   "source 10.1.2.3/32 protocol tcp destination-port ==3333 then discard");
+	v4(h, 10, 9, 0, 1);
+	assert_int_equal(sl_block_request(g_b, h, peer, 3333, 6, false, "t", T0), -EPERM);
+	expect_refused(SL_BR_allowlisted);
+	sl_block_get_stats(g_b, &st);
+	assert_int_equal(st.installed_bgp, 1);
+	assert_int_equal(st.active[SL_BB_nic], 1);
+	assert_int_equal(st.active[SL_BB_bgp], 1);
+	v4(h, 10, 1, 2, 3);
+	assert_int_equal(sl_block_unblock(g_b, h, T0 + SEC(1)), 1);
+	bgp_wait_calls(g, 2);
+	assert_non_null(strstr(g_bgp.call[1], "ipv4-flowspec del match destination 198.51.100.7/32"));
+	sl_block_free(g_b, T0);
+	g_b = NULL;
+	sl_bgp_free(g, NULL);
+}
+
+/* Monitor mode: BGP alone; the NIC is never called, no soft rule; a quarantine is announced
+ * as accept routes for the allowlisted ranges of its family, then the discard; the route cap
+ * refuses what does not fit, whole. */
+static void
+test_bgp_alone_monitor_quarantine_cap(void **state)
+{
+	struct sl_block_params p;
+	struct sl_block_stats st, before;
+	struct sl_bgp *g = mk_bgp(SL_BGP_FLOWSPEC, 4);
+	uint8_t h[16];
+
+	(void)state;
+	def_params(&p);
+	p.mode = SL_MODE_MONITOR;
+	p.scope = SL_SCOPE_QUARANTINE;
+	p.bgp = true;
+	p.allow.cidr[p.allow.n++] = cidr("10.9.0.0/16");
+	p.allow.cidr[p.allow.n++] = cidr("2001:db8::/32");
+	p.allow.cidr[p.allow.n++] = cidr("192.0.2.0/24");
+	mk_block(&p, 2);
+	sl_block_get_stats(g_b, &before);
+	sl_block_set_bgp(g_b, g);
+	v4(h, 10, 1, 2, 3);
+	assert_int_equal(sl_block_request(g_b, h, NULL, 0, 0, false, "t", T0), 0);
+	assert_int_equal(last_note()->r.backend, SL_BB_bgp);
+	assert_int_equal(last_note()->r.backends, 1u << SL_BB_bgp);
+	assert_int_equal(last_note()->r.nroutes, 3);
+	bgp_wait_calls(g, 3);
+	assert_string_equal(g_bgp.call[0], "ipv4-flowspec add match destination 10.9.0.0/16 source "
+					   "10.1.2.3/32 then accept");
+	assert_string_equal(g_bgp.call[1], "ipv4-flowspec add match destination 192.0.2.0/24 source "
+					   "10.1.2.3/32 then accept");
+	assert_string_equal(g_bgp.call[2], "ipv4-flowspec add match source 10.1.2.3/32 then discard");
+	assert_int_equal(nic_calls(), 0);
+	/* one route left: a second quarantine needs three, refused whole */
+	v4(h, 10, 1, 2, 4);
+	assert_int_equal(sl_block_request(g_b, h, NULL, 0, 0, true, "t", T0), -EPERM);
+	expect_refused(SL_BR_bgp_cap);
+	assert_int_equal(sl_bgp_room(g), 1);
+	sl_block_get_stats(g_b, &st);
+	assert_int_equal(st.refused_bgp_cap, 1);
+	assert_int_equal(st.installed_soft, 0);
+	assert_int_equal(st.publications, before.publications);
+	assert_int_equal(sl_block_rule_bgp_state(g_b, &last_note()->r), -1); /* not announced */
+	assert_int_equal(sl_block_rule_bgp_state(g_b, &g_notes.n[0].r), SL_BGP_RS_ANNOUNCED);
+	sl_block_free(g_b, T0); /* withdraws the three */
+	g_b = NULL;
+	bgp_wait_calls(g, 6);
+	sl_bgp_free(g, NULL);
+}
+
+/* RTBH: two hosts on one pool share its route (one announce, withdrawn with the last rule);
+ * with a local holder, a full route table leaves the rule local only, counted. */
+static void
+test_bgp_rtbh_shared_and_not_announced(void **state)
+{
+	struct sl_block_params p;
+	struct sl_block_stats st;
+	struct sl_bgp *g = mk_bgp(SL_BGP_RTBH, 1);
+	uint8_t h1[16], h2[16], peer[16], peer2[16];
+
+	(void)state;
+	def_params(&p);
+	p.bgp = true;
+	p.bgp_mode = SL_BGP_RTBH;
+	mk_block(&p, 2);
+	sl_block_set_bgp(g_b, g);
+	v4(h1, 10, 1, 2, 3);
+	v4(h2, 10, 1, 2, 4);
+	v4(peer, 198, 51, 100, 7);
+	v4(peer2, 198, 51, 100, 8);
+	assert_int_equal(sl_block_request(g_b, h1, peer, 3333, 6, false, "t", T0), 0);
+	assert_int_equal(sl_block_request(g_b, h2, peer, 3333, 6, false, "t", T0), 0);
+	assert_int_equal(last_note()->r.backends, (1u << SL_BB_nic) | (1u << SL_BB_bgp));
+	bgp_wait_calls(g, 1);
+	assert_string_equal(g_bgp.call[0], "ipv4 add 198.51.100.7/32 nexthop 192.0.2.1 community "
+					   "65535:666");
+	assert_int_equal(sl_block_request(g_b, h1, peer2, 3333, 6, false, "t", T0), 0);
+	assert_int_equal(last_note()->r.backends, 1u << SL_BB_nic); /* held by the NIC only */
+	sl_block_get_stats(g_b, &st);
+	assert_int_equal(st.bgp_not_announced, 1);
+	assert_int_equal(st.installed_bgp, 2);
+	assert_int_equal(sl_block_unblock(g_b, h1, T0), 2);
+	bgp_wait_calls(g, 1); /* h2 still holds the route */
+	assert_int_equal(sl_block_unblock(g_b, h2, T0), 1);
+	bgp_wait_calls(g, 2);
+	assert_string_equal(g_bgp.call[1], "ipv4 del 198.51.100.7/32");
+	sl_block_free(g_b, T0);
+	g_b = NULL;
+	sl_bgp_free(g, NULL);
+}
+
+static void
+test_bgp_backend_keys(void **state)
+{
+	struct sl_block_params p;
+	struct sl_cfg c;
+	char err[512];
+	static const struct {
+		const char *v;
+		int rc;
+		bool nic, soft, bgp;
+	} cases[] = {
+		{"auto bgp", 0, true, true, true},
+		{"nic,bgp", 0, true, false, true},
+		{"bgp soft", 0, false, true, true},
+		{"bgp", 0, false, false, true},
+		{"auto", 0, true, true, false},
+		{"bgp bgp", -EINVAL, 0, 0, 0},
+		{"nic soft", -EINVAL, 0, 0, 0},
+		{"", -EINVAL, 0, 0, 0},
+		{"auto fpga", -EINVAL, 0, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sl_cfg_defaults(&c);
+		/* the config refuses a bad value where it is set; the response checks it again */
+		assert_int_equal(sl_cfg_set(&c, "block_backend", cases[i].v, err, sizeof(err)),
+			cases[i].rc);
+		snprintf(c.block_backend, sizeof(c.block_backend), "%s", cases[i].v);
+		assert_int_equal(sl_block_params_from_cfg(&c, &p, err, sizeof(err)), cases[i].rc);
+		if (cases[i].rc != 0) {
+			assert_non_null(strstr(err, "block_backend: '"));
+			continue;
+		}
+		assert_int_equal(p.nic, cases[i].nic);
+		assert_int_equal(p.soft, cases[i].soft);
+		assert_int_equal(p.bgp, cases[i].bgp);
+	}
+	sl_cfg_defaults(&c);
+	assert_int_equal(sl_cfg_set(&c, "block_backend", "bgp", err, sizeof(err)), 0);
+	assert_int_equal(sl_cfg_set(&c, "bgp_mode", "rtbh", err, sizeof(err)), 0);
+	assert_int_equal(sl_block_params_from_cfg(&c, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.bgp_mode, SL_BGP_RTBH);
+}
+
 int
 main(void)
 {
@@ -1808,6 +2062,10 @@ main(void)
 		T(test_free_reports_exit),
 		T(test_reinstall_after_port_restart),
 		T(test_generation_never_zero_low_byte),
+		T(test_bgp_with_nic),
+		T(test_bgp_alone_monitor_quarantine_cap),
+		T(test_bgp_rtbh_shared_and_not_announced),
+		T(test_bgp_backend_keys),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
