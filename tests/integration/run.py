@@ -2277,7 +2277,11 @@ def bgp_flowspec_announced_within_a_second_then_withdrawn():
             assert lat < 1.0, "announced %.3f s after the block event" % lat
             eq((blk[0]["backend"], blk[0]["backends"], blk[0]["bgp_routes"]),
                ("soft", ["soft", "bgp"], 1), "holders")
-            ls = telemetry(prefix, "/sluice/blocks")["/sluice/blocks"]
+            for _ in range(50):  # the control core reads the speaker thread's answers every 100 ms
+                ls = telemetry(prefix, "/sluice/blocks")["/sluice/blocks"]
+                if ls["bgp"] == ["announced"]:
+                    break
+                time.sleep(0.1)
             eq((ls["backends"], ls["bgp"], ls["bgp_speaker"], ls["bgp_routes_announced"]),
                (["soft,bgp"], ["announced"], "up", 1), "/sluice/blocks")
             # expiry: the block goes, and so does the route
