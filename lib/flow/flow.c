@@ -13,6 +13,7 @@
 
 #include "sl_common.h"
 #include "sl_flow.h"
+#include "sl_match.h"
 
 _Static_assert(sizeof(struct sl_flow) == 128, "flow entry must be two cache lines");
 _Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is 40 bytes");
@@ -484,6 +485,8 @@ beh_close(struct sl_flow_beh *b, int d)
 
 	if (sz == 0)
 		return;
+	if (sl_known_cell_sized(sz) && b->cells < UINT16_MAX)
+		b->cells++;
 	if (d == 0 && (b->cur[0] & SL_BEH_REPLY)) {
 		; /* an answer to the responder: not a request */
 	} else if (d == 0 && b->msgs[0] > SL_BEH_SKIP && b->cn < UINT16_MAX) {
@@ -730,7 +733,8 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 	if (b == NULL) {
 		s->unsol = s->cn = s->un = s->crep = s->urep = s->cmiss = s->umiss = 0;
 		s->gap_cv = 0;
-		s->csz_mean = s->csz_cv = s->usz_mean = s->usz_cv = 0;
+		s->csz_mean = s->csz_cv = s->usz_mean = 0;
+		s->cells = 0;
 		return;
 	}
 	s->unsol = b->unsol;
@@ -741,6 +745,7 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 	s->urep = b->urep;
 	s->cmiss = b->cmiss;
 	s->umiss = b->umiss;
+	s->cells = b->cells;
 	mean_cv(b->cn, b->csz_sum, b->csz_sq, &s->csz_mean, &s->csz_cv);
 	s->usz_mean = s->un ? (float)b->usz_sum / (float)s->un : 0;
 	if (b->cn >= 3) { /* gaps are taken between measured initiator messages */

@@ -74,6 +74,8 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	uint64_t pkts = (uint64_t)s->pkts[0] + s->pkts[1];
 	uint64_t bytes = (uint64_t)s->bytes[0] + s->bytes[1];
 	unsigned int pts = 0;
+	/* score_beh_known = 0: the protocol is named but judged like any opaque flow */
+	bool known = s->known != 0 && p->beh_known;
 
 	memset(b, 0, sizeof(*b));
 	b->age_s = (float)s->age_ms / 1000.0f;
@@ -86,7 +88,8 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	b->csz_mean = s->csz_mean;
 	b->csz_cv = s->csz_cv;
 	b->usz_mean = s->usz_mean;
-	b->usz_cv = s->usz_cv;
+	b->cells = s->cells;
+	b->known = s->known;
 	b->msgs[0] = s->msgs[0];
 	b->msgs[1] = s->msgs[1];
 	b->pushes = s->unsol;
@@ -100,12 +103,13 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 		b->transport = SL_TRANSPORT_TLS_NO_SNI;
 	else if (s->flags & SL_SAMPLE_F_TLS)
 		b->transport = SL_TRANSPORT_TLS_SNI;
-	else if (s->flags & (SL_SAMPLE_F_PLAIN | SL_SAMPLE_F_SSH))
+	else if ((s->flags & SL_SAMPLE_F_PLAIN) || known)
 		b->transport = SL_TRANSPORT_KNOWN;
 	else
 		b->transport = SL_TRANSPORT_OPAQUE;
 
-	/* gates: only long, sparse, two-way, opaque flows are judged */
+	/* gates: only long, sparse, two-way, opaque flows are judged; first the shape, then
+	 * what the flow is (a cleartext or known protocol, a service port) */
 	if (s->proto != 6)
 		b->gate = SL_GATE_not_tcp;
 	else if (s->flags & SL_SAMPLE_F_BULK)
@@ -116,8 +120,10 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 		b->gate = SL_GATE_few_messages;
 	else if (b->bytes_per_pkt > (float)p->beh_max_bpp || b->bytes_per_s > (float)p->beh_max_rate)
 		b->gate = SL_GATE_dense;
-	else if (s->flags & (SL_SAMPLE_F_PLAIN | SL_SAMPLE_F_SSH))
+	else if (s->flags & SL_SAMPLE_F_PLAIN)
 		b->gate = SL_GATE_cleartext;
+	else if (known)
+		b->gate = SL_GATE_known;
 	else if (port_in(p->service_ports, p->nservice_ports, s->dport))
 		b->gate = SL_GATE_service_port;
 	else
@@ -615,6 +621,19 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 	pts = sl_score_behaviour(&s->p, fs, &b);
 	if (b.gate == SL_GATE_passed)
 		s->st.samples_judged++;
+	else if (b.gate == SL_GATE_known)
+		s->st.samples_known++;
+	if (s->p.log_judged && s->fn != NULL && (b.gate == SL_GATE_passed || b.gate >= SL_GATE_cleartext)) {
+		struct sl_score_note n;
+
+		memset(&n, 0, sizeof(n));
+		n.type = SL_NOTE_JUDGED;
+		n.ts_us = fs->ts_us;
+		n.flow_id = fs->flow_id;
+		n.fs = fs;
+		n.beh = &b;
+		s->fn(s->arg, &n);
+	}
 	h = host_get(s, host, fs->ts_us, pts >= s->p.beh_min_points && pts > 0);
 	if (h == NULL)
 		return;
@@ -823,6 +842,8 @@ sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
 	p->beh_gap_min_ms = (uint32_t)c->score_beh_gap_min_ms;
 	p->beh_gap_max_ms = (uint32_t)c->score_beh_gap_max_ms;
 	p->beh_min_points = (uint32_t)c->score_beh_min_points;
+	p->log_judged = c->log_judgements != 0;
+	p->beh_known = c->score_beh_known != 0;
 	if (parse_ports("score_beh_service_ports", c->score_beh_service_ports, p->service_ports,
 		    &p->nservice_ports, err, errlen) < 0 ||
 	    parse_ports("score_beh_pool_ports", c->score_beh_pool_ports, p->pool_ports,

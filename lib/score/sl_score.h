@@ -66,6 +66,8 @@ struct sl_score_params {
 	uint32_t nservice_ports;
 	uint16_t pool_ports[32];        /**< ports pools commonly listen on (besides 80/443) */
 	uint32_t npool_ports;
+	bool log_judged;                /**< note every sample that passed the shape gates */
+	bool beh_known;                 /**< known protocols are not judged (score_beh_known) */
 };
 
 /* X(name, points, help): behavioural features of one flow, with the points each gives. */
@@ -94,7 +96,8 @@ enum sl_beh_feature {
 	X(few_messages, "fewer than score_beh_min_messages each way")                         \
 	X(bulk, "bulk transfer")                                                              \
 	X(dense, "too many bytes per packet or per second")                                   \
-	X(cleartext, "a recognised protocol: cleartext (judged by payload instead) or SSH")   \
+	X(cleartext, "cleartext HTTP, DNS or SV2 (judged by payload instead)")                 \
+	X(known, "a protocol of the known-protocol table (lib/match SL_KNOWN_PROTOS)")        \
 	X(service_port, "a well-known service port (score_beh_service_ports)")
 
 enum sl_beh_gate {
@@ -111,7 +114,7 @@ const char *sl_beh_gate_name(unsigned int g);
 #define SL_TRANSPORT_TLS_SNI 0    /**< TLS with a server name */
 #define SL_TRANSPORT_TLS_NO_SNI 1 /**< TLS without one */
 #define SL_TRANSPORT_OPAQUE 2     /**< unrecognised binary (e.g. Noise) */
-#define SL_TRANSPORT_KNOWN 3      /**< cleartext or SSH */
+#define SL_TRANSPORT_KNOWN 3      /**< cleartext, or a protocol of the known-protocol table */
 
 /** A flow's behavioural features and verdict: what an explanation shows. */
 struct sl_beh {
@@ -123,7 +126,8 @@ struct sl_beh {
 	float client_gap_s;   /**< mean time between initiator messages */
 	float gap_cv;         /**< variation of those gaps (Poisson ~1, a timer ~0) */
 	float csz_mean, csz_cv; /**< initiator message sizes (after the handshake) */
-	float usz_mean, usz_cv; /**< unasked responder message sizes */
+	float usz_mean;       /**< unasked responder message sizes */
+	uint32_t cells;       /**< messages of Tor cell size, both ways */
 	uint32_t msgs[2];     /**< messages each way */
 	uint32_t pushes;      /**< unasked responder messages */
 	uint16_t cn, crep;    /**< initiator messages measured / same size as the one before */
@@ -132,7 +136,7 @@ struct sl_beh {
 	uint8_t transport;    /**< SL_TRANSPORT_* */
 	uint8_t gate;         /**< enum sl_beh_gate */
 	uint8_t points;       /**< 0..100 */
-	uint8_t pad;
+	uint8_t known;        /**< enum sl_known: the recognised protocol (0 = none) */
 	uint32_t matched;     /**< bit per enum sl_beh_feature that gave points */
 };
 
@@ -189,13 +193,16 @@ struct sl_score_view {
 /* Notes the scorer emits. */
 #define SL_NOTE_ALERT 1 /**< crossed the alert threshold upward: with every reason */
 #define SL_NOTE_LEVEL 2 /**< level changed (up or down) */
+#define SL_NOTE_JUDGED 3 /**< log_judged: a flow sample past the shape gates (fs, beh set) */
 
 struct sl_score_note {
 	int type;                   /**< SL_NOTE_* */
 	uint64_t ts_us;             /**< when */
 	uint8_t old_level, new_level;
-	const struct sl_score_view *v; /**< the host (valid during the call) */
+	const struct sl_score_view *v; /**< the host (valid during the call; NULL for JUDGED) */
 	uint64_t flow_id;           /**< the flow whose signal made the change (0 = decay) */
+	const struct sl_flow_sample *fs; /**< JUDGED: the sample */
+	const struct sl_beh *beh;   /**< JUDGED: its features, gate and points */
 };
 
 typedef void (*sl_score_note_fn)(void *arg, const struct sl_score_note *n);
@@ -205,6 +212,7 @@ typedef void (*sl_score_note_fn)(void *arg, const struct sl_score_note *n);
 	X(detections, "detection events scored")                                              \
 	X(samples, "flow samples scored")                                                     \
 	X(samples_judged, "flow samples that passed the behaviour gates")                     \
+	X(samples_known, "flow samples past the shape gates of a protocol the known-protocol table recognised (not judged)") \
 	X(behaviour_signals, "flow samples that gave a behaviour signal")                     \
 	X(deviations, "baseline deviations scored")                                           \
 	X(alerts, "hosts that crossed the alert threshold")                                   \

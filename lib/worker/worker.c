@@ -175,14 +175,14 @@ send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *ke
 		    ms->app == SL_APP_SV2)
 			s->flags |= SL_SAMPLE_F_PLAIN;
 	}
-	{
-		uint32_t len;
-		const uint8_t *c = sl_flow_payload(w->flows, f, 0, &len);
-
-		if (c != NULL && len >= 4 && memcmp(c, "SSH-", 4) == 0)
-			s->flags |= SL_SAMPLE_F_SSH;
-	}
 	sl_flow_sample_fill(w->flows, f, now, s);
+	if (ms != NULL && w->db != NULL) {
+		/* the protocol the table recognised from the first bytes, or from the TLS session's
+		 * record sizes (Tor's cells) */
+		s->known = ms->known;
+		if (s->known == SL_KNOWN_none && ms->app == SL_APP_TLS)
+			s->known = (uint8_t)sl_known_tls_shape(s->cells, s->msgs[0] + s->msgs[1]);
+	}
 	f->bflags |= SL_FLOW_B_SAMPLED;
 	if (send_msg(w, &m) == 0)
 		w->samples++;

@@ -56,6 +56,9 @@
 #define T0_US (1700000000ull * 1000000ull) /**< session epoch */
 #define SEC(x) ((uint64_t)((x) * 1e6))     /**< seconds to microseconds */
 
+/* sess.sflags bit: an SSH session (the sample carries known = SL_KNOWN_ssh). */
+#define SESS_SSH 0x80
+
 /* TCP flags as on the wire. */
 #define F_FIN 0x01
 #define F_SYN 0x02
@@ -406,7 +409,9 @@ run_sample(struct run *r, struct sl_flow *f, const struct sl_flow_key *key, uint
 	s.flow_id = r->flow_id;
 	s.host = SL_EV_HOST_SRC;
 	s.final = (uint8_t)final;
-	s.flags = r->ss->sflags;
+	s.flags = r->ss->sflags & (uint8_t)~SESS_SSH;
+	if (r->ss->sflags & SESS_SSH)
+		s.known = SL_KNOWN_ssh; /* the worker's known-protocol table recognised it */
 	sl_flow_sample_fill(r->ft, f, now, &s);
 	f->bflags |= SL_FLOW_B_SAMPLED;
 	memcpy(r->host, s.src, 16);
@@ -635,10 +640,10 @@ print_beh(const char *what, const struct sl_beh *b)
 			o += (size_t)snprintf(feats + o, sizeof(feats) - o, "%s%s", o ? "," : "",
 				sl_beh_feature_name(i));
 	printf("    %s: pts %u gate %s age %.0fs msgs %u/%u pushes %u cn %u crep %u un %u "
-	       "urep %u csz %.0f(cv %.2f) usz %.0f(cv %.2f) bpp %.0f B/s %.0f gap %.1fs [%s]\n",
+	       "urep %u csz %.0f(cv %.2f) usz %.0f cells %u bpp %.0f B/s %.0f gap %.1fs [%s]\n",
 		what, b->points, sl_beh_gate_name(b->gate), (double)b->age_s, b->msgs[0], b->msgs[1],
 		b->pushes, b->cn, b->crep, b->un, b->urep, (double)b->csz_mean, (double)b->csz_cv,
-		(double)b->usz_mean, (double)b->usz_cv, (double)b->bytes_per_pkt,
+		(double)b->usz_mean, b->cells, (double)b->bytes_per_pkt,
 		(double)b->bytes_per_s, (double)b->client_gap_s, feats);
 }
 
@@ -1108,7 +1113,7 @@ test_benign_ssh_interactive(void **state)
 
 	(void)state;
 	/* a non-standard port, so the service-port gate does not hide the features */
-	sess_init(&s, "ssh interactive :2222", 2222, SL_SAMPLE_F_SSH, 0.03, 0x55a1);
+	sess_init(&s, "ssh interactive :2222", 2222, SESS_SSH, 0.03, 0x55a1);
 	gen_ssh_interactive(&s, 600);
 	check_benign(&s, false);
 }
@@ -1120,7 +1125,7 @@ test_benign_ssh_idle(void **state)
 	struct run r;
 
 	(void)state;
-	sess_init(&s, "ssh idle keepalive :2222", 2222, SL_SAMPLE_F_SSH, 0.03, 0x55a2);
+	sess_init(&s, "ssh idle keepalive :2222", 2222, SESS_SSH, 0.03, 0x55a2);
 	gen_ssh_idle(&s, 600, 30);
 	r = check_benign(&s, true);
 	assert_true(r.samples > 20);
@@ -1254,11 +1259,11 @@ test_benign_seed_sweep(void **state)
 				gen_chat_ws(&s, 600);
 				break;
 			case SSH:
-				sess_init(&s, names[k], 2222, SL_SAMPLE_F_SSH, 0.03, seed);
+				sess_init(&s, names[k], 2222, SESS_SSH, 0.03, seed);
 				gen_ssh_interactive(&s, 600);
 				break;
 			case SSH_IDLE:
-				sess_init(&s, names[k], 2222, SL_SAMPLE_F_SSH, 0.03, seed);
+				sess_init(&s, names[k], 2222, SESS_SSH, 0.03, seed);
 				gen_ssh_idle(&s, 600, 30);
 				break;
 			default:
@@ -1557,7 +1562,7 @@ test_behaviour_features(void **state)
 	assert_true(full >= bin && bin >= sni);
 	assert_true(full > sni);
 	/* SSH: a recognised protocol, not judged by behaviour */
-	s.flags = SL_SAMPLE_F_SSH;
+	s.flags = SESS_SSH;
 	assert_int_equal(sl_score_behaviour(&p, &s, &b), 0);
 	assert_int_equal(b.transport, SL_TRANSPORT_KNOWN);
 	assert_int_equal(b.gate, SL_GATE_cleartext);
