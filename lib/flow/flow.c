@@ -522,6 +522,9 @@ beh_account(struct sl_flow_table *t, struct sl_flow *f, int d, uint32_t len, uin
 		b->cur[d] += len;
 	} else {
 		bool reply;
+		/* the initiator's message before this one was a measured request (not an answer) */
+		bool req = d == 1 && b->last_dir == 0 && (b->cur[0] & ~SL_BEH_REPLY) > 0 &&
+			   !(b->cur[0] & SL_BEH_REPLY) && b->msgs[0] > SL_BEH_SKIP;
 
 		beh_close(b, d);
 		if (b->last_dir != d)
@@ -549,6 +552,8 @@ beh_account(struct sl_flow_table *t, struct sl_flow *f, int d, uint32_t len, uin
 			b->cur_unsol = b->msgs[0] >= SL_BEH_SKIP && !reply;
 		if (d == 1 && b->cur_unsol && b->unsol < UINT16_MAX)
 			b->unsol++;
+		if (d == 1 && reply && req && b->answered < UINT16_MAX)
+			b->answered++; /* a share's result, a request's response */
 	}
 	b->last_ms[d] = ms;
 	b->last_dir = (uint8_t)d;
@@ -732,6 +737,7 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 		s->flags |= SL_SAMPLE_F_BULK;
 	if (b == NULL) {
 		s->unsol = s->cn = s->un = s->crep = s->urep = s->cmiss = s->umiss = 0;
+		s->answered = 0;
 		s->gap_cv = 0;
 		s->csz_mean = s->csz_cv = s->usz_mean = 0;
 		s->cells = 0;
@@ -746,6 +752,7 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 	s->cmiss = b->cmiss;
 	s->umiss = b->umiss;
 	s->cells = b->cells;
+	s->answered = b->answered;
 	mean_cv(b->cn, b->csz_sum, b->csz_sq, &s->csz_mean, &s->csz_cv);
 	s->usz_mean = s->un ? (float)b->usz_sum / (float)s->un : 0;
 	if (b->cn >= 3) { /* gaps are taken between measured initiator messages */

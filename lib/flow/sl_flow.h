@@ -91,7 +91,7 @@ struct sl_flow_beh {
 	uint32_t usz_sum;    /**< sum of measured push sizes */
 	float csz_sq;        /**< sum of squared initiator message sizes */
 	uint16_t cells;      /**< messages (both ways) of Tor cell size (sl_known_cell_sized) */
-	uint8_t pad[2];
+	uint16_t answered;   /**< measured initiator requests the responder answered within reply_us */
 	float gsum;          /**< sum of gaps between measured initiator messages, s */
 	float gsq;           /**< sum of their squares */
 };
@@ -127,7 +127,8 @@ struct sl_flow_sample {
 	float gap_cv;        /**< variation of the gaps between initiator messages */
 	uint16_t cmiss, umiss; /**< size changes after the first repeat */
 	uint32_t msgs[2];    /**< messages per direction */
-	uint32_t unsol;      /**< unsolicited responder messages */
+	uint16_t unsol;      /**< unsolicited responder messages */
+	uint16_t answered;   /**< measured initiator requests answered within the reply time */
 	uint16_t cn, un;     /**< samples behind the size statistics */
 	uint16_t crep, urep; /**< of those, about the size of the one before */
 	float csz_mean;      /**< initiator message size: mean ... */

@@ -585,7 +585,8 @@ quic(const uint8_t *p, uint32_t len)
 static bool
 utp(const uint8_t *p, uint32_t len)
 {
-	return len >= 20 && (p[0] & 0x0f) == 1 && (p[0] >> 4) <= 4 && p[1] <= 2;
+	return len >= 20 && (p[0] & 0x0f) == 1 && (p[0] >> 4) <= 4 && p[1] <= 2 &&
+	       (p[1] | p[2] | p[3]) != 0; /* not WireGuard's type 1 with its three zero bytes */
 }
 
 /* IKE (RFC 7296 3.1): 28-byte header, version 2.0 (0x20) or 1.0 (0x10), initiator SPI not 0;

@@ -809,6 +809,7 @@ beh_json(struct sl_json *j, const struct sl_beh *b)
 	sl_json_u64(j, "client_sizes_measured", b->cn);
 	sl_json_u64(j, "client_sizes_repeated", b->crep);
 	sl_json_u64(j, "client_sizes_changed", b->cmiss);
+	sl_json_u64(j, "client_requests_answered", b->answered);
 	sl_json_dbl(j, "client_size_mean", b->csz_mean, 1);
 	sl_json_dbl(j, "client_size_cv", b->csz_cv, 3);
 	sl_json_u64(j, "push_sizes_measured", b->un);

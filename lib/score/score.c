@@ -99,6 +99,7 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	b->un = s->un;
 	b->urep = s->urep;
 	b->umiss = s->umiss;
+	b->answered = s->answered;
 	if (s->flags & SL_SAMPLE_F_NO_SNI)
 		b->transport = SL_TRANSPORT_TLS_NO_SNI;
 	else if (s->flags & SL_SAMPLE_F_TLS)
@@ -141,7 +142,11 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	}
 	/* repeats: each measured message the same size as the one before; once the session
 	 * settled (first repeat), at most a quarter of the changes may break the pattern */
-	if (s->crep >= 1 && 4u * s->crep >= 3u * ((unsigned int)s->crep + s->cmiss)) {
+	/* ... and a pool answers every share within a round trip (the result): requests left
+	 * unanswered are a heartbeat on the client's own timer (two independent timers, an HMI
+	 * and its server, look like shares and jobs otherwise) */
+	if (s->crep >= 1 && 4u * s->crep >= 3u * ((unsigned int)s->crep + s->cmiss) &&
+	    (s->cn < 3 || 2u * s->answered >= s->cn)) {
 		b->matched |= 1u << SL_BEH_steady_requests;
 		unsigned int r = s->crep >= 5 ? feature_points[SL_BEH_steady_requests] :
 				 s->crep >= 3 ? feature_points[SL_BEH_steady_requests] * 6 / 7 :

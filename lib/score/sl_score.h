@@ -73,7 +73,7 @@ struct sl_score_params {
 /* X(name, points, help): behavioural features of one flow, with the points each gives. */
 #define SL_BEH_FEATURES(X)                                                                   \
 	X(server_pushes, 25, "the responder pushes messages unasked, at most 3 per request of the initiator (jobs; one push: 20)") \
-	X(steady_requests, 35, "the initiator's own messages (not its answers) repeat one size (shares; 1-2 repeats: 12-24, 3-4: 30; halved when they come like a timer)") \
+	X(steady_requests, 35, "the initiator's own messages (not its answers) repeat one size and the responder answers most within a round trip (shares and their results; 1-2 repeats: 12-24, 3-4: 30; halved when they come like a timer)") \
 	X(steady_pushes, 15, "the unasked pushes repeat one size (one repeat: 7)")                            \
 	X(cadence, 10, "initiator messages at random intervals of seconds to minutes (share finds are a Poisson process; a timer is regular)") \
 	X(opaque, 20, "TLS without a server name (or unrecognised binary: 15)")               \
@@ -133,6 +133,8 @@ struct sl_beh {
 	uint16_t cn, crep;    /**< initiator messages measured / same size as the one before */
 	uint16_t un, urep;    /**< pushes measured / same size as the one before */
 	uint16_t cmiss, umiss; /**< size changes once the pattern had started */
+	uint16_t answered;    /**< measured initiator messages answered within the reply time */
+	uint16_t pad16;
 	uint8_t transport;    /**< SL_TRANSPORT_* */
 	uint8_t gate;         /**< enum sl_beh_gate */
 	uint8_t points;       /**< 0..100 */

@@ -1129,14 +1129,14 @@ test_benign_ssh_idle(void **state)
 	gen_ssh_idle(&s, 600, 30);
 	r = check_benign(&s, true);
 	assert_true(r.samples > 20);
-	assert_int_equal(r.last_beh.gate, SL_GATE_cleartext); /* SSH is recognised: not judged */
+	assert_int_equal(r.last_beh.gate, SL_GATE_known); /* SSH is recognised: not judged */
 	run_fini(&r);
 	/* the same on port 22: not judged at all */
 	s.dport = 22;
 	s.name = "ssh idle keepalive :22";
 	r = check_benign(&s, true);
 	assert_true(r.samples > 20);
-	assert_int_equal(r.last_beh.gate, SL_GATE_cleartext); /* SSH, whatever the port */
+	assert_int_equal(r.last_beh.gate, SL_GATE_known); /* SSH, whatever the port */
 	assert_int_equal(r.max_pts, 0);
 	assert_float_equal(r.max_score, 0, 0);
 	run_fini(&r);
@@ -1522,6 +1522,7 @@ pool_sample(void)
 	s.unsol = 4;
 	s.cn = 8;
 	s.crep = 7;
+	s.answered = 8; /* every share acknowledged */
 	s.un = 4;
 	s.urep = 3;
 	s.csz_mean = 250;
@@ -1562,10 +1563,26 @@ test_behaviour_features(void **state)
 	assert_true(full >= bin && bin >= sni);
 	assert_true(full > sni);
 	/* SSH: a recognised protocol, not judged by behaviour */
-	s.flags = SESS_SSH;
+	s.flags = 0;
+	s.known = SL_KNOWN_ssh;
 	assert_int_equal(sl_score_behaviour(&p, &s, &b), 0);
 	assert_int_equal(b.transport, SL_TRANSPORT_KNOWN);
-	assert_int_equal(b.gate, SL_GATE_cleartext);
+	assert_int_equal(b.gate, SL_GATE_known);
+	assert_int_equal(b.known, SL_KNOWN_ssh);
+	/* score_beh_known = 0: named, but judged like any unrecognised binary stream */
+	p.beh_known = false;
+	assert_int_equal(sl_score_behaviour(&p, &s, &b), bin);
+	assert_int_equal(b.gate, SL_GATE_passed);
+	p.beh_known = true;
+	/* requests nobody answers within a round trip are a timer's heartbeats, not shares a
+	 * pool acknowledges: no steady_requests */
+	s = pool_sample();
+	s.answered = 1;
+	n = sl_score_behaviour(&p, &s, &b);
+	assert_false(b.matched & (1u << SL_BEH_steady_requests));
+	s.answered = 8;
+	s.crep = 0; /* the same points as requests that never repeat */
+	assert_int_equal(sl_score_behaviour(&p, &s, &b), n);
 	/* each feature removed takes points away */
 	s = pool_sample();
 	s.unsol = 0;
