@@ -3218,8 +3218,7 @@ test_known_udp(void **state)
 	assert_int_equal(sl_known_udp(p, 60, 500, 500), SL_KNOWN_ipsec_natt);
 	assert_int_equal(sl_known_udp(p, 61, 500, 500), 0);
 	memmove(p + 4, p, 60);
-	memset(p, 0, 4);
-	p[31] = 64;
+	memset(p, 0, 4); /* the non-ESP marker; the IKE length (60) is the datagram's less 4 */
 	assert_int_equal(sl_known_udp(p, 64, 4500, 4500), SL_KNOWN_ipsec_natt);
 	assert_int_equal(sl_known_udp((const uint8_t *)"\xff", 1, 4500, 4500), SL_KNOWN_ipsec_natt);
 	/* uTP SYN (BEP 29: type 4, version 1 = 0x41) */
