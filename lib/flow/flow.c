@@ -611,7 +611,8 @@ sl_flow_account(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt 
 	}
 	if (pk->payload_cap > 0 && t->pay_mem != NULL && f->buf_len[dir] < t->p.payload_bytes)
 		capture_payload(t, f, dir, pk, m);
-	if (pk->payload_len > 0 && t->beh != NULL && f->proto == 6 && !(f->bflags & SL_FLOW_B_BULK))
+	/* one byte alone is a TCP keepalive probe (RFC 1122 4.2.3.6: one old byte), not a message */
+	if (pk->payload_len > 1 && t->beh != NULL && f->proto == 6 && !(f->bflags & SL_FLOW_B_BULK))
 		beh_account(t, f, dir, pk->payload_len, now_us);
 	if (!(f->flags & SL_FLOW_F_LONG) && now_us - f->first_us >= t->p.long_us) {
 		f->flags |= SL_FLOW_F_LONG;

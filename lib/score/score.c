@@ -132,21 +132,25 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	if (b->gate != SL_GATE_passed)
 		return 0;
 
-	/* features: what a pool session looks like from outside the encryption */
+	/* features: what a pool session looks like from outside the encryption. A pool answers
+	 * every share within a round trip (the result); requests left unanswered are a
+	 * heartbeat on the client's own timer. Two independent timers (an HMI and its server,
+	 * each sending a fixed-size message every ~25 s) otherwise look like shares and jobs. */
+	bool unanswered = s->cn >= 3 && 2u * s->answered < s->cn;
+
 	/* a pool pushes a job every few shares at most; a feed or a chat room pushes many
 	 * messages for each one of the client's own */
 	if (s->unsol >= 1 && s->unsol <= 3u * SL_MAX(1u, (unsigned int)s->cn)) {
+		unsigned int r = s->unsol >= 2 ? feature_points[SL_BEH_server_pushes]
+					       : feature_points[SL_BEH_server_pushes] * 4 / 5;
+
 		b->matched |= 1u << SL_BEH_server_pushes;
-		pts += s->unsol >= 2 ? feature_points[SL_BEH_server_pushes]
-				     : feature_points[SL_BEH_server_pushes] * 4 / 5;
+		pts += unanswered ? r / 2 : r;
 	}
 	/* repeats: each measured message the same size as the one before; once the session
 	 * settled (first repeat), at most a quarter of the changes may break the pattern */
-	/* ... and a pool answers every share within a round trip (the result): requests left
-	 * unanswered are a heartbeat on the client's own timer (two independent timers, an HMI
-	 * and its server, look like shares and jobs otherwise) */
 	if (s->crep >= 1 && 4u * s->crep >= 3u * ((unsigned int)s->crep + s->cmiss) &&
-	    (s->cn < 3 || 2u * s->answered >= s->cn)) {
+	    !unanswered) {
 		b->matched |= 1u << SL_BEH_steady_requests;
 		unsigned int r = s->crep >= 5 ? feature_points[SL_BEH_steady_requests] :
 				 s->crep >= 3 ? feature_points[SL_BEH_steady_requests] * 6 / 7 :

@@ -72,7 +72,7 @@ struct sl_score_params {
 
 /* X(name, points, help): behavioural features of one flow, with the points each gives. */
 #define SL_BEH_FEATURES(X)                                                                   \
-	X(server_pushes, 25, "the responder pushes messages unasked, at most 3 per request of the initiator (jobs; one push: 20)") \
+	X(server_pushes, 25, "the responder pushes messages unasked, at most 3 per request of the initiator (jobs; one push: 20; halved when the responder answers fewer than half the requests)") \
 	X(steady_requests, 35, "the initiator's own messages (not its answers) repeat one size and the responder answers most within a round trip (shares and their results; 1-2 repeats: 12-24, 3-4: 30; halved when they come like a timer)") \
 	X(steady_pushes, 15, "the unasked pushes repeat one size (one repeat: 7)")                            \
 	X(cadence, 10, "initiator messages at random intervals of seconds to minutes (share finds are a Poisson process; a timer is regular)") \
