@@ -136,7 +136,7 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	 * every share within a round trip (the result); requests left unanswered are a
 	 * heartbeat on the client's own timer. Two independent timers (an HMI and its server,
 	 * each sending a fixed-size message every ~25 s) otherwise look like shares and jobs. */
-	bool unanswered = s->cn >= 3 && 2u * s->answered < s->cn;
+	bool unanswered = s->cn >= 2 && 2u * s->answered < s->cn;
 
 	/* a pool pushes a job every few shares at most; a feed or a chat room pushes many
 	 * messages for each one of the client's own */
