@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: install dependencies, build with -Werror, run the cmocka unit tests (also under
 # ASan/UBSan), generate the test captures, run the integration tests with the real binary
-# (offline and live through net_pcap), the end-to-end inline test in network namespaces
+# (offline and live through net_pcap), zero alerts on the real-traffic calibration corpus
+# (scripts/calibrate.sh), the end-to-end inline test in network namespaces
 # (scripts/e2e.sh), fuzz briefly, and end with one line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,12 @@ out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 
 echo "$out" | grep -v '^integration:'
 line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' <<<"$out" || echo "integration: 0 passed, 1 failed")
 pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4}' <<<"$line")))
+# the real-traffic calibration corpus (../shared/corpus beside the clone, read in place; CI has
+# it there): zero alerts, one test; a missing corpus fails it
+echo "== calibration corpus: zero alerts (scripts/calibrate.sh)"
+out=$(scripts/calibrate.sh build/app/sluice/sluice 2>&1); rc=$?
+echo "$out" | grep -vE '^note: ' || true
+if [ $rc -eq 0 ]; then pass=$((pass + 1)); else echo "calibration: FAILED (exit $rc)"; fail=$((fail + 1)); fi
 echo "== end to end: inline mode in network namespaces (real TCP through sluice)"
 out=$(scripts/e2e.sh 2>&1)
 echo "$out" | grep -E '^(ok|FAIL) ' || true

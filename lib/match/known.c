@@ -454,13 +454,23 @@ bgp(const uint8_t *c, uint32_t cl)
 	       c[18] <= 5;
 }
 
-/* OpenFlow (OpenFlow switch specification, ofp_header): version 1..6, OFPT_HELLO (0), length
- * >= 8, on 6653/6633. */
+/* OpenFlow (OpenFlow switch specification, ofp_header): version 1..6 (0x01..0x06), a message
+ * type (HELLO 0 ... 35), length >= 8, transaction id; on 6653/6633, from either side (a
+ * capture may start mid-session, with echo requests or flow mods). */
 static bool
-openflow(const uint8_t *c, uint32_t cl, uint16_t sport, uint16_t dport)
+openflow(const uint8_t *p, uint32_t len, uint16_t sport, uint16_t dport)
 {
-	return cl >= 8 && c[0] >= 1 && c[0] <= 6 && c[1] == 0 && be16(c + 2) >= 8 &&
+	return len >= 8 && p[0] >= 1 && p[0] <= 6 && p[1] <= 35 && be16(p + 2) >= 8 &&
 	       (port_is(sport, dport, 6653) || port_is(sport, dport, 6633));
+}
+
+/* MSN Messenger (MSNP, draft-movva-msn-messenger-protocol): the client's "VER <trid> MSNP..". */
+static bool
+msn(const uint8_t *c, uint32_t cl)
+{
+	uint32_t n = cl < 32 ? cl : 32;
+
+	return starts(c, cl, "VER ") && memmem(c, n, " MSNP", 5) != NULL;
 }
 
 /* Telnet (RFC 854): option negotiation, IAC (0xff) then WILL/WONT/DO/DONT. */
@@ -522,8 +532,10 @@ sl_known_tcp(const uint8_t *c, uint32_t cl, const uint8_t *s, uint32_t sl, uint1
 		return SL_KNOWN_redis;
 	if (bgp(c, cl) || bgp(s, sl))
 		return SL_KNOWN_bgp;
-	if (openflow(c, cl, sport, dport))
+	if (openflow(c, cl, sport, dport) || openflow(s, sl, sport, dport))
 		return SL_KNOWN_openflow;
+	if (msn(c, cl))
+		return SL_KNOWN_msn;
 	if (telnet(c, cl) || telnet(s, sl))
 		return SL_KNOWN_telnet;
 	b = banner(s, sl, dport);

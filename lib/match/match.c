@@ -948,6 +948,7 @@ recognise(struct sl_match_wctx *x, struct sl_mstate *st, const struct sl_match_f
 	if (k > 0) {
 		st->known = (uint8_t)k;
 		x->st.known_flows++;
+		x->known_count[k]++;
 	}
 }
 

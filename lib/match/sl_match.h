@@ -115,6 +115,8 @@ enum sl_term {
 	SL_TERM_MAX
 };
 
+#define SL_KNOWN_MAX_IDS 64 /**< room for the known-protocol table (SL_KNOWN_MAX <= this) */
+
 #define SL_EVIDENCE_MAX 56 /**< excerpt bytes carried by an event */
 
 /** Where a flow's local host sits in an event: the initiator or the responder. */
@@ -263,6 +265,7 @@ struct sl_match_wctx {
 				     TLS handshake */
 	struct sl_match_stats st;   /**< counters */
 	uint32_t det_count[SL_DET_MAX]; /**< events per detector (for the summary) */
+	uint32_t known_count[SL_KNOWN_MAX_IDS]; /**< flows per recognised protocol (summary) */
 };
 
 /* ---- detection object (control core) ---- */
@@ -435,7 +438,8 @@ void sl_ws_unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask
 	X(postgres, "PostgreSQL", 0, "StartupMessage version 3.0 or SSLRequest")                \
 	X(redis, "Redis", 0, "RESP array of bulk strings")                                      \
 	X(bgp, "BGP", 0, "16-byte 0xff marker, OPEN")                                           \
-	X(openflow, "OpenFlow", 0, "OFPT_HELLO on 6653/6633")                                   \
+	X(openflow, "OpenFlow", 0, "ofp_header (version 1-6, type, length) on 6653/6633")       \
+	X(msn, "MSN Messenger", 0, "'VER <id> MSNP..' from the client")                          \
 	X(telnet, "Telnet", 0, "IAC option negotiation")                                        \
 	X(ftp, "FTP", 0, "220 greeting on 21")                                                  \
 	X(smtp, "SMTP", 0, "220 greeting")                                                      \
@@ -455,6 +459,8 @@ enum sl_known {
 #undef SL_KNOWN_ENUM
 	SL_KNOWN_MAX
 };
+
+_Static_assert(SL_KNOWN_MAX <= SL_KNOWN_MAX_IDS, "the known-protocol table fits its counters");
 
 const char *sl_known_name(unsigned int k);  /**< "tor"; "none" for 0; NULL past the end */
 const char *sl_known_label(unsigned int k); /**< "Tor" */

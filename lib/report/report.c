@@ -601,6 +601,18 @@ detection_json(struct sl_json *j, const struct sl_report_ctx *c, const struct sl
 		sl_json_u64(j, nm, ((const uint64_t *)ms)[k]);
 	}
 	sl_json_obj_close(j);
+	/* flows per protocol of the known-protocol table (recognised TCP flows are not judged by
+	 * behaviour; UDP ones are labels) */
+	sl_json_obj_open(j, "known_protocols");
+	for (unsigned int k = 1; k < SL_KNOWN_MAX; k++) {
+		uint64_t n = 0;
+
+		for (unsigned int i = 0; i < c->nworkers; i++)
+			n += SL_LOAD_RELAXED(&c->workers[i]->mx.known_count[k]);
+		if (n != 0)
+			sl_json_u64(j, sl_known_name(k), n);
+	}
+	sl_json_obj_close(j);
 	sl_json_obj_open(j, "events_by_detector");
 	for (unsigned int d = 0; d < SL_DET_MAX; d++) {
 		if (c->det_events != NULL && c->det_events[d] != 0)

@@ -3053,6 +3053,9 @@ test_known_text(void **state)
 	assert_int_equal(KT("", 0, ":irc.example.net NOTICE * :*** Looking up\r\n", 43, 1, 6667),
 		SL_KNOWN_irc);
 	assert_int_equal(KT("NICKalice\r\n", 11, "", 0, 1, 6667), 0);
+	/* MSN Messenger */
+	assert_int_equal(KT("VER 1 MSNP8 CVR0\r\n", 18, "", 0, 1, 1863), SL_KNOWN_msn);
+	assert_int_equal(KT("VER 1 HTTP\r\n", 12, "", 0, 1, 1863), 0);
 	/* greetings: SMTP (RFC 5321 4.2), FTP on 21, POP3, IMAP */
 	assert_int_equal(KT("", 0, "220 mail.example.com ESMTP\r\n", 28, 1, 25), SL_KNOWN_smtp);
 	assert_int_equal(KT("", 0, "220 FTP ready\r\n", 15, 1, 21), SL_KNOWN_ftp);
@@ -3176,6 +3179,9 @@ test_known_binary(void **state)
 	assert_int_equal(KT(c, 29, "", 0, 1, 179), 0);
 	assert_int_equal(KT("\x04\x00\x00\x08\x00\x00\x00\x01", 8, "", 0, 50000, 6653), SL_KNOWN_openflow);
 	assert_int_equal(KT("\x04\x00\x00\x08\x00\x00\x00\x01", 8, "", 0, 50000, 6654), 0);
+	assert_int_equal(KT("", 0, "\x04\x02\x00\x08\x00\x00\x01\x9a", 8, 50000, 6633),
+		SL_KNOWN_openflow); /* mid-session: the switch's echo request */
+	assert_int_equal(KT("", 0, "\x07\x02\x00\x08\x00\x00\x01\x9a", 8, 50000, 6633), 0);
 	/* a TLS ClientHello and an XMRig login are none of these */
 	assert_int_equal(KT("\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03", 11, "", 0, 1, 443), 0);
 	assert_int_equal(KT("{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"login\"}\n", 42, "", 0, 1, 3333), 0);
