@@ -1451,6 +1451,21 @@ def corpus_timer_pair_not_alerted():
     eq([e for e in evs if e["event_type"] == "alert"], [], "alerts")
 
 
+@test
+def calib_generated_sessions():
+    """Generated benign sessions of the protocols the corpus lacks (tests/gen/calib.py: Bitcoin
+    v1 and BIP324, Tor cells in TLS, Monero levin, Gnutella): each named by the known-protocol
+    table, its flows not judged, no alert."""
+    man = json.load(open(os.path.join(DATA, "calib", "manifest.json")))
+    assert len(man) >= 5, man
+    for ent in man:
+        s, evs = corpus_run(os.path.abspath(os.path.join(DATA, "calib", ent["pcap"])))
+        assert s["detection"]["known_protocols"].get(ent["protocol"], 0) >= 1, (ent["pcap"], s["detection"]["known_protocols"])
+        eq([e for e in evs if e["event_type"] == "alert"], [], "%s: alerts" % ent["pcap"])
+        jl = [e for e in evs if e["event_type"] == "judgement"]
+        eq([e for e in jl if e["judged"]], [], "%s: judged flows" % ent["pcap"])
+
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
