@@ -955,6 +955,18 @@ sl_report_score_view(struct sl_json *j, const char *key, const struct sl_score_v
 	for (unsigned int i = 0; i < v->nsig; i++)
 		signal_json(j, &v->sig[order[i]], v->now_points[order[i]]);
 	sl_json_arr_close(j);
+	if (v->known != 0) { /* flows the known-protocol table took out of behavioural judging */
+		sl_json_arr_open(j, "not_judged");
+		for (unsigned int k = 1; k < SL_KNOWN_MAX; k++) {
+			if (!((v->known >> k) & 1))
+				continue;
+			sl_json_obj_open(j, NULL);
+			sl_json_str(j, "protocol", sl_known_label(k));
+			sl_json_str(j, "recognised_by", sl_known_how(k));
+			sl_json_obj_close(j);
+		}
+		sl_json_arr_close(j);
+	}
 	sl_json_obj_close(j);
 }
 

@@ -215,6 +215,7 @@ struct shost {
 	uint64_t first_us;
 	uint64_t alert_us;
 	uint64_t quiet_us;    /* before this, a decay pass surely finds nothing to do (below) */
+	uint64_t known;       /* protocols of its flows the known-protocol table recognised */
 	struct sl_signal sig[SL_SCORE_SIGNALS];
 };
 
@@ -400,6 +401,7 @@ fill_view(const struct sl_score *s, const struct shost *h, uint64_t now, struct 
 	v->first_us = h->first_us;
 	v->alert_us = h->alert_us;
 	v->alerts = h->alerts;
+	v->known = h->known;
 	memcpy(v->sig, h->sig, sizeof(h->sig[0]) * h->nsig);
 }
 
@@ -646,6 +648,8 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 	h = host_get(s, host, fs->ts_us, pts >= s->p.beh_min_points && pts > 0);
 	if (h == NULL)
 		return;
+	if (fs->known != 0 && fs->known < 64)
+		h->known |= 1ull << fs->known; /* explanations say what was not judged */
 	/* the flow's own signals: still there (refresh) or no longer mining-like (decay) */
 	for (unsigned int i = 0; i < h->nsig; i++) {
 		struct sl_signal *g = &h->sig[i];

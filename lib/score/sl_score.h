@@ -188,6 +188,8 @@ struct sl_score_view {
 	uint64_t first_us;    /**< first signal */
 	uint64_t alert_us;    /**< when it last crossed the alert threshold (0 = never) */
 	uint32_t alerts;      /**< times it crossed the alert threshold */
+	uint64_t known;       /**< bit per protocol (enum sl_known) its flows were recognised as
+			       since it had signals: not judged by behaviour */
 	float now_points[SL_SCORE_SIGNALS]; /**< each signal's points now (decayed) */
 	struct sl_signal sig[SL_SCORE_SIGNALS];
 };
