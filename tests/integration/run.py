@@ -1466,6 +1466,34 @@ def calib_generated_sessions():
         eq([e for e in jl if e["judged"]], [], "%s: judged flows" % ent["pcap"])
 
 
+@test
+def known_protocols_in_host_view_live():
+    """Live (net_pcap, packet time): /sluice/host lists the protocols the known-protocol table
+    took out of behavioural judging for that host, with how they were recognised."""
+    prefix = "sl-calib-known-%d" % os.getpid()
+    cap = os.path.abspath(os.path.join(DATA, "calib", "tor_client.pcap"))
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_pcap0,rx_pcap=" + cap, "--",
+                          "-q", "-e", os.devnull, "--set", "idle_polls=64", "--set", "port_time=1"]
+                         + LIVE_SMALL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        one, deadline = {}, time.time() + 30
+        while time.time() < deadline:
+            try:
+                one = telemetry(prefix, "/sluice/host,10.62.0.8")["/sluice/host"] or {}
+                if any(r.startswith("not judged: Tor") for r in one.get("reasons", [])):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert any(r.startswith("not judged: Tor, TLS whose records are cell-sized")
+                   for r in one.get("reasons", [])), one
+        eq(one.get("level"), "none", "the Tor client's level")
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=30)
+
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
