@@ -105,9 +105,9 @@ is_ssh(const uint8_t *c, uint32_t cl, const uint8_t *s, uint32_t sl)
 		return true;
 	if (starts(s, sl, "SSH-1.") || starts(s, sl, "SSH-2."))
 		return true;
-	/* server lines before the banner (RFC 4253 4.2): the banner within the first bytes */
-	return sl >= 8 && memmem(s, sl < 512 ? sl : 512, "\r\nSSH-2.", 8) != NULL &&
-	       starts(c, cl, "SSH-");
+	/* other lines before the server's banner (RFC 4253 4.2): the banner within the first
+	 * bytes, at the start of a line */
+	return sl >= 8 && memmem(s, sl < 512 ? sl : 512, "\r\nSSH-2.", 8) != NULL;
 }
 
 /* Bitcoin-family P2P (Bitcoin Core protocol docs, "Message headers"): magic, the command

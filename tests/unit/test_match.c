@@ -3033,6 +3033,8 @@ test_known_text(void **state)
 	assert_int_equal(KT("SSH-2.0-OpenSSH_9.6\r\n", 21, "", 0, 50000, 2222), SL_KNOWN_ssh);
 	assert_int_equal(KT("", 0, "SSH-2.0-dropbear\r\n", 18, 50000, 2222), SL_KNOWN_ssh);
 	assert_int_equal(KT("SSH-3.0-x\r\n", 11, "", 0, 50000, 2222), 0);
+	assert_int_equal(KT("", 0, "Welcome\r\nSSH-2.0-OpenSSH_9.6\r\n", 30, 50000, 22), SL_KNOWN_ssh);
+	assert_int_equal(KT("", 0, "Welcome\r\nSSH-3.0-OpenSSH_9.6\r\n", 30, 50000, 22), 0);
 	assert_int_equal(KT("SSH-", 4, "", 0, 50000, 22), 0);
 	/* BitTorrent (BEP 3) */
 	assert_int_equal(KT("\x13" "BitTorrent protocol\0\0\0\0\0\0\0\0", 28, "", 0, 1, 6881),
