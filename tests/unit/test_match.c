@@ -3081,7 +3081,7 @@ test_known_text(void **state)
 static void
 test_known_binary(void **state)
 {
-	uint8_t c[400], s[400];
+	uint8_t c[512], s[512];
 
 	(void)state;
 	/* Bitcoin v1 (protocol documentation, message header): main-net magic, "version",
