@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # calibrate.sh: run sluice over the real-traffic calibration corpus (../shared/corpus beside
 # the clone, read in place; SL_CORPUS overrides) and the generated benign sessions
-# (build/tests-data/calib, made by tests/gen/gen.py), one sluice process per capture, two at a
+# (build/tests-data/calib, made by tests/gen/gen.py from the wire formats; build/tests-data/
+# calib-real, made by real programs by tests/gen/real_sessions.sh), one sluice process per capture, two at a
 # time, with log_judgements = 1; print per category (manifest.tsv) the flows judged by
 # behaviour, their highest behaviour points, what the known-protocol table took out, and every
 # alert. Nothing in the corpus mines: every alert is a false positive.
@@ -14,6 +15,7 @@ bin=${1:-build/app/sluice/sluice}
 out=${2:-/tmp/sluice-calib}
 corpus=${SL_CORPUS:-../shared/corpus}
 gen=${SL_CALIB_GEN:-build/tests-data/calib}
+real=${SL_CALIB_REAL:-build/tests-data/calib-real}
 jobs=${SL_CALIB_JOBS:-2}
 if [ ! -f "$corpus/manifest.tsv" ]; then
     echo "calibrate: no corpus at $corpus (manifest.tsv missing)" >&2; exit 2
@@ -27,6 +29,11 @@ if [ -d "$gen" ]; then
     for f in "$gen"/*.pcap; do [ -f "$f" ] && printf '%s\tgenerated\n' "$f" >> "$list"; done
 else
     echo "calibrate: no generated sessions in $gen (run tests/gen/gen.py build/tests-data)" >&2
+fi
+if [ -d "$real" ]; then
+    for f in "$real"/*.pcap; do [ -f "$f" ] && printf '%s\treal-programs\n' "$f" >> "$list"; done
+else
+    echo "calibrate: no real-program sessions in $real (tests/gen/real_sessions.sh $real)" >&2
 fi
 # SL_CALIB_SET: more options for every run (e.g. "--set score_beh_known=0": the figures
 # without the known-protocol table)

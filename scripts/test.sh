@@ -47,6 +47,10 @@ rm -rf "$data"
 if ! /usr/bin/python3 tests/gen/gen.py "$data" >/tmp/sluice-gen.log 2>&1; then
     tail -20 /tmp/sluice-gen.log; fail=$((fail + 1))
 fi
+# real programs (OpenVPN over TCP and UDP) in network namespaces for the calibration, made
+# while the integration tests run (about 2.5 minutes, mostly waiting)
+tests/gen/real_sessions.sh "$data/calib-real" 60 >/tmp/sluice-real.log 2>&1 &
+real_pid=$!
 echo "== integration tests"
 out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 2>&1)
 echo "$out" | grep -v '^integration:'
@@ -55,6 +59,10 @@ pass=$((pass + $(awk '{print $2}' <<<"$line"))); fail=$((fail + $(awk '{print $4
 # the real-traffic calibration corpus (../shared/corpus beside the clone, read in place; CI has
 # it there): zero alerts, one test; a missing corpus fails it
 echo "== calibration corpus: zero alerts (scripts/calibrate.sh)"
+wait $real_pid; rc=$?
+if [ $rc -eq 3 ]; then tail -1 /tmp/sluice-real.log
+elif [ $rc -ne 0 ]; then echo "real-program sessions: FAILED"; tail -20 /tmp/sluice-real.log; fail=$((fail + 1))
+fi
 out=$(scripts/calibrate.sh build/app/sluice/sluice 2>&1); rc=$?
 echo "$out" | grep -vE '^note: ' || true
 if [ $rc -eq 0 ]; then pass=$((pass + 1)); else echo "calibration: FAILED (exit $rc)"; fail=$((fail + 1)); fi

@@ -6,13 +6,18 @@
 #   openvpn_real_udp.pcap  the same over UDP (labelled, not judged)
 # A manifest.json beside them names the protocol the known-protocol table must give.
 # usage: tests/gen/real_sessions.sh OUTDIR [SECONDS]   (as root; default 75 s per session)
-# Needs openvpn, openssl, tcpdump, iproute2 (scripts/deps.sh); exits 3 when one is missing.
+# Needs root, network namespaces, openvpn, openssl, tcpdump, iproute2 (scripts/deps.sh); exits
+# 3 ("skipped") without them, 1 when a tunnel does not come up.
 set -euo pipefail
 out=$(realpath -m "${1:?usage: real_sessions.sh OUTDIR [SECONDS]}")
 secs=${2:-75}
+skip() { echo "real_sessions: skipped ($1)" >&2; exit 3; }
+[ "$(id -u)" -eq 0 ] || skip "not root"
 for t in openvpn openssl tcpdump ip python3; do
-    command -v "$t" >/dev/null || { echo "real_sessions: $t missing" >&2; exit 3; }
+    command -v "$t" >/dev/null || skip "$t missing"
 done
+ip netns add sl-calib-probe-$$ >/dev/null 2>&1 || skip "ip netns unavailable"
+ip netns del sl-calib-probe-$$ >/dev/null 2>&1
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/sl-calib-real.XXXXXX)
 c=sl-calib-c
@@ -47,7 +52,8 @@ for who in server client; do
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $who.key \
         -out $who.csr -subj /CN=calib-$who 2>/dev/null
     ext=$tmp/$who.ext
-    if [ $who = server ]; then echo "extendedKeyUsage=serverAuth" > "$ext"; else echo "extendedKeyUsage=clientAuth" > "$ext"; fi
+    if [ $who = server ]; then eku=serverAuth; else eku=clientAuth; fi
+    printf 'keyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku > "$ext"
     openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $who.crt \
         -days 2 -extfile "$ext" 2>/dev/null
 done
@@ -67,7 +73,7 @@ session() { # $1 = tcp|udp, $2 = output pcap
     ip netns exec "$c" openvpn --tls-client --proto $cp --remote 10.199.0.2 1194 --dev tun \
         --dev-type tun --ifconfig 10.200.0.2 10.200.0.1 --ca ca.crt --cert client.crt \
         --key client.key --tls-auth ta.key 1 --remote-cert-tls server --keepalive 10 60 \
-        --verb 0 &
+        --verb 1 --log "$tmp/client-$proto.log" &
     pids+=($!)
     sleep 5
     # traffic through the tunnel: a monitoring datagram (syslog-sized) every 2-9 s
@@ -85,6 +91,12 @@ while time.time() < end:
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     pids=()
+    # one session, no reconnects: the tunnel came up once
+    if [ "$(grep -c 'Initialization Sequence Completed' "$tmp/client-$proto.log")" != 1 ]; then
+        echo "real_sessions: the $proto tunnel did not come up once:" >&2
+        tail -20 "$tmp/client-$proto.log" >&2
+        exit 1
+    fi
 }
 session tcp "$out/openvpn_real_tcp.pcap"
 session udp "$out/openvpn_real_udp.pcap"

@@ -1458,8 +1458,12 @@ def calib_generated_sessions():
     table, its flows not judged, no alert."""
     man = json.load(open(os.path.join(DATA, "calib", "manifest.json")))
     assert len(man) >= 5, man
+    man = [dict(e, dir="calib") for e in man]
+    real = os.path.join(DATA, "calib-real", "manifest.json")  # tests/gen/real_sessions.sh, if run
+    if os.path.exists(real):
+        man += [dict(e, dir="calib-real") for e in json.load(open(real))]
     for ent in man:
-        s, evs = corpus_run(os.path.abspath(os.path.join(DATA, "calib", ent["pcap"])))
+        s, evs = corpus_run(os.path.abspath(os.path.join(DATA, ent["dir"], ent["pcap"])))
         assert s["detection"]["known_protocols"].get(ent["protocol"], 0) >= 1, (ent["pcap"], s["detection"]["known_protocols"])
         eq([e for e in evs if e["event_type"] == "alert"], [], "%s: alerts" % ent["pcap"])
         jl = [e for e in evs if e["event_type"] == "judgement"]
