@@ -6,13 +6,19 @@
 # time, with log_judgements = 1; print per category (manifest.tsv) the flows judged by
 # behaviour, their highest behaviour points, what the known-protocol table took out, and every
 # alert. Nothing in the corpus mines: every alert is a false positive.
-#   scripts/calibrate.sh [SLUICE] [OUTDIR]     (default build/app/sluice/sluice, /tmp/sluice-calib)
+#   scripts/calibrate.sh [SLUICE] [OUTDIR]     (default build/app/sluice/sluice; OUTDIR keeps
+#   every run's summary and event log, default a temporary directory removed at the end)
 # Exit status: 0 with no alert, 1 with alerts, 2 if the corpus or the binary is missing.
 # SL_CALIB_JOBS (2) sluice processes run at once.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/app/sluice/sluice}
-out=${2:-/tmp/sluice-calib}
+if [ -n "${2:-}" ]; then
+    out=$2
+else
+    out=$(mktemp -d /tmp/sluice-calib.XXXXXX)
+    trap 'rm -rf "$out"' EXIT
+fi
 corpus=${SL_CORPUS:-../shared/corpus}
 gen=${SL_CALIB_GEN:-build/tests-data/calib}
 real=${SL_CALIB_REAL:-build/tests-data/calib-real}
