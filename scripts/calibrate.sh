@@ -57,8 +57,10 @@ import json, os, sys
 from collections import defaultdict
 
 lst, run = sys.argv[1], sys.argv[2]
+# the UDP entries of SL_KNOWN_PROTOS (lib/match/sl_match.h): labels, never judged
+UDP = {"wireguard", "openvpn_udp", "ipsec_natt", "utp", "quic", "stun"}
 cats = defaultdict(lambda: {"files": 0, "judged": set(), "max": (0, ""), "known": defaultdict(set),
-                            "alerts": [], "errors": 0})
+                            "labels": defaultdict(int), "alerts": [], "errors": 0})
 for i, line in enumerate(open(lst), 1):
     path, cat = line.rstrip("\n").split("\t")
     c = cats[cat]
@@ -74,6 +76,11 @@ for i, line in enumerate(open(lst), 1):
         else:
             c["errors"] += 1
             print("error: sluice failed (exit %s) on %s: %s" % (rc, name, err))
+    sm = os.path.join(run, "%d.sum.json" % i)
+    if os.path.exists(sm):
+        for k, n in json.load(open(sm)).get("detection", {}).get("known_protocols", {}).items():
+            if k in UDP:
+                c["labels"][k] += n
     ev = os.path.join(run, "%d.events.json" % i)
     if not os.path.exists(ev):
         continue
@@ -94,13 +101,16 @@ for i, line in enumerate(open(lst), 1):
             c["alerts"].append("%s host %s -> %s:%s score %s (%s)" % (
                 name, d["host"], d.get("dest_ip"), d.get("dest_port"), d["score"], ", ".join(why)))
 alerts = 0
-print("%-11s %5s %7s %8s  %s" % ("category", "files", "judged", "max_pts", "taken out by the known-protocol table (flows)"))
+print("%-13s %5s %7s %8s  %s" % ("category", "files", "judged", "max_pts", "taken out by the known-protocol table (flows)"))
 for cat in sorted(cats):
     c = cats[cat]
     known = ", ".join("%s %d" % (k, len(v)) for k, v in sorted(c["known"].items()))
-    print("%-11s %5d %7d %8d  %s" % (cat, c["files"], len(c["judged"]), c["max"][0], known or "-"))
+    print("%-13s %5d %7d %8d  %s" % (cat, c["files"], len(c["judged"]), c["max"][0], known or "-"))
     if c["max"][0]:
-        print("%-11s %5s %7s %8s  highest: %s" % ("", "", "", "", c["max"][1]))
+        print("%-13s %5s %7s %8s  highest: %s" % ("", "", "", "", c["max"][1]))
+    if c["labels"]:
+        print("%-13s %5s %7s %8s  UDP labels: %s" % ("", "", "", "", ", ".join(
+            "%s %d" % kv for kv in sorted(c["labels"].items()))))
 for cat in sorted(cats):
     for a in cats[cat]["alerts"]:
         print("ALERT [%s] %s" % (cat, a))

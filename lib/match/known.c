@@ -570,13 +570,20 @@ wireguard(const uint8_t *p, uint32_t len)
 }
 
 /* OpenVPN over UDP: no length prefix; a hard reset opcode (7, 8 or 10) with key id 0 and a
- * session id, then (tls-auth/crypt or not) a packet-id array length and packet id. */
+ * session id, then (tls-auth/crypt or not) a packet-id array length and packet id. On 1194 the
+ * opcode is enough; elsewhere only the exact shape of a first reset: 14 bytes (no tls-auth)
+ * or 42/54 (an SHA1/SHA256 tls-auth HMAC and replay id), ending with an empty ack array and
+ * message packet id 0. */
 static bool
-openvpn_udp(const uint8_t *p, uint32_t len)
+openvpn_udp(const uint8_t *p, uint32_t len, uint16_t sport, uint16_t dport)
 {
 	uint8_t op = p[0] >> 3;
 
-	return len >= 14 && len <= 1024 && (op == 7 || op == 8 || op == 10) && (p[0] & 7) == 0;
+	if (len < 14 || len > 1024 || (op != 7 && op != 8 && op != 10) || (p[0] & 7) != 0)
+		return false;
+	if (port_is(sport, dport, 1194))
+		return true;
+	return (len == 14 || len == 42 || len == 54) && p[len - 5] == 0 && be32(p + len - 4) == 0;
 }
 
 /* QUIC long header (RFC 9000 17.2, RFC 9369): form and fixed bits set, version 1, 2 or a
@@ -592,13 +599,29 @@ quic(const uint8_t *p, uint32_t len)
 	return (v == 0x00000001 || v == 0x6b3343cf || (v & 0xffffff00) == 0xff000000) && p[5] <= 20;
 }
 
-/* uTP (BEP 29): version 1 in the low nibble, type 0..4 in the high one, extension 0..2, and
- * the 20-byte header. */
+/* uTP (BEP 29): version 1 in the low nibble, type 0..4 in the high one, extension 0..2, the
+ * 20-byte header with a microsecond timestamp and a receive window; between two unprivileged
+ * ports (DHCP's BOOTREQUEST, op 1 htype 1, has the same first two bytes). */
 static bool
-utp(const uint8_t *p, uint32_t len)
+utp(const uint8_t *p, uint32_t len, uint16_t sport, uint16_t dport)
 {
 	return len >= 20 && (p[0] & 0x0f) == 1 && (p[0] >> 4) <= 4 && p[1] <= 2 &&
-	       (p[1] | p[2] | p[3]) != 0; /* not WireGuard's type 1 with its three zero bytes */
+	       (p[1] | p[2] | p[3]) != 0 && /* not WireGuard's type 1 with its three zero bytes */
+	       be32(p + 4) != 0 && be32(p + 12) != 0 && sport >= 1024 && dport >= 1024;
+}
+
+/* Well-known UDP services none of these labels applies to (their own first bytes can look
+ * like one: a DNS id of 0x38.., a DHCP request). */
+static bool
+udp_service_port(uint16_t port)
+{
+	static const uint16_t ports[] = {53, 67, 68, 69, 123, 137, 138, 161, 162, 514, 1900, 3702,
+		5353, 5355};
+
+	for (unsigned int i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
 }
 
 /* IKE (RFC 7296 3.1): 28-byte header, version 2.0 (0x20) or 1.0 (0x10), initiator SPI not 0;
@@ -621,7 +644,7 @@ stun(const uint8_t *p, uint32_t len)
 int
 sl_known_udp(const uint8_t *p, uint32_t len, uint16_t sport, uint16_t dport)
 {
-	if (p == NULL || len == 0)
+	if (p == NULL || len == 0 || udp_service_port(sport) || udp_service_port(dport))
 		return 0;
 	if (port_is(sport, dport, 4500)) {
 		if (len == 1 && p[0] == 0xff)
@@ -639,9 +662,9 @@ sl_known_udp(const uint8_t *p, uint32_t len, uint16_t sport, uint16_t dport)
 		return SL_KNOWN_quic;
 	if (stun(p, len))
 		return SL_KNOWN_stun;
-	if (openvpn_udp(p, len) && (port_is(sport, dport, 1194) || p[0] == 0x38 || p[0] == 0x50))
+	if (openvpn_udp(p, len, sport, dport))
 		return SL_KNOWN_openvpn_udp;
-	if (utp(p, len) && !port_is(sport, dport, 53) && !port_is(sport, dport, 123))
+	if (utp(p, len, sport, dport))
 		return SL_KNOWN_utp;
 	return 0;
 }

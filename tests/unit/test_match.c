@@ -3214,10 +3214,18 @@ test_known_udp(void **state)
 	assert_int_equal(sl_known_udp(p, 20, 50000, 3478), SL_KNOWN_stun);
 	p[4] = 0x22;
 	assert_int_equal(sl_known_udp(p, 20, 50000, 3478), 0);
-	/* OpenVPN UDP hard reset (0x38) with a session id; P_DATA first is not recognised */
+	/* OpenVPN UDP hard reset (0x38) with a session id; P_DATA first is not recognised; off
+	 * 1194 only the exact first-reset shape (14 bytes, empty ack array, packet id 0) */
 	memset(p, 0, 26);
 	p[0] = 0x38;
 	assert_int_equal(sl_known_udp(p, 26, 50000, 1194), SL_KNOWN_openvpn_udp);
+	assert_int_equal(sl_known_udp(p, 26, 50000, 1195), 0);
+	memset(p + 1, 0x5a, 8);
+	assert_int_equal(sl_known_udp(p, 14, 50000, 1195), SL_KNOWN_openvpn_udp);
+	p[13] = 1;
+	assert_int_equal(sl_known_udp(p, 14, 50000, 1195), 0);
+	p[13] = 0;
+	assert_int_equal(sl_known_udp(p, 14, 50000, 53), 0); /* a DNS id of 0x38.. */
 	p[0] = 0x48;
 	assert_int_equal(sl_known_udp(p, 26, 50000, 1195), 0);
 	/* IKEv2 on 500 (version 0x20 at byte 17, length = datagram), NAT-T on 4500 */
@@ -3233,7 +3241,10 @@ test_known_udp(void **state)
 	memset(p, 0, 20);
 	p[0] = 0x41;
 	p[2] = 0x3a; /* connection id */
+	p[5] = 0x17; /* timestamp */
+	p[13] = 0x10; /* window */
 	assert_int_equal(sl_known_udp(p, 20, 50000, 6881), SL_KNOWN_utp);
+	assert_int_equal(sl_known_udp(p, 20, 68, 67), 0); /* DHCP: op 1, htype 1 */
 	p[0] = 0x42;
 	assert_int_equal(sl_known_udp(p, 20, 50000, 6881), 0);
 }
