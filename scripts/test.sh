@@ -2,7 +2,8 @@
 # test.sh: install dependencies, build with -Werror, run the cmocka unit tests (also under
 # ASan/UBSan), generate the test captures, run the integration tests with the real binary
 # (offline and live through net_pcap; a representative part again with the ASan/UBSan
-# binary), the end-to-end inline test in network namespaces
+# binary), zero alerts on the real-traffic calibration corpus (scripts/calibrate.sh), the
+# end-to-end inline test in network namespaces
 # (scripts/e2e.sh), fuzz briefly, and end with one line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,10 @@ rm -rf "$data"
 if ! /usr/bin/python3 tests/gen/gen.py "$data" >/tmp/sluice-gen.log 2>&1; then
     tail -20 /tmp/sluice-gen.log; fail=$((fail + 1))
 fi
+# real programs (OpenVPN over TCP and UDP) in network namespaces for the calibration, made
+# while the integration tests run (about 2.5 minutes, mostly waiting)
+tests/gen/real_sessions.sh "$data/calib-real" 60 >/tmp/sluice-real.log 2>&1 &
+real_pid=$!
 echo "== integration tests"
 out=$(/usr/bin/python3 tests/integration/run.py build/app/sluice/sluice "$data" 2>&1)
 echo "$out" | grep -v '^integration:'
@@ -69,6 +74,16 @@ if [ -x build-asan/app/sluice/sluice ]; then
 else
     echo "build-asan/app/sluice/sluice missing"; fail=$((fail + 1))
 fi
+# the real-traffic calibration corpus (../shared/corpus beside the clone, read in place; CI has
+# it there): zero alerts, one test; a missing corpus fails it
+echo "== calibration corpus: zero alerts (scripts/calibrate.sh)"
+wait $real_pid; rc=$?
+if [ $rc -eq 3 ]; then tail -1 /tmp/sluice-real.log
+elif [ $rc -ne 0 ]; then echo "real-program sessions: FAILED"; tail -20 /tmp/sluice-real.log; fail=$((fail + 1))
+fi
+out=$(scripts/calibrate.sh build/app/sluice/sluice 2>&1); rc=$?
+echo "$out" | grep -vE '^note: ' || true
+if [ $rc -eq 0 ]; then pass=$((pass + 1)); else echo "calibration: FAILED (exit $rc)"; fail=$((fail + 1)); fi
 echo "== end to end: inline mode in network namespaces (real TCP through sluice)"
 out=$(scripts/e2e.sh 2>&1)
 echo "$out" | grep -E '^(ok|FAIL) ' || true

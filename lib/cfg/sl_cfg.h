@@ -88,6 +88,8 @@ struct sl_cidr_set {
 	X(score_beh_gap_min_ms, 2000, 0, 86400000, "mining cadence: shortest mean request gap") \
 	X(score_beh_gap_max_ms, 180000, 0, 86400000, "mining cadence: longest mean request gap") \
 	X(score_beh_min_points, 40, 1, 100, "behaviour points (of 100) that make a signal")     \
+	X(score_beh_known, 1, 0, 1, "flows of a protocol the known-protocol table recognised are not judged by behaviour (0 = judge them too)") \
+	X(log_judgements, 0, 0, 1, "write a judgement line to the event log for every flow sample past the behaviour shape gates (calibration)") \
 	X(baseline_bucket_s, 60, 1, 86400, "length of a baseline bucket")                       \
 	X(baseline_warmup, 10, 1, 100000, "buckets learned before deviations count")            \
 	X(baseline_alpha_pct, 10, 1, 100, "weight of a new bucket in the baseline, percent")    \

@@ -239,6 +239,8 @@ on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
 
 	RTE_SET_USED(worker);
 	ctl->st.samples_taken++;
+	if (s->known != 0 && ctl->hosts != NULL) /* what /sluice/host says was not judged */
+		sl_chost_note_known(ctl->hosts, s->host == SL_EV_HOST_DST ? s->dst : s->src, s->known);
 	if (ctl->score != NULL)
 		sl_score_sample(ctl->score, s);
 }

@@ -208,6 +208,16 @@ tel_host_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 				sl_report_reason_text(&v->sig[g], v->now_points[g], why, sizeof(why));
 				rte_tel_data_add_array_string(reasons, why);
 			}
+			/* flows the known-protocol table took out of behavioural judging */
+			for (unsigned int k = 1; k < SL_KNOWN_MAX; k++) {
+				char why[128];
+
+				if (!((h->known >> k) & 1))
+					continue;
+				snprintf(why, sizeof(why), "not judged: %s, %s", sl_known_label(k),
+					sl_known_how(k));
+				rte_tel_data_add_array_string(reasons, why);
+			}
 		}
 	}
 	pthread_mutex_unlock(&tel_q.lock);

@@ -13,6 +13,7 @@
 
 #include "sl_common.h"
 #include "sl_flow.h"
+#include "sl_match.h"
 
 _Static_assert(sizeof(struct sl_flow) == 128, "flow entry must be two cache lines");
 _Static_assert(sizeof(struct sl_flow_key) == 40, "flow key is 40 bytes");
@@ -490,6 +491,8 @@ beh_close(struct sl_flow_beh *b, int d)
 
 	if (sz == 0)
 		return;
+	if (sl_known_cell_sized(sz) && b->cells < UINT16_MAX)
+		b->cells++;
 	if (d == 0 && (b->cur[0] & SL_BEH_REPLY)) {
 		; /* an answer to the responder: not a request */
 	} else if (d == 0 && b->msgs[0] > SL_BEH_SKIP && b->cn < UINT16_MAX) {
@@ -525,6 +528,9 @@ beh_account(struct sl_flow_table *t, struct sl_flow *f, int d, uint32_t len, uin
 		b->cur[d] += len;
 	} else {
 		bool reply;
+		/* the initiator's message before this one was a measured request (not an answer) */
+		bool req = d == 1 && b->last_dir == 0 && (b->cur[0] & ~SL_BEH_REPLY) > 0 &&
+			   !(b->cur[0] & SL_BEH_REPLY) && b->msgs[0] > SL_BEH_SKIP;
 
 		beh_close(b, d);
 		if (b->last_dir != d)
@@ -552,6 +558,8 @@ beh_account(struct sl_flow_table *t, struct sl_flow *f, int d, uint32_t len, uin
 			b->cur_unsol = b->msgs[0] >= SL_BEH_SKIP && !reply;
 		if (d == 1 && b->cur_unsol && b->unsol < UINT16_MAX)
 			b->unsol++;
+		if (d == 1 && reply && req && b->answered < UINT16_MAX)
+			b->answered++; /* a share's result, a request's response */
 	}
 	b->last_ms[d] = ms;
 	b->last_dir = (uint8_t)d;
@@ -609,7 +617,8 @@ sl_flow_account(struct sl_flow_table *t, struct sl_flow *f, const struct sl_pkt 
 	}
 	if (pk->payload_cap > 0 && t->pay_mem != NULL && f->buf_len[dir] < t->p.payload_bytes)
 		capture_payload(t, f, dir, pk, m);
-	if (pk->payload_len > 0 && t->beh != NULL && f->proto == 6 && !(f->bflags & SL_FLOW_B_BULK))
+	/* one byte alone is a TCP keepalive probe (RFC 1122 4.2.3.6: one old byte), not a message */
+	if (pk->payload_len > 1 && t->beh != NULL && f->proto == 6 && !(f->bflags & SL_FLOW_B_BULK))
 		beh_account(t, f, dir, pk->payload_len, now_us);
 	if (!(f->flags & SL_FLOW_F_LONG) && now_us - f->first_us >= t->p.long_us) {
 		f->flags |= SL_FLOW_F_LONG;
@@ -736,8 +745,10 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 		s->flags |= SL_SAMPLE_F_BULK;
 	if (b == NULL) {
 		s->unsol = s->cn = s->un = s->crep = s->urep = s->cmiss = s->umiss = 0;
+		s->answered = 0;
 		s->gap_cv = 0;
-		s->csz_mean = s->csz_cv = s->usz_mean = s->usz_cv = 0;
+		s->csz_mean = s->csz_cv = s->usz_mean = 0;
+		s->cells = 0;
 		return;
 	}
 	s->unsol = b->unsol;
@@ -748,6 +759,8 @@ sl_flow_sample_fill(const struct sl_flow_table *t, const struct sl_flow *f, uint
 	s->urep = b->urep;
 	s->cmiss = b->cmiss;
 	s->umiss = b->umiss;
+	s->cells = b->cells;
+	s->answered = b->answered;
 	mean_cv(b->cn, b->csz_sum, b->csz_sq, &s->csz_mean, &s->csz_cv);
 	s->usz_mean = s->un ? (float)b->usz_sum / (float)s->un : 0;
 	if (b->cn >= 3) { /* gaps are taken between measured initiator messages */

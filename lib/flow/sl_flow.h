@@ -90,7 +90,8 @@ struct sl_flow_beh {
 	uint32_t csz_sum;    /**< sum of measured initiator message sizes */
 	uint32_t usz_sum;    /**< sum of measured push sizes */
 	float csz_sq;        /**< sum of squared initiator message sizes */
-	uint8_t pad[4];
+	uint16_t cells;      /**< messages (both ways) of Tor cell size (sl_known_cell_sized) */
+	uint16_t answered;   /**< measured initiator requests the responder answered within reply_us */
 	float gsum;          /**< sum of gaps between measured initiator messages, s */
 	float gsq;           /**< sum of their squares */
 };
@@ -126,13 +127,16 @@ struct sl_flow_sample {
 	float gap_cv;        /**< variation of the gaps between initiator messages */
 	uint16_t cmiss, umiss; /**< size changes after the first repeat */
 	uint32_t msgs[2];    /**< messages per direction */
-	uint32_t unsol;      /**< unsolicited responder messages */
+	uint16_t unsol;      /**< unsolicited responder messages */
+	uint16_t answered;   /**< measured initiator requests answered within the reply time */
 	uint16_t cn, un;     /**< samples behind the size statistics */
 	uint16_t crep, urep; /**< of those, about the size of the one before */
 	float csz_mean;      /**< initiator message size: mean ... */
 	float csz_cv;        /**< ... and coefficient of variation */
 	float usz_mean;      /**< unsolicited responder message size: mean */
-	float usz_cv;        /**< unused (0) */
+	uint8_t known;       /**< enum sl_known: protocol recognised (lib/match), 0 = none */
+	uint8_t pad;
+	uint16_t cells;      /**< messages of Tor cell size, both ways */
 };
 
 #define SL_SAMPLE_F_TLS 0x01      /**< a TLS ClientHello opened the flow */
@@ -140,7 +144,6 @@ struct sl_flow_sample {
 #define SL_SAMPLE_F_DETECTED 0x04 /**< payload inspection reported a detection */
 #define SL_SAMPLE_F_BULK 0x08     /**< bulk transfer: message statistics stopped */
 #define SL_SAMPLE_F_PLAIN 0x10    /**< recognised cleartext protocol (HTTP, DNS, SV2 plain) */
-#define SL_SAMPLE_F_SSH 0x20      /**< an SSH banner opened the flow */
 
 /** One flow. Direction 0 = initiator to responder. Exactly two cache lines. */
 struct sl_flow {

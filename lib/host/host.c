@@ -665,6 +665,15 @@ sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16])
 	return pos >= 0 && (t->used[pos] & CH_USED) ? &t->hosts[pos] : NULL;
 }
 
+void
+sl_chost_note_known(struct sl_chost_table *t, const uint8_t addr[16], unsigned int known)
+{
+	int32_t pos = rte_hash_lookup(t->h, addr);
+
+	if (pos >= 0 && (t->used[pos] & CH_USED) && known < 64)
+		t->hosts[pos].known |= 1ull << known;
+}
+
 /* More bytes first, then the lower address: a total order, so the list is stable. */
 static bool
 chost_before(const struct sl_chost *a, const struct sl_chost *b)

@@ -166,6 +166,8 @@ struct sl_chost {
 	struct sl_base base;   /**< learned baseline (control core) */
 	double peers;          /**< cached estimate of hll, valid when peers_ok */
 	uint8_t peers_ok;      /**< 0 when a register rose since peers was computed (or unset) */
+	uint64_t known;        /**< bit per protocol of the known-protocol table (enum sl_known)
+				    its flows were recognised as: not judged by behaviour */
 };
 
 struct sl_chost_table;
@@ -197,6 +199,10 @@ double sl_chost_peers(const struct sl_chost *h);
 
 /** The host with address @p addr (16-byte form), or NULL. Control core only. */
 const struct sl_chost *sl_chost_find(const struct sl_chost_table *t, const uint8_t addr[16]);
+
+/** Note that a flow of host @p addr was recognised as protocol @p known (0..63; a host not in
+ * the table is left alone). Control core only. */
+void sl_chost_note_known(struct sl_chost_table *t, const uint8_t addr[16], unsigned int known);
 
 /**
  * The @p n hosts with the most bytes (both ways), most first, copied into @p out without

@@ -935,6 +935,30 @@ sl_match_flow_start(struct sl_match_wctx *x, const struct sl_match_db *db,
 	}
 }
 
+/* The known-protocol table (known.c) on the first bytes: each direction's buffer as it grows
+ * (TCP, both sides together) or the first datagrams (UDP), SL_KNOWN_TRIES times at most. */
+static void
+recognise(struct sl_match_wctx *x, struct sl_mstate *st, const struct sl_match_flow *fl,
+	int dir, const uint8_t *buf, uint32_t old_len, uint32_t new_len)
+{
+	int k;
+
+	st->ktries++;
+	if (fl->proto == 6) {
+		const uint8_t *other = fl->other_len > 0 ? fl->other : NULL;
+
+		k = dir == 0 ? sl_known_tcp(buf, new_len, other, fl->other_len, fl->sport, fl->dport)
+			     : sl_known_tcp(other, fl->other_len, buf, new_len, fl->sport, fl->dport);
+	} else {
+		k = sl_known_udp(buf + old_len, new_len - old_len, fl->sport, fl->dport);
+	}
+	if (k > 0) {
+		st->known = (uint8_t)k;
+		x->st.known_flows++;
+		x->known_count[k]++;
+	}
+}
+
 void
 sl_match_inspect(struct sl_match_wctx *x, const struct sl_match_db *db, struct sl_mstate *st,
 	const struct sl_match_flow *fl, int dir, const uint8_t *buf, uint32_t old_len,
@@ -945,6 +969,8 @@ sl_match_inspect(struct sl_match_wctx *x, const struct sl_match_db *db, struct s
 		return;
 	}
 	x->st.inspected_bytes += new_len - old_len;
+	if (st->known == SL_KNOWN_none && st->ktries < SL_KNOWN_TRIES)
+		recognise(x, st, fl, dir, buf, old_len, new_len);
 	if (fl->proto != 6) {
 		/* a datagram: parsed and scanned alone */
 		if (fl->sport == 53 || fl->dport == 53)

@@ -119,6 +119,8 @@ enum sl_term {
 	SL_TERM_MAX
 };
 
+#define SL_KNOWN_MAX_IDS 64 /**< room for the known-protocol table (SL_KNOWN_MAX <= this) */
+
 #define SL_EVIDENCE_MAX 56 /**< excerpt bytes carried by an event */
 
 /** Where a flow's local host sits in an event: the initiator or the responder. */
@@ -166,7 +168,8 @@ struct sl_event {
 	X(ws_compressed, "WebSocket frames left uninspected: compressed (RSV1)")              \
 	X(ws_truncated, "WebSocket frames cut by the inspection window, partly inspected")    \
 	X(sv2_frames, "Stratum V2 plaintext frames parsed")                                   \
-	X(no_state, "flows inspected without per-flow state (no payload buffer)")
+	X(no_state, "flows inspected without per-flow state (no payload buffer)")            \
+	X(known_flows, "flows the known-protocol table recognised from their first bytes")
 
 struct sl_match_stats {
 #define SL_MATCH_CNT(name, help) uint64_t name; /**< help */
@@ -207,7 +210,9 @@ struct sl_mstate {
 	uint32_t app_off[2];  /**< WebSocket / DNS-over-TCP / SV2 parse offset per direction */
 	uint8_t app;          /**< SL_APP_* */
 	uint8_t flags;        /**< SL_MS_* */
-	uint8_t pad[30];
+	uint8_t known;        /**< enum sl_known: the protocol recognised (0 = none yet) */
+	uint8_t ktries;       /**< recognition attempts left before giving up (set at the start) */
+	uint8_t pad[28];
 };
 
 /* Application the flow was recognised as (drives which parsers run). */
@@ -264,6 +269,7 @@ struct sl_match_wctx {
 				     TLS handshake */
 	struct sl_match_stats st;   /**< counters */
 	uint32_t det_count[SL_DET_MAX]; /**< events per detector (for the summary) */
+	uint32_t known_count[SL_KNOWN_MAX_IDS]; /**< flows per recognised protocol (summary) */
 };
 
 /* ---- detection object (control core) ---- */
@@ -398,6 +404,93 @@ int sl_ws_frame(const uint8_t *p, size_t len, struct sl_ws_frame *f);
 /** XOR-unmask @p n bytes that start @p pos bytes into a frame payload. */
 void sl_ws_unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
 	uint64_t pos);
+
+/* ---- the known-protocol table ---- */
+
+/*
+ * X(name, label, udp, how): protocols that are encrypted or binary but identifiable from a
+ * flow's first bytes, record sizes or handshake shape (known.c, from their specifications).
+ * A recognised TCP flow is not judged by behaviour (its timing is the protocol's own:
+ * keepalives, polling, padding cells); DPI, pool names and addresses and the SV2 fingerprint
+ * still apply. UDP entries (udp = 1) are labels only: UDP is never judged by behaviour.
+ * The id (enum sl_known, 0 = none) travels in flow samples; name and label show in
+ * explanations, "how" in the README and in explanations of what was not judged.
+ */
+#define SL_KNOWN_PROTOS(X)                                                                   \
+	X(ssh, "SSH", 0, "SSH-2.0-/SSH-1.x- banner from either side")                          \
+	X(bitcoin, "Bitcoin P2P", 0, "network magic of a Bitcoin-family coin, then the version command") \
+	X(bitcoin_v2, "Bitcoin P2P v2 (BIP324)", 0, "on the coin's port: 64 random bytes (ElligatorSwift key) each way, no magic") \
+	X(monero, "Monero levin", 0, "levin signature 0x0101010101012101, protocol version 1") \
+	X(ethereum, "Ethereum RLPx", 0, "auth and ack: 2-byte size then an ECIES message (0x04, key, IV, MAC)") \
+	X(bittorrent, "BitTorrent", 0, "handshake 0x13 'BitTorrent protocol'")                 \
+	X(gnutella, "Gnutella", 0, "'GNUTELLA CONNECT/' answered 'GNUTELLA/0.6'")             \
+	X(edonkey, "eDonkey/eMule", 0, "protocol byte e3/c5/d4, LE32 size, hello opcode 01") \
+	X(openvpn, "OpenVPN over TCP", 0, "2-byte length, hard-reset opcode (client 7/10, server 8), key id 0") \
+	X(tor, "Tor", 0, "TLS whose records are cell-sized (k x 514 bytes + TLS overhead)")     \
+	X(rdp, "RDP", 0, "TPKT (03 00 len) with an X.224 connection request")                  \
+	X(iso_tsap, "ISO-TSAP (S7comm)", 0, "TPKT with an X.224 connection request on port 102") \
+	X(vnc, "VNC", 0, "'RFB 003.00x' version from the server")                              \
+	X(xmpp, "XMPP", 0, "XML stream header <stream:stream")                                 \
+	X(mqtt, "MQTT", 0, "CONNECT 0x10 with protocol name MQTT or MQIsdp")                    \
+	X(modbus, "Modbus/TCP", 0, "MBAP header (protocol id 0, length 2-254) on 502 or echoed by the server") \
+	X(dnp3, "DNP3", 0, "link frames 05 64 on 20000 or both ways")                           \
+	X(enip, "EtherNet/IP", 0, "encapsulation header (command, length, status 0) on 44818 or answered alike") \
+	X(iec104, "IEC 60870-5-104", 0, "APDUs 0x68 + length on 2404 or both ways")             \
+	X(irc, "IRC", 0, "NICK/USER/PASS/CAP from the client or a server prefix line")          \
+	X(smb, "SMB", 0, "NetBIOS session header then \\xffSMB/\\xfeSMB/\\xfdSMB")             \
+	X(mysql, "MySQL", 0, "server greeting: protocol 10 and a version string")              \
+	X(postgres, "PostgreSQL", 0, "StartupMessage version 3.0 or SSLRequest")                \
+	X(redis, "Redis", 0, "RESP array of bulk strings")                                      \
+	X(bgp, "BGP", 0, "16-byte 0xff marker, OPEN")                                           \
+	X(openflow, "OpenFlow", 0, "ofp_header (version 1-6, type, length) on 6653/6633")       \
+	X(msn, "MSN Messenger", 0, "'VER <id> MSNP..' from the client")                          \
+	X(telnet, "Telnet", 0, "IAC option negotiation")                                        \
+	X(ftp, "FTP", 0, "220 greeting on 21")                                                  \
+	X(smtp, "SMTP", 0, "220 greeting")                                                      \
+	X(pop3, "POP3", 0, "+OK greeting")                                                      \
+	X(imap, "IMAP", 0, "* OK greeting")                                                     \
+	X(wireguard, "WireGuard", 1, "message type 1-4 with its fixed sizes")                   \
+	X(openvpn_udp, "OpenVPN over UDP", 1, "hard-reset opcode, key id 0")                    \
+	X(ipsec_natt, "IPsec (IKE, NAT-T)", 1, "IKE header on 500, non-ESP marker + IKE, ESP or keepalive on 4500") \
+	X(utp, "uTP (BitTorrent)", 1, "version 1, type 0-4, 20-byte header")                    \
+	X(quic, "QUIC", 1, "long header with version 1, 2 or a draft")                          \
+	X(stun, "STUN/TURN", 1, "magic cookie 0x2112A442")
+
+enum sl_known {
+	SL_KNOWN_none = 0,
+#define SL_KNOWN_ENUM(name, label, udp, how) SL_KNOWN_##name,
+	SL_KNOWN_PROTOS(SL_KNOWN_ENUM)
+#undef SL_KNOWN_ENUM
+	SL_KNOWN_MAX
+};
+
+_Static_assert(SL_KNOWN_MAX <= SL_KNOWN_MAX_IDS, "the known-protocol table fits its counters");
+
+const char *sl_known_name(unsigned int k);  /**< "tor"; "none" for 0; NULL past the end */
+const char *sl_known_label(unsigned int k); /**< "Tor" */
+const char *sl_known_how(unsigned int k);   /**< how it is recognised */
+bool sl_known_is_udp(unsigned int k);
+int sl_known_lookup(const char *name);      /**< id or -ENOENT */
+
+/**
+ * Recognise a TCP flow from the first bytes of each direction (@p c the initiator's, @p s the
+ * responder's; either may be empty). @return an SL_KNOWN_* id, or 0 (not recognised from
+ * these bytes; more bytes, or the other side's, may still decide).
+ */
+int sl_known_tcp(const uint8_t *c, uint32_t cl, const uint8_t *s, uint32_t sl, uint16_t sport,
+	uint16_t dport);
+
+/** Recognise a UDP flow from one datagram. @return an SL_KNOWN_* id or 0. */
+int sl_known_udp(const uint8_t *p, uint32_t len, uint16_t sport, uint16_t dport);
+
+/** A message of @p size bytes is k Tor cells in 1..k TLS records (TLS 1.2 or 1.3). */
+bool sl_known_cell_sized(uint32_t size);
+
+/** Times the table looks at a flow's first bytes before it gives up. */
+#define SL_KNOWN_TRIES 12
+
+/** A TLS flow with @p cells cell-sized messages of @p msgs: SL_KNOWN_tor or 0. */
+int sl_known_tls_shape(uint32_t cells, uint32_t msgs);
 
 /* ---- names and counters ---- */
 

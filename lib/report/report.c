@@ -602,6 +602,18 @@ detection_json(struct sl_json *j, const struct sl_report_ctx *c, const struct sl
 		sl_json_u64(j, nm, ((const uint64_t *)ms)[k]);
 	}
 	sl_json_obj_close(j);
+	/* flows per protocol of the known-protocol table (recognised TCP flows are not judged by
+	 * behaviour; UDP ones are labels) */
+	sl_json_obj_open(j, "known_protocols");
+	for (unsigned int k = 1; k < SL_KNOWN_MAX; k++) {
+		uint64_t n = 0;
+
+		for (unsigned int i = 0; i < c->nworkers; i++)
+			n += SL_LOAD_RELAXED(&c->workers[i]->mx.known_count[k]);
+		if (n != 0)
+			sl_json_u64(j, sl_known_name(k), n);
+	}
+	sl_json_obj_close(j);
 	sl_json_obj_open(j, "events_by_detector");
 	for (unsigned int d = 0; d < SL_DET_MAX; d++) {
 		if (c->det_events != NULL && c->det_events[d] != 0)
@@ -853,6 +865,7 @@ beh_json(struct sl_json *j, const struct sl_beh *b)
 	sl_json_u64(j, "client_sizes_measured", b->cn);
 	sl_json_u64(j, "client_sizes_repeated", b->crep);
 	sl_json_u64(j, "client_sizes_changed", b->cmiss);
+	sl_json_u64(j, "client_requests_answered", b->answered);
 	sl_json_dbl(j, "client_size_mean", b->csz_mean, 1);
 	sl_json_dbl(j, "client_size_cv", b->csz_cv, 3);
 	sl_json_u64(j, "push_sizes_measured", b->un);
@@ -861,6 +874,9 @@ beh_json(struct sl_json *j, const struct sl_beh *b)
 	sl_json_dbl(j, "push_size_mean", b->usz_mean, 1);
 	sl_json_str(j, "transport", b->transport < SL_ARRAY_SIZE(transport_names) ?
 					    transport_names[b->transport] : "?");
+	if (b->known != 0)
+		sl_json_str(j, "protocol", sl_known_label(b->known));
+	sl_json_u64(j, "cell_sized_messages", b->cells);
 	sl_json_obj_close(j);
 	sl_json_arr_open(j, "matched");
 	for (unsigned int f = 0; f < SL_BEH_MAX; f++)
@@ -983,6 +999,18 @@ sl_report_score_view(struct sl_json *j, const char *key, const struct sl_score_v
 	for (unsigned int i = 0; i < v->nsig; i++)
 		signal_json(j, &v->sig[order[i]], v->now_points[order[i]]);
 	sl_json_arr_close(j);
+	if (v->known != 0) { /* flows the known-protocol table took out of behavioural judging */
+		sl_json_arr_open(j, "not_judged");
+		for (unsigned int k = 1; k < SL_KNOWN_MAX; k++) {
+			if (!((v->known >> k) & 1))
+				continue;
+			sl_json_obj_open(j, NULL);
+			sl_json_str(j, "protocol", sl_known_label(k));
+			sl_json_str(j, "recognised_by", sl_known_how(k));
+			sl_json_obj_close(j);
+		}
+		sl_json_arr_close(j);
+	}
 	sl_json_obj_close(j);
 }
 
@@ -1030,6 +1058,39 @@ alert_of(struct sl_json *j, const struct sl_score_view *v, const char *h, bool b
 	sl_eve_alert(j, &al);
 }
 
+/* log_judgements: one flow sample past the behaviour shape gates, judged or taken out. */
+static int
+judged_note(struct sl_writer *w, const struct sl_score_note *n)
+{
+	struct sl_json j;
+	const struct sl_flow_sample *fs = n->fs;
+	const struct sl_beh *b = n->beh;
+	char src[64], dst[64];
+	const char *pn = proto_name(fs->proto);
+
+	sl_addr_format(fs->src, src, sizeof(src));
+	sl_addr_format(fs->dst, dst, sizeof(dst));
+	sl_json_line_begin(&j, w);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", n->ts_us);
+	sl_json_str(&j, "event_type", "judgement");
+	sl_json_u64(&j, "flow_id", fs->flow_id);
+	sl_json_str(&j, "src_ip", src);
+	sl_json_u64(&j, "src_port", fs->sport);
+	sl_json_str(&j, "dest_ip", dst);
+	sl_json_u64(&j, "dest_port", fs->dport);
+	sl_json_str(&j, "proto", pn != NULL ? pn : "?");
+	sl_json_str(&j, "host", sl_writer_sensor(w));
+	sl_json_str(&j, "judged_host", fs->host == SL_EV_HOST_DST ? dst : src);
+	sl_json_bool(&j, "judged", b->gate == SL_GATE_passed);
+	sl_json_str(&j, "gate", sl_beh_gate_name(b->gate));
+	if (b->known != 0)
+		sl_json_str(&j, "not_judged", sl_known_label(b->known));
+	beh_json(&j, b);
+	sl_json_obj_close(&j);
+	return sl_json_line_end(&j);
+}
+
 int
 sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 	const struct sl_score_params *p, bool blocked)
@@ -1038,6 +1099,9 @@ sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 	const struct sl_score_view *v = n->v;
 	const struct sl_signal *by = NULL;
 	char h[64], peer[64];
+
+	if (n->type == SL_NOTE_JUDGED)
+		return judged_note(w, n);
 
 	for (unsigned int i = 0; i < v->nsig && n->flow_id != 0; i++)
 		if (v->sig[i].flow_id == n->flow_id && v->sig[i].kind != SL_SIG_baseline)

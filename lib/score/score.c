@@ -88,6 +88,8 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	uint64_t pkts = (uint64_t)s->pkts[0] + s->pkts[1];
 	uint64_t bytes = (uint64_t)s->bytes[0] + s->bytes[1];
 	unsigned int pts = 0;
+	/* score_beh_known = 0: the protocol is named but judged like any opaque flow */
+	bool known = s->known != 0 && p->beh_known;
 
 	memset(b, 0, sizeof(*b));
 	b->age_s = (float)s->age_ms / 1000.0f;
@@ -100,7 +102,8 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	b->csz_mean = s->csz_mean;
 	b->csz_cv = s->csz_cv;
 	b->usz_mean = s->usz_mean;
-	b->usz_cv = s->usz_cv;
+	b->cells = s->cells;
+	b->known = s->known;
 	b->msgs[0] = s->msgs[0];
 	b->msgs[1] = s->msgs[1];
 	b->pushes = s->unsol;
@@ -110,16 +113,18 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	b->un = s->un;
 	b->urep = s->urep;
 	b->umiss = s->umiss;
+	b->answered = s->answered;
 	if (s->flags & SL_SAMPLE_F_NO_SNI)
 		b->transport = SL_TRANSPORT_TLS_NO_SNI;
 	else if (s->flags & SL_SAMPLE_F_TLS)
 		b->transport = SL_TRANSPORT_TLS_SNI;
-	else if (s->flags & (SL_SAMPLE_F_PLAIN | SL_SAMPLE_F_SSH))
+	else if ((s->flags & SL_SAMPLE_F_PLAIN) || known)
 		b->transport = SL_TRANSPORT_KNOWN;
 	else
 		b->transport = SL_TRANSPORT_OPAQUE;
 
-	/* gates: only long, sparse, two-way, opaque flows are judged */
+	/* gates: only long, sparse, two-way, opaque flows are judged; first the shape, then
+	 * what the flow is (a cleartext or known protocol, a service port) */
 	if (s->proto != 6)
 		b->gate = SL_GATE_not_tcp;
 	else if (s->flags & SL_SAMPLE_F_BULK)
@@ -130,8 +135,10 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 		b->gate = SL_GATE_few_messages;
 	else if (b->bytes_per_pkt > (float)p->beh_max_bpp || b->bytes_per_s > (float)p->beh_max_rate)
 		b->gate = SL_GATE_dense;
-	else if (s->flags & (SL_SAMPLE_F_PLAIN | SL_SAMPLE_F_SSH))
+	else if (s->flags & SL_SAMPLE_F_PLAIN)
 		b->gate = SL_GATE_cleartext;
+	else if (known)
+		b->gate = SL_GATE_known;
 	else if (port_in(p->service_ports, p->nservice_ports, s->dport))
 		b->gate = SL_GATE_service_port;
 	else
@@ -139,17 +146,25 @@ sl_score_behaviour(const struct sl_score_params *p, const struct sl_flow_sample 
 	if (b->gate != SL_GATE_passed)
 		return 0;
 
-	/* features: what a pool session looks like from outside the encryption */
+	/* features: what a pool session looks like from outside the encryption. A pool answers
+	 * every share within a round trip (the result); requests left unanswered are a
+	 * heartbeat on the client's own timer. Two independent timers (an HMI and its server,
+	 * each sending a fixed-size message every ~25 s) otherwise look like shares and jobs. */
+	bool unanswered = s->cn >= 2 && 2u * s->answered < s->cn;
+
 	/* a pool pushes a job every few shares at most; a feed or a chat room pushes many
 	 * messages for each one of the client's own */
 	if (s->unsol >= 1 && s->unsol <= 3u * SL_MAX(1u, (unsigned int)s->cn)) {
+		unsigned int r = s->unsol >= 2 ? feature_points[SL_BEH_server_pushes]
+					       : feature_points[SL_BEH_server_pushes] * 4 / 5;
+
 		b->matched |= 1u << SL_BEH_server_pushes;
-		pts += s->unsol >= 2 ? feature_points[SL_BEH_server_pushes]
-				     : feature_points[SL_BEH_server_pushes] * 4 / 5;
+		pts += unanswered ? r / 2 : r;
 	}
 	/* repeats: each measured message the same size as the one before; once the session
 	 * settled (first repeat), at most a quarter of the changes may break the pattern */
-	if (s->crep >= 1 && 4u * s->crep >= 3u * ((unsigned int)s->crep + s->cmiss)) {
+	if (s->crep >= 1 && 4u * s->crep >= 3u * ((unsigned int)s->crep + s->cmiss) &&
+	    !unanswered) {
 		b->matched |= 1u << SL_BEH_steady_requests;
 		unsigned int r = s->crep >= 5 ? feature_points[SL_BEH_steady_requests] :
 				 s->crep >= 3 ? feature_points[SL_BEH_steady_requests] * 6 / 7 :
@@ -214,6 +229,7 @@ struct shost {
 	uint64_t first_us;
 	uint64_t alert_us;
 	uint64_t quiet_us;    /* before this, a decay pass surely finds nothing to do (below) */
+	uint64_t known;       /* protocols of its flows the known-protocol table recognised */
 	struct sl_signal sig[SL_SCORE_SIGNALS];
 };
 
@@ -398,6 +414,7 @@ fill_view(const struct sl_score *s, const struct shost *h, uint64_t now, struct 
 	v->first_us = h->first_us;
 	v->alert_us = h->alert_us;
 	v->alerts = h->alerts;
+	v->known = h->known;
 	memcpy(v->sig, h->sig, sizeof(h->sig[0]) * h->nsig);
 }
 
@@ -628,9 +645,24 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 	pts = sl_score_behaviour(&s->p, fs, &b);
 	if (b.gate == SL_GATE_passed)
 		s->st.samples_judged++;
+	else if (b.gate == SL_GATE_known)
+		s->st.samples_known++;
+	if (s->p.log_judged && s->fn != NULL && (b.gate == SL_GATE_passed || b.gate >= SL_GATE_cleartext)) {
+		struct sl_score_note n;
+
+		memset(&n, 0, sizeof(n));
+		n.type = SL_NOTE_JUDGED;
+		n.ts_us = fs->ts_us;
+		n.flow_id = fs->flow_id;
+		n.fs = fs;
+		n.beh = &b;
+		s->fn(s->arg, &n);
+	}
 	h = host_get(s, host, fs->ts_us, pts >= s->p.beh_min_points && pts > 0);
 	if (h == NULL)
 		return;
+	if (fs->known != 0 && fs->known < 64)
+		h->known |= 1ull << fs->known; /* explanations say what was not judged */
 	/* the flow's own signals: still there (refresh) or no longer mining-like (decay) */
 	for (unsigned int i = 0; i < h->nsig; i++) {
 		struct sl_signal *g = &h->sig[i];
@@ -822,6 +854,8 @@ sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
 	p->beh_gap_min_ms = (uint32_t)c->score_beh_gap_min_ms;
 	p->beh_gap_max_ms = (uint32_t)c->score_beh_gap_max_ms;
 	p->beh_min_points = (uint32_t)c->score_beh_min_points;
+	p->log_judged = c->log_judgements != 0;
+	p->beh_known = c->score_beh_known != 0;
 	if (parse_ports("score_beh_service_ports", c->score_beh_service_ports, p->service_ports,
 		    &p->nservice_ports, err, errlen) < 0 ||
 	    parse_ports("score_beh_pool_ports", c->score_beh_pool_ports, p->pool_ports,

@@ -68,12 +68,14 @@ struct sl_score_params {
 	uint32_t nservice_ports;
 	uint16_t pool_ports[SL_CFG_PORTS_MAX];   /**< ports pools commonly listen on (besides 80/443) */
 	uint32_t npool_ports;
+	bool log_judged;                /**< note every sample that passed the shape gates */
+	bool beh_known;                 /**< known protocols are not judged (score_beh_known) */
 };
 
 /* X(name, points, help): behavioural features of one flow, with the points each gives. */
 #define SL_BEH_FEATURES(X)                                                                   \
-	X(server_pushes, 25, "the responder pushes messages unasked, at most 3 per request of the initiator (jobs; one push: 20)") \
-	X(steady_requests, 35, "the initiator's own messages (not its answers) repeat one size (shares; 1-2 repeats: 12-24, 3-4: 30; halved when they come like a timer)") \
+	X(server_pushes, 25, "the responder pushes messages unasked, at most 3 per request of the initiator (jobs; one push: 20; halved when the responder answers fewer than half the requests)") \
+	X(steady_requests, 35, "the initiator's own messages (not its answers) repeat one size and the responder answers most within a round trip (shares and their results; 1-2 repeats: 12-24, 3-4: 30; halved when they come like a timer)") \
 	X(steady_pushes, 15, "the unasked pushes repeat one size (one repeat: 7)")                            \
 	X(cadence, 10, "initiator messages at random intervals of seconds to minutes (share finds are a Poisson process; a timer is regular)") \
 	X(opaque, 20, "TLS without a server name (or unrecognised binary: 15)")               \
@@ -96,7 +98,8 @@ enum sl_beh_feature {
 	X(few_messages, "fewer than score_beh_min_messages each way")                         \
 	X(bulk, "bulk transfer")                                                              \
 	X(dense, "too many bytes per packet or per second")                                   \
-	X(cleartext, "a recognised protocol: cleartext (judged by payload instead) or SSH")   \
+	X(cleartext, "cleartext HTTP, DNS or SV2 (judged by payload instead)")                 \
+	X(known, "a protocol of the known-protocol table (lib/match SL_KNOWN_PROTOS)")        \
 	X(service_port, "a well-known service port (score_beh_service_ports)")
 
 enum sl_beh_gate {
@@ -113,7 +116,7 @@ const char *sl_beh_gate_name(unsigned int g);
 #define SL_TRANSPORT_TLS_SNI 0    /**< TLS with a server name */
 #define SL_TRANSPORT_TLS_NO_SNI 1 /**< TLS without one */
 #define SL_TRANSPORT_OPAQUE 2     /**< unrecognised binary (e.g. Noise) */
-#define SL_TRANSPORT_KNOWN 3      /**< cleartext or SSH */
+#define SL_TRANSPORT_KNOWN 3      /**< cleartext, or a protocol of the known-protocol table */
 
 /** A flow's behavioural features and verdict: what an explanation shows. */
 struct sl_beh {
@@ -125,16 +128,19 @@ struct sl_beh {
 	float client_gap_s;   /**< mean time between initiator messages */
 	float gap_cv;         /**< variation of those gaps (Poisson ~1, a timer ~0) */
 	float csz_mean, csz_cv; /**< initiator message sizes (after the handshake) */
-	float usz_mean, usz_cv; /**< unasked responder message sizes */
+	float usz_mean;       /**< unasked responder message sizes */
+	uint32_t cells;       /**< messages of Tor cell size, both ways */
 	uint32_t msgs[2];     /**< messages each way */
 	uint32_t pushes;      /**< unasked responder messages */
 	uint16_t cn, crep;    /**< initiator messages measured / same size as the one before */
 	uint16_t un, urep;    /**< pushes measured / same size as the one before */
 	uint16_t cmiss, umiss; /**< size changes once the pattern had started */
+	uint16_t answered;    /**< measured initiator messages answered within the reply time */
+	uint16_t pad16;
 	uint8_t transport;    /**< SL_TRANSPORT_* */
 	uint8_t gate;         /**< enum sl_beh_gate */
 	uint8_t points;       /**< 0..100 */
-	uint8_t pad;
+	uint8_t known;        /**< enum sl_known: the recognised protocol (0 = none) */
 	uint32_t matched;     /**< bit per enum sl_beh_feature that gave points */
 };
 
@@ -188,6 +194,8 @@ struct sl_score_view {
 	uint64_t first_us;    /**< first signal */
 	uint64_t alert_us;    /**< when it last crossed the alert threshold (0 = never) */
 	uint32_t alerts;      /**< times it crossed the alert threshold */
+	uint64_t known;       /**< bit per protocol (enum sl_known) its flows were recognised as
+			       since it had signals: not judged by behaviour */
 	float now_points[SL_SCORE_SIGNALS]; /**< each signal's points now (decayed) */
 	struct sl_signal sig[SL_SCORE_SIGNALS];
 };
@@ -195,13 +203,16 @@ struct sl_score_view {
 /* Notes the scorer emits. */
 #define SL_NOTE_ALERT 1 /**< crossed the alert threshold upward: with every reason */
 #define SL_NOTE_LEVEL 2 /**< level changed (up or down) */
+#define SL_NOTE_JUDGED 3 /**< log_judged: a flow sample past the shape gates (fs, beh set) */
 
 struct sl_score_note {
 	int type;                   /**< SL_NOTE_* */
 	uint64_t ts_us;             /**< when */
 	uint8_t old_level, new_level;
-	const struct sl_score_view *v; /**< the host (valid during the call) */
+	const struct sl_score_view *v; /**< the host (valid during the call; NULL for JUDGED) */
 	uint64_t flow_id;           /**< the flow whose signal made the change (0 = decay) */
+	const struct sl_flow_sample *fs; /**< JUDGED: the sample */
+	const struct sl_beh *beh;   /**< JUDGED: its features, gate and points */
 };
 
 typedef void (*sl_score_note_fn)(void *arg, const struct sl_score_note *n);
@@ -211,6 +222,7 @@ typedef void (*sl_score_note_fn)(void *arg, const struct sl_score_note *n);
 	X(detections, "detection events scored")                                              \
 	X(samples, "flow samples scored")                                                     \
 	X(samples_judged, "flow samples that passed the behaviour gates")                     \
+	X(samples_known, "flow samples past the shape gates of a protocol the known-protocol table recognised (not judged)") \
 	X(behaviour_signals, "flow samples that gave a behaviour signal")                     \
 	X(deviations, "baseline deviations scored")                                           \
 	X(alerts, "hosts that crossed the alert threshold")                                   \

@@ -151,7 +151,7 @@ send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *ke
 	struct sl_msg m;
 	struct sl_flow_sample *s = &m.u.flow;
 	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
-	const struct sl_mstate *ms = sl_flow_state(w->flows, f);
+	struct sl_mstate *ms = sl_flow_state(w->flows, f);
 
 	m.type = SL_MSG_FLOW;
 	m.worker = w->id;
@@ -175,14 +175,20 @@ send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *ke
 		    ms->app == SL_APP_SV2)
 			s->flags |= SL_SAMPLE_F_PLAIN;
 	}
-	{
-		uint32_t len;
-		const uint8_t *c = sl_flow_payload(w->flows, f, 0, &len);
-
-		if (c != NULL && len >= 4 && memcmp(c, "SSH-", 4) == 0)
-			s->flags |= SL_SAMPLE_F_SSH;
-	}
 	sl_flow_sample_fill(w->flows, f, now, s);
+	if (ms != NULL && w->db != NULL) {
+		/* the protocol the table recognised from the first bytes, or from the TLS session's
+		 * record sizes (Tor's cells) */
+		if (ms->known == SL_KNOWN_none && ms->app == SL_APP_TLS) {
+			int k = sl_known_tls_shape(s->cells, s->msgs[0] + s->msgs[1]);
+
+			if (k > 0) { /* decided once, kept with the flow */
+				ms->known = (uint8_t)k;
+				w->mx.known_count[k]++;
+			}
+		}
+		s->known = ms->known;
+	}
 	f->bflags |= SL_FLOW_B_SAMPLED;
 	if (send_msg(w, &m) == 0)
 		w->samples++;

@@ -250,6 +250,18 @@ def seeds():
             (0, struct.pack(">H", len(dns_query(pool))) + dns_query(pool))]),
         "sv2": inspect_input(inspect_h0(port=3333, dst=3), [(0, SV2_SETUP + SV2_OPEN)]),
         "http_getwork": inspect_input(inspect_h0(port=80), [(0, HTTP_POST)]),
+        # the known-protocol table (lib/match/known.c): first bytes of each side
+        "known_bitcoin": inspect_input(inspect_h0(port=3333), [
+            (0, b"\xf9\xbe\xb4\xd9version\0\0\0\0\0\x66\0\0\0" + bytes(106))]),
+        "known_openvpn": inspect_input(inspect_h0(port=443), [
+            (0, b"\x00\x0e\x38" + bytes(range(1, 9)) + bytes(5)),
+            (1, b"\x00\x1a\x40" + bytes(range(9, 17)) + bytes(17))]),
+        "known_levin": inspect_input(inspect_h0(port=3333), [
+            (0, b"\x01\x21\x01\x01\x01\x01\x01\x01\x0a" + bytes(7) + b"\x01\xe9\x03\0\0" +
+             bytes(4) + b"\x01\0\0\0\x01\0\0\0" + bytes(10))]),
+        "known_ssh_mqtt": inspect_input(inspect_h0(port=80), [
+            (1, b"Welcome\r\nSSH-2.0-OpenSSH_9.6\r\n"), (0, b"\x10\x10\x00\x04MQTT\x04\x02\x00\x3c")]),
+        "known_wireguard": inspect_input(inspect_h0(udp_=True, port=443), [(0, b"\x01" + bytes(147))]),
     }
     strat = tcp_session([STRATUM_SUB, STRATUM_AUTH], [STRATUM_REPLY, STRATUM_NOTIFY[:400]])
     ws = tcp_session([http_upgrade(pool), ws_frame(WS_AUTH)],

@@ -622,6 +622,9 @@ def main():
     if not which or "behave" in which or "tests" in which:
         import behave
         behave.gen_behave(outdir)
+    if not which or "calib" in which or "tests" in which:
+        import calib
+        calib.gen_calib(outdir)
 
 
 if __name__ == "__main__":

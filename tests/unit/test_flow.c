@@ -1754,6 +1754,28 @@ test_beh_repeats(void **state)
 }
 
 /* A message that reaches beh_bulk_bytes marks the flow bulk; nothing is tracked after. */
+/* A one-byte segment is a TCP keepalive probe (one old byte): not a message, no timing. */
+static void
+test_beh_keepalive_byte(void **state)
+{
+	struct fx *x = *state;
+	struct sl_flow_params p = beh_params();
+	const struct sl_flow_beh *b;
+	struct res r;
+
+	mk_table(x, &p);
+	r = beh_seg(x, 0, 300, 0);
+	b = sl_flow_beh(x->t, r.f);
+	beh_seg(x, 1, 200, 30);
+	assert_int_equal(b->msgs[0], 1);
+	beh_seg(x, 0, 1, 45000);
+	beh_seg(x, 0, 1, 90000);
+	assert_int_equal(b->msgs[0], 1);
+	assert_int_equal(b->msgs[1], 1);
+	beh_seg(x, 0, 2, 135000); /* two bytes are a message */
+	assert_int_equal(b->msgs[0], 2);
+}
+
 static void
 test_beh_bulk(void **state)
 {
@@ -1770,10 +1792,10 @@ test_beh_bulk(void **state)
 	beh_seg(x, 1, 1400, 30);
 	beh_seg(x, 1, 1400, 31);
 	assert_false(r.f->bflags & SL_FLOW_B_BULK);
-	beh_seg(x, 1, BEH_BULK - 2800 - 1, 32); /* one byte short */
+	beh_seg(x, 1, BEH_BULK - 2800 - 2, 32); /* two bytes short */
 	assert_false(r.f->bflags & SL_FLOW_B_BULK);
-	assert_int_equal(b->cur[1], BEH_BULK - 1);
-	beh_seg(x, 1, 1, 33);
+	assert_int_equal(b->cur[1], BEH_BULK - 2);
+	beh_seg(x, 1, 2, 33);
 	assert_true(r.f->bflags & SL_FLOW_B_BULK);
 	assert_int_equal(b->cur[1], BEH_BULK);
 	before = *b;
@@ -1942,6 +1964,7 @@ main(void)
 		T(test_beh_messages),
 		T(test_beh_unsolicited),
 		T(test_beh_repeats),
+		T(test_beh_keepalive_byte),
 		T(test_beh_bulk),
 		T(test_beh_off_udp_memsize),
 		cmocka_unit_test(test_tmem),

@@ -2980,6 +2980,298 @@ test_reload_rcu(void **state)
 
 /* ==== 8. Tables ==== */
 
+
+/* ---- the known-protocol table (known.c): byte sequences written from the specifications,
+ * each with a near miss ---- */
+
+#define KT(c, cl, s, sl, sp, dp) sl_known_tcp((const uint8_t *)(c), (cl), (const uint8_t *)(s), \
+	(sl), (sp), (dp))
+
+/* Deterministic "random" bytes (key material): xorshift. */
+static void
+fill_random(uint8_t *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed | 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)(x >> 7);
+	}
+}
+
+static void
+test_known_table(void **state)
+{
+	(void)state;
+	assert_string_equal(sl_known_name(SL_KNOWN_none), "none");
+	assert_null(sl_known_name(SL_KNOWN_MAX));
+	assert_null(sl_known_label(SL_KNOWN_MAX));
+	for (unsigned int k = 1; k < SL_KNOWN_MAX; k++) {
+		assert_true(strlen(sl_known_name(k)) > 0);
+		assert_true(strlen(sl_known_label(k)) > 0);
+		assert_true(strlen(sl_known_how(k)) > 0);
+		assert_int_equal(sl_known_lookup(sl_known_name(k)), (int)k);
+		for (unsigned int j = 1; j < k; j++)
+			assert_string_not_equal(sl_known_name(j), sl_known_name(k));
+	}
+	assert_string_equal(sl_known_label(SL_KNOWN_tor), "Tor");
+	assert_true(sl_known_is_udp(SL_KNOWN_wireguard));
+	assert_false(sl_known_is_udp(SL_KNOWN_openvpn));
+	assert_int_equal(sl_known_lookup("no_such"), -ENOENT);
+	/* nothing, and NULL buffers */
+	assert_int_equal(KT(NULL, 5, NULL, 7, 1, 2), 0);
+	assert_int_equal(sl_known_udp(NULL, 4, 1, 2), 0);
+}
+
+static void
+test_known_text(void **state)
+{
+	(void)state;
+	/* SSH (RFC 4253 4.2), either side first; "SSH-" alone or "SSH-3." is not a banner */
+	assert_int_equal(KT("SSH-2.0-OpenSSH_9.6\r\n", 21, "", 0, 50000, 2222), SL_KNOWN_ssh);
+	assert_int_equal(KT("", 0, "SSH-2.0-dropbear\r\n", 18, 50000, 2222), SL_KNOWN_ssh);
+	assert_int_equal(KT("SSH-3.0-x\r\n", 11, "", 0, 50000, 2222), 0);
+	assert_int_equal(KT("", 0, "Welcome\r\nSSH-2.0-OpenSSH_9.6\r\n", 30, 50000, 22), SL_KNOWN_ssh);
+	assert_int_equal(KT("", 0, "Welcome\r\nSSH-3.0-OpenSSH_9.6\r\n", 30, 50000, 22), 0);
+	assert_int_equal(KT("SSH-", 4, "", 0, 50000, 22), 0);
+	/* BitTorrent (BEP 3) */
+	assert_int_equal(KT("\x13" "BitTorrent protocol\0\0\0\0\0\0\0\0", 28, "", 0, 1, 6881),
+		SL_KNOWN_bittorrent);
+	assert_int_equal(KT("\x12" "BitTorrent protocol", 20, "", 0, 1, 6881), 0);
+	/* Gnutella 0.6 */
+	assert_int_equal(KT("GNUTELLA CONNECT/0.6\r\n", 22, "", 0, 1, 6346), SL_KNOWN_gnutella);
+	assert_int_equal(KT("GNUTELLA CONNEC", 15, "", 0, 1, 6346), 0);
+	/* VNC (RFC 6143 7.1.1): the server's ProtocolVersion */
+	assert_int_equal(KT("", 0, "RFB 003.008\n", 12, 1, 5900), SL_KNOWN_vnc);
+	assert_int_equal(KT("", 0, "RFC 003.008\n", 12, 1, 5900), 0);
+	/* XMPP (RFC 6120 4.2) */
+	assert_int_equal(KT("<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client'>",
+		76, "", 0, 1, 5222), SL_KNOWN_xmpp);
+	assert_int_equal(KT("<?xml version='1.0'?><html>", 27, "", 0, 1, 5222), 0);
+	/* IRC (RFC 2812 3.1.2) */
+	assert_int_equal(KT("NICK alice\r\nUSER a 0 * :A\r\n", 27, "", 0, 1, 6667), SL_KNOWN_irc);
+	assert_int_equal(KT("", 0, ":irc.example.net NOTICE * :*** Looking up\r\n", 43, 1, 6667),
+		SL_KNOWN_irc);
+	assert_int_equal(KT("NICKalice\r\n", 11, "", 0, 1, 6667), 0);
+	/* MSN Messenger */
+	assert_int_equal(KT("VER 1 MSNP8 CVR0\r\n", 18, "", 0, 1, 1863), SL_KNOWN_msn);
+	assert_int_equal(KT("VER 1 HTTP\r\n", 12, "", 0, 1, 1863), 0);
+	/* greetings: SMTP (RFC 5321 4.2), FTP on 21, POP3, IMAP */
+	assert_int_equal(KT("", 0, "220 mail.example.com ESMTP\r\n", 28, 1, 25), SL_KNOWN_smtp);
+	assert_int_equal(KT("", 0, "220 FTP ready\r\n", 15, 1, 21), SL_KNOWN_ftp);
+	assert_int_equal(KT("", 0, "+OK POP3 ready\r\n", 16, 1, 110), SL_KNOWN_pop3);
+	assert_int_equal(KT("", 0, "* OK IMAP4rev1\r\n", 16, 1, 143), SL_KNOWN_imap);
+	assert_int_equal(KT("", 0, "250 ok\r\n", 8, 1, 25), 0);
+	/* Redis RESP, PostgreSQL SSLRequest (80877103) and StartupMessage 3.0 */
+	assert_int_equal(KT("*1\r\n$4\r\nPING\r\n", 14, "", 0, 1, 6379), SL_KNOWN_redis);
+	assert_int_equal(KT("*x\r\n$4\r\nPING\r\n", 14, "", 0, 1, 6379), 0);
+	assert_int_equal(KT("\0\0\0\x08\x04\xd2\x16\x2f", 8, "", 0, 1, 5432), SL_KNOWN_postgres);
+	assert_int_equal(KT("\0\0\0\x08\x04\xd2\x16\x30", 8, "", 0, 1, 5432), SL_KNOWN_postgres);
+	assert_int_equal(KT("\0\0\0\x08\x04\xd2\x16\x31", 8, "", 0, 1, 5432), 0);
+	/* MySQL Initial Handshake v10 */
+	assert_int_equal(KT("", 0, "\x4a\0\0\0\x0a" "8.0.36\0\x08\0\0\0", 16, 1, 3306), SL_KNOWN_mysql);
+	assert_int_equal(KT("", 0, "\x4a\0\0\x01\x0a" "8.0.36\0\x08\0\0\0", 16, 1, 3306), 0);
+	/* Telnet IAC DO/WILL */
+	assert_int_equal(KT("\xff\xfd\x18\xff\xfb\x1f", 6, "", 0, 1, 23), SL_KNOWN_telnet);
+	assert_int_equal(KT("\xff\xf0\x18", 3, "", 0, 1, 23), 0);
+}
+
+static void
+test_known_binary(void **state)
+{
+	uint8_t c[512], s[512];
+
+	(void)state;
+	/* Bitcoin v1 (protocol documentation, message header): main-net magic, "version",
+	 * payload length 102 */
+	memset(c, 0, sizeof(c));
+	memcpy(c, "\xf9\xbe\xb4\xd9version\0\0\0\0\0\x66\0\0\0", 20);
+	assert_int_equal(KT(c, 126, "", 0, 50000, 8333), SL_KNOWN_bitcoin);
+	assert_int_equal(KT("", 0, c, 126, 50000, 8333), SL_KNOWN_bitcoin);
+	c[0] = 0xfb; c[1] = 0xc0; c[2] = 0xb6; c[3] = 0xdb; /* Litecoin */
+	assert_int_equal(KT(c, 126, "", 0, 50000, 9333), SL_KNOWN_bitcoin);
+	memcpy(c + 4, "verack\0\0\0\0\0\0", 12); /* near miss: another command first */
+	assert_int_equal(KT(c, 126, "", 0, 50000, 9333), 0);
+	c[0] = 0xf9; c[1] = 0xbe; c[2] = 0xb4; c[3] = 0xda; /* near miss: magic off by one */
+	memcpy(c + 4, "version\0\0\0\0\0", 12);
+	assert_int_equal(KT(c, 126, "", 0, 50000, 8333), 0);
+	/* BIP324: 64 random bytes each way on the coin's port; not elsewhere, not text */
+	fill_random(c, 64 + 37, 7);
+	fill_random(s, 64 + 11, 9);
+	assert_int_equal(KT(c, 101, s, 75, 50000, 8333), SL_KNOWN_bitcoin_v2);
+	assert_int_equal(KT(c, 101, s, 75, 50000, 34254), 0); /* SV2's port: not BIP324 */
+	assert_int_equal(KT(c, 101, "", 0, 50000, 8333), 0);  /* the responder has not spoken */
+	memset(s, 'a', 64);
+	assert_int_equal(KT(c, 101, s, 75, 50000, 8333), 0);
+	/* Monero levin (epee levin_base.h): signature, cb 10, have_to_return 1, command 1001,
+	 * return code 0, flags 1 (request), protocol version 1 */
+	memset(c, 0, sizeof(c));
+	memcpy(c, "\x01\x21\x01\x01\x01\x01\x01\x01" "\x0a\0\0\0\0\0\0\0" "\x01" "\xe9\x03\0\0"
+		  "\0\0\0\0" "\x01\0\0\0" "\x01\0\0\0", 33);
+	assert_int_equal(KT(c, 43, "", 0, 50000, 18080), SL_KNOWN_monero);
+	c[1] = 0x20;
+	assert_int_equal(KT(c, 43, "", 0, 50000, 18080), 0);
+	/* Ethereum RLPx EIP-8 auth (size 0x0190 = 400, then 0x04 || key || ...) and its ack */
+	c[0] = 0x01; c[1] = 0x90; c[2] = 0x04;
+	fill_random(c + 3, 399, 11);
+	s[0] = 0x01; s[1] = 0x74; s[2] = 0x04; /* 372 */
+	fill_random(s + 3, 371, 13);
+	assert_int_equal(KT(c, 402, s, 374, 50000, 30303), SL_KNOWN_ethereum);
+	c[2] = 0x02; /* a compressed point is not an ECIES message */
+	assert_int_equal(KT(c, 402, s, 374, 50000, 30303), 0);
+	/* eDonkey hello (0xe3, size 0x4d, opcode 0x01, hash size 16) */
+	memset(c, 0, sizeof(c));
+	memcpy(c, "\xe3\x4d\0\0\0\x01\x10", 7);
+	assert_int_equal(KT(c, 5 + 0x4d, "", 0, 50000, 4662), SL_KNOWN_edonkey);
+	c[5] = 0x4c;
+	assert_int_equal(KT(c, 5 + 0x4d, "", 0, 50000, 4662), 0);
+	/* OpenVPN over TCP: length 14, P_CONTROL_HARD_RESET_CLIENT_V2 (0x38), session id,
+	 * packet-id array 0, packet id 0; the server answers P_CONTROL_HARD_RESET_SERVER_V2 (0x40) */
+	memset(c, 0, sizeof(c));
+	memset(s, 0, sizeof(s));
+	memcpy(c, "\x00\x0e\x38\x11\x22\x33\x44\x55\x66\x77\x88\x00\x00\x00\x00\x00", 16);
+	memcpy(s, "\x00\x1a\x40\x99\x88\x77\x66\x55\x44\x33\x22\x01\x00\x00\x00\x00", 16);
+	assert_int_equal(KT(c, 16, s, 28, 50000, 443), SL_KNOWN_openvpn);
+	assert_int_equal(KT(c, 16, "", 0, 50000, 443), 0); /* both ways needed */
+	s[2] = 0x48; /* P_CONTROL_V1 from the server first: not a hard reset */
+	assert_int_equal(KT(c, 16, s, 28, 50000, 443), 0);
+	s[2] = 0x40;
+	c[2] = 0x39; /* key id 1 on a hard reset */
+	assert_int_equal(KT(c, 16, s, 28, 50000, 443), 0);
+	/* TPKT + X.224 CR: RDP (with the mstshash cookie), ISO-TSAP on 102 */
+	memcpy(c, "\x03\x00\x00\x2b\x26\xe0\x00\x00\x00\x00\x00" "Cookie: mstshash=a\r\n", 31);
+	assert_int_equal(KT(c, 43, "", 0, 50000, 3389), SL_KNOWN_rdp);
+	assert_int_equal(KT("\x03\x00\x00\x16\x11\xe0\x00\x00\x00\x01\x00\xc1\x02\x01\x00\xc2\x02\x01\x02\xc0\x01\x0a",
+		22, "", 0, 50000, 102), SL_KNOWN_iso_tsap);
+	c[5] = 0xf0; /* a data TPDU first */
+	assert_int_equal(KT(c, 43, "", 0, 50000, 3389), 0);
+	/* MQTT 3.1.1 CONNECT and 3.1 */
+	assert_int_equal(KT("\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04test", 18, "", 0, 1, 1884),
+		SL_KNOWN_mqtt);
+	assert_int_equal(KT("\x10\x12\x00\x06MQIsdp\x03\x02\x00\x3c\x00\x04test", 20, "", 0, 1, 1884),
+		SL_KNOWN_mqtt);
+	assert_int_equal(KT("\x20\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04test", 18, "", 0, 1, 1884), 0);
+	/* Modbus/TCP: read holding registers (function 3), on 502 or echoed by the server */
+	assert_int_equal(KT("\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a", 12, "", 0, 50000, 502),
+		SL_KNOWN_modbus);
+	assert_int_equal(KT("\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a", 12, "", 0, 50000, 5020), 0);
+	assert_int_equal(KT("\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a", 12,
+		"\x00\x01\x00\x00\x00\x05\x01\x03\x02\x00\x07", 11, 50000, 5020), SL_KNOWN_modbus);
+	assert_int_equal(KT("\x00\x01\x00\x01\x00\x06\x01\x03\x00\x00\x00\x0a", 12, "", 0, 50000, 502), 0);
+	/* DNP3 link frame, EtherNet/IP RegisterSession, IEC 104 STARTDT act */
+	assert_int_equal(KT("\x05\x64\x05\xc9\x01\x00\x00\x04\xe9\x21", 10, "", 0, 1, 20000), SL_KNOWN_dnp3);
+	assert_int_equal(KT("\x05\x65\x05\xc9\x01\x00\x00\x04\xe9\x21", 10, "", 0, 1, 20000), 0);
+	memset(c, 0, 28);
+	c[0] = 0x65; c[2] = 4; c[24] = 1;
+	assert_int_equal(KT(c, 28, "", 0, 50000, 44818), SL_KNOWN_enip);
+	c[8] = 1; /* a status in a request */
+	assert_int_equal(KT(c, 28, "", 0, 50000, 44818), 0);
+	assert_int_equal(KT("\x68\x04\x07\x00\x00\x00", 6, "", 0, 1, 2404), SL_KNOWN_iec104);
+	assert_int_equal(KT("\x68\x04\x07\x00\x00\x00", 6, "", 0, 1, 2405), 0);
+	/* SMB2 NEGOTIATE in a NetBIOS session; an SMB2 magic off by one */
+	assert_int_equal(KT("\x00\x00\x00\x66\xfeSMB\x40\x00", 10, "", 0, 1, 445), SL_KNOWN_smb);
+	assert_int_equal(KT("\x00\x00\x00\x66\xfeSMC\x40\x00", 10, "", 0, 1, 445), 0);
+	/* BGP OPEN; OpenFlow HELLO on 6653 */
+	memset(c, 0xff, 16);
+	c[16] = 0; c[17] = 29; c[18] = 1;
+	assert_int_equal(KT(c, 29, "", 0, 1, 179), SL_KNOWN_bgp);
+	c[3] = 0xfe;
+	assert_int_equal(KT(c, 29, "", 0, 1, 179), 0);
+	assert_int_equal(KT("\x04\x00\x00\x08\x00\x00\x00\x01", 8, "", 0, 50000, 6653), SL_KNOWN_openflow);
+	assert_int_equal(KT("\x04\x00\x00\x08\x00\x00\x00\x01", 8, "", 0, 50000, 6654), 0);
+	assert_int_equal(KT("", 0, "\x04\x02\x00\x08\x00\x00\x01\x9a", 8, 50000, 6633),
+		SL_KNOWN_openflow); /* mid-session: the switch's echo request */
+	assert_int_equal(KT("", 0, "\x07\x02\x00\x08\x00\x00\x01\x9a", 8, 50000, 6633), 0);
+	/* a TLS ClientHello and an XMRig login are none of these */
+	assert_int_equal(KT("\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03", 11, "", 0, 1, 443), 0);
+	assert_int_equal(KT("{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"login\"}\n", 42, "", 0, 1, 3333), 0);
+}
+
+static void
+test_known_udp(void **state)
+{
+	uint8_t p[200];
+
+	(void)state;
+	/* WireGuard handshake initiation (148 bytes, type 1), response (92), data (32 + 16n) */
+	memset(p, 0, sizeof(p));
+	p[0] = 1;
+	assert_int_equal(sl_known_udp(p, 148, 40000, 51820), SL_KNOWN_wireguard);
+	assert_int_equal(sl_known_udp(p, 147, 40000, 51820), 0);
+	p[0] = 4;
+	assert_int_equal(sl_known_udp(p, 64, 40000, 51820), SL_KNOWN_wireguard);
+	assert_int_equal(sl_known_udp(p, 65, 40000, 51820), 0);
+	/* QUIC v1 Initial (RFC 9000 17.2.2): 0xc3, version 1, DCID length 8 */
+	memcpy(p, "\xc3\x00\x00\x00\x01\x08", 6);
+	assert_int_equal(sl_known_udp(p, 200, 50000, 443), SL_KNOWN_quic);
+	memcpy(p, "\xc3\x00\x00\x00\x03\x08", 6); /* unknown version */
+	assert_int_equal(sl_known_udp(p, 200, 50000, 443), 0);
+	/* STUN binding request (RFC 8489) */
+	memset(p, 0, 20);
+	memcpy(p, "\x00\x01\x00\x00\x21\x12\xa4\x42", 8);
+	assert_int_equal(sl_known_udp(p, 20, 50000, 3478), SL_KNOWN_stun);
+	p[4] = 0x22;
+	assert_int_equal(sl_known_udp(p, 20, 50000, 3478), 0);
+	/* OpenVPN UDP hard reset (0x38) with a session id; P_DATA first is not recognised; off
+	 * 1194 only the exact first-reset shape (14 bytes, empty ack array, packet id 0) */
+	memset(p, 0, 26);
+	p[0] = 0x38;
+	assert_int_equal(sl_known_udp(p, 26, 50000, 1194), SL_KNOWN_openvpn_udp);
+	assert_int_equal(sl_known_udp(p, 26, 50000, 1195), 0);
+	memset(p + 1, 0x5a, 8);
+	assert_int_equal(sl_known_udp(p, 14, 50000, 1195), SL_KNOWN_openvpn_udp);
+	p[13] = 1;
+	assert_int_equal(sl_known_udp(p, 14, 50000, 1195), 0);
+	p[13] = 0;
+	assert_int_equal(sl_known_udp(p, 14, 50000, 53), 0); /* a DNS id of 0x38.. */
+	p[0] = 0x48;
+	assert_int_equal(sl_known_udp(p, 26, 50000, 1195), 0);
+	/* IKEv2 on 500 (version 0x20 at byte 17, length = datagram), NAT-T on 4500 */
+	memset(p, 0, 64);
+	p[0] = 0x11; p[17] = 0x20; p[27] = 60;
+	assert_int_equal(sl_known_udp(p, 60, 500, 500), SL_KNOWN_ipsec_natt);
+	assert_int_equal(sl_known_udp(p, 61, 500, 500), 0);
+	memmove(p + 4, p, 60);
+	memset(p, 0, 4); /* the non-ESP marker; the IKE length (60) is the datagram's less 4 */
+	assert_int_equal(sl_known_udp(p, 64, 4500, 4500), SL_KNOWN_ipsec_natt);
+	assert_int_equal(sl_known_udp((const uint8_t *)"\xff", 1, 4500, 4500), SL_KNOWN_ipsec_natt);
+	/* uTP SYN (BEP 29: type 4, version 1 = 0x41) */
+	memset(p, 0, 20);
+	p[0] = 0x41;
+	p[2] = 0x3a; /* connection id */
+	p[5] = 0x17; /* timestamp */
+	p[13] = 0x10; /* window */
+	assert_int_equal(sl_known_udp(p, 20, 50000, 6881), SL_KNOWN_utp);
+	assert_int_equal(sl_known_udp(p, 20, 68, 67), 0); /* DHCP: op 1, htype 1 */
+	p[0] = 0x42;
+	assert_int_equal(sl_known_udp(p, 20, 50000, 6881), 0);
+}
+
+static void
+test_known_tor_cells(void **state)
+{
+	(void)state;
+	/* one cell in one record: TLS 1.3 (+22), TLS 1.2 GCM (+29), ChaCha20 (+21) */
+	assert_true(sl_known_cell_sized(514 + 22));
+	assert_true(sl_known_cell_sized(514 + 29));
+	assert_true(sl_known_cell_sized(514 + 21));
+	/* three cells in one record, and in three */
+	assert_true(sl_known_cell_sized(3 * 514 + 22));
+	assert_true(sl_known_cell_sized(3 * 514 + 3 * 22));
+	/* near misses: one byte off, no overhead, a share or a job */
+	assert_false(sl_known_cell_sized(514 + 23));
+	assert_false(sl_known_cell_sized(514));
+	assert_false(sl_known_cell_sized(250));
+	assert_false(sl_known_cell_sized(700));
+	assert_false(sl_known_cell_sized(100000));
+	/* a TLS session whose messages are mostly cells is Tor; a few cells are not */
+	assert_int_equal(sl_known_tls_shape(40, 50), SL_KNOWN_tor);
+	assert_int_equal(sl_known_tls_shape(3, 4), 0);
+	assert_int_equal(sl_known_tls_shape(10, 40), 0);
+}
+
 static void
 test_tables(void **state)
 {
@@ -3011,7 +3303,7 @@ test_tables(void **state)
 	assert_int_equal(sl_det_lookup(NULL), -1);
 
 	assert_int_equal(sl_match_num_counters(), sizeof(struct sl_match_stats) / sizeof(uint64_t));
-	assert_int_equal(sl_match_num_counters(), 20);
+	assert_int_equal(sl_match_num_counters(), 21);
 	for (unsigned int i = 0; i < sl_match_num_counters(); i++) {
 		const char *n = sl_match_counter_name(i);
 
@@ -3021,7 +3313,8 @@ test_tables(void **state)
 	}
 	assert_string_equal(sl_match_counter_name(0), "inspected_bytes");
 	assert_string_equal(sl_match_counter_name(19), "no_state");
-	assert_string_equal(sl_match_counter_name(20), "?");
+	assert_string_equal(sl_match_counter_name(20), "known_flows");
+	assert_string_equal(sl_match_counter_name(21), "?");
 }
 
 static void
@@ -3377,6 +3670,11 @@ main(void)
 		cmocka_unit_test(test_reload_rcu),
 		/* 8. tables */
 		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_known_table),
+		cmocka_unit_test(test_known_text),
+		cmocka_unit_test(test_known_binary),
+		cmocka_unit_test(test_known_udp),
+		cmocka_unit_test(test_known_tor_cells),
 		cmocka_unit_test(test_builtin_db),
 		cmocka_unit_test(test_cache_hit),
 		cmocka_unit_test(test_cache_corrupt),
