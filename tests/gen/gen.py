@@ -581,6 +581,9 @@ def main():
         gen_timeouts(outdir)
         gen_bad_files(outdir)
         gen_clock_jumps(outdir)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import capfiles
+        capfiles.gen_capfiles(outdir)
     if not which or "detect" in which or "tests" in which:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import detect
