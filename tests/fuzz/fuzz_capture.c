@@ -282,7 +282,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == 0 || sl_input_nerrors(in) > 0);
 	drain_rings(true);
 	st = sl_input_stats(in);
-	sl_worker_finish(w, SL_MAX(w->now_us, st->last_us));
+	sl_worker_finish(w, RTE_MAX(w->now_us, st->last_us));
 	drain_chan();
 
 	FUZZ_CHECK(rte_mempool_avail_count(mp) == NB_MBUFS);
