@@ -20,7 +20,6 @@
  * reader read is what the worker received (conservation), and received = sum of outcomes;
  * bytes the reader counted are at most SL_INPUT_MAX_WIRE per packet (lengths are bounded); the
  * reader's first/last times are inside [0, 2^31) s; an input that fails to open says why. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
