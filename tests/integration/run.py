@@ -1334,6 +1334,30 @@ def spoofed_flood_hits_the_caps():
 
 
 @test
+def flood_hides_no_miner():
+    """A Stratum miner that starts 30 s into a flood of 300 k spoofed sources (one SYN, one
+    flow, one host each) is still tracked exactly and alerted: the worker host table lets go
+    of idle flows' slots (reclaims, detached) instead of refusing hosts (untracked_flows was
+    166 k of 300 k, and the miner's host was never tracked)."""
+    exp = expect("flood_miner")
+    for workers in ("1", "2"):
+        rc, s, se, evs = offline_events("flood_miner.pcap", "-w", workers, every=True,
+                                        name="flood%s" % workers)
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        eq(s["input"]["packets"], exp["packets"], "packets")
+        hs = [w["hosts"] for w in s["workers"]]
+        eq(sum(h["untracked_flows"] for h in hs), 0, "untracked flows (%d workers)" % len(hs))
+        assert sum(h["reclaims"] for h in hs) > 0 and sum(h["detached"] for h in hs) > 0, hs
+        got = hosts_of(s).get(exp["miner"])
+        assert got is not None, "miner %s not in the host table" % exp["miner"]
+        for k in ("pkts_out", "pkts_in", "bytes_out", "bytes_in", "flows_opened"):
+            eq(got[k], exp["miner_host"][k], "miner " + k)
+        alerts = [e for e in evs if e["event_type"] == "alert"]
+        eq({e["host"] for e in alerts}, {exp["miner"]}, "alerted hosts")
+        eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
 def operator_commands_by_telemetry():
     prefix = "sl-ops-%d" % os.getpid()
     evp = os.path.join(TMP, "ops.events")
