@@ -14,9 +14,11 @@
  * LLVMFuzzerInitialize starts DPDK's EAL without hugepages (one lcore; everything runs on the
  * calling thread), registers the mbuf dynamic fields and makes the mbuf pool (small 512-byte
  * segments, so frames chain often), the rings, the detection holder (lists as in
- * fuzz_packet), the worker (offline, small tables), the control host table and the scorer.
+ * fuzz_packet), the worker (offline, small tables: 16 host slots, so that a full host table
+ * and its reclaim of idle flows' slots are reached), the control host table and the scorer.
  *
- * Checks after every input: every mbuf is back in the pool (no leak, no double free); what the
+ * Checks after every input: every mbuf is back in the pool (no leak, no double free), every
+ * worker host slot is free again (no reference lost or doubled by reclaims); what the
  * reader read is what the worker received (conservation), and received = sum of outcomes;
  * bytes the reader counted are at most SL_INPUT_MAX_WIRE per packet (lengths are bounded); the
  * reader's first/last times are inside [0, 2^31) s; an input that fails to open says why. */
@@ -82,11 +84,14 @@ static void
 summary(void)
 {
 	fprintf(stderr, "fuzz_capture: %llu inputs, %llu opened, %llu packets, %llu events, "
-		"%llu host records, %llu flow samples, %llu bad lengths, %llu bad records\n",
+		"%llu host records, %llu flow samples, %llu bad lengths, %llu bad records, "
+		"%llu host reclaims, %llu detached\n",
 		(unsigned long long)ninputs, (unsigned long long)nopened,
 		(unsigned long long)npkts, (unsigned long long)nevents,
 		(unsigned long long)nhosts, (unsigned long long)nsamples,
-		(unsigned long long)nbadlen, (unsigned long long)nbadrec);
+		(unsigned long long)nbadlen, (unsigned long long)nbadrec,
+		(unsigned long long)sl_whost_stats(w->hosts)->reclaims,
+		(unsigned long long)sl_whost_stats(w->hosts)->detached);
 }
 
 static void
@@ -172,7 +177,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		.beh_msg_gap_us = 50000, .beh_reply_us = 1000000, .beh_bulk_bytes = 65536};
 	c.sample_us = 1000000;
 	c.sample_min_age_us = 0;
-	c.host_capacity = 256;
+	c.host_capacity = 16; /* small: a full table and its reclaim are reached */
 	c.ring_size = 16384; /* offline sends wait: one burst's records always fit */
 	c.report_us = 1000000;
 	c.aging_batch = 64;
@@ -285,6 +290,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	drain_chan();
 
 	FUZZ_CHECK(rte_mempool_avail_count(mp) == NB_MBUFS);
+	FUZZ_CHECK(sl_whost_in_use(w->hosts) == 0); /* every flow ended, every slot reported */
 	FUZZ_CHECK(w->rx_pkts - rx0 == st->packets);
 	FUZZ_CHECK(st->bytes <= st->packets * (uint64_t)SL_INPUT_MAX_WIRE);
 	FUZZ_CHECK(st->snapped <= st->packets && st->bad_lengths <= st->packets);
