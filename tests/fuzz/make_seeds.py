@@ -321,6 +321,11 @@ def seeds():
                                       wire={1: 0xffffffff, 2: 0, 3: 10}),
         "pcap_bad_time": pcap_file([eth(p) for p in dns], t0=0xfffffff0),
         "pcapng_eth": pcapng_file([(0, eth(p)) for p in strat]),
+        # more spoofed sources than the target's 16 host slots, a second apart: a full host
+        # table that reclaims idle flows' slots, then the miner's session
+        "pcap_flood_then_miner": pcap_file(
+            [eth(ipv4([100, 64, 0, i], SRV4, 6, tcp(1024 + i, 80, i, 0, SYN))) for i in range(20)]
+            + [eth(p) for p in strat]),
         "pcapng_mixed_if": pcapng_file(mixed, ifaces=((1, 65535, None), (113, 8192, 9),
                                                       (101, 262144, 0x94))),
         "pcapng_be_blocks": pcapng_file([(0, null(p)) for p in dns + strat[:3]], bo=">",
