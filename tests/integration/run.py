@@ -310,7 +310,13 @@ def offline_host_tables_full():
     assert s["workers"][0]["hosts"]["untracked_flows"] > 0, "worker host table never full"
     eq(s["hosts"]["tracked"], 64, "hosts tracked with 64 worker slots")
     eq(s["conservation"]["ok"], True, "conservation")
+    # a worker table is never larger than the control table: one worker refuses what the
+    # control core could not hold; two fill the control table from both sides
     rc, s, se, _ = offline("many_flows.pcap", "--set", "offline_host_capacity=100")
+    assert s["workers"][0]["hosts"]["untracked_flows"] > 0, "worker table not capped at 100"
+    eq(s["hosts"]["tracked"], 100, "control table holds its capacity")
+    eq(s["conservation"]["ok"], True, "conservation")
+    rc, s, se, _ = offline("many_flows.pcap", "-w", "2", "--set", "offline_host_capacity=100")
     assert s["hosts"]["table_full"] > 0, "control host table never full"
     eq(s["hosts"]["tracked"], 100, "control table holds its capacity")
     eq(s["conservation"]["ok"], True, "conservation")
