@@ -276,34 +276,40 @@ sl_worker_add_rxq(struct sl_worker *w, uint16_t port, uint16_t queue, bool meta,
 }
 
 /* Flow slots a reclaim looks at for idle flows whose host references can go: at least
- * HOST_RECLAIM_WALK, more only while it found none, at most HOST_RECLAIM_MAX. */
+ * HOST_RECLAIM_WALK, more only while it found fewer than HOST_RECLAIM_YIELD references, at
+ * most HOST_RECLAIM_MAX. */
 #define HOST_RECLAIM_WALK 1024u
 #define HOST_RECLAIM_MAX 16384u
+#define HOST_RECLAIM_YIELD 32u
 
 /*
  * The worker host table is full. Slots are held by flows, and a flood of spoofed sources
  * opens one flow per source that lives until tcp_new_timeout: so let go of the host
  * references of flows idle for a report interval or more (a bounded walk over the flow
  * table from where the last one stopped, which goes on past HOST_RECLAIM_WALK slots only
- * while it has found nothing; such a flow takes a slot again on its next packet, see
+ * while it has found few; such a flow takes a slot again on its next packet, see
  * reattach()), then report every dirty slot now, which frees the slots no flow holds
- * (nothing is lost: deltas add up at the control core, sketches merge by max). When nothing
- * came free, the next try waits an eighth of a report interval, so that a table full of
- * busy hosts costs one failed lookup per new flow, not a walk. Cost: the slots walked plus
- * the dirty slots reported, for as many new hosts as slots came free.
+ * (nothing is lost: deltas add up at the control core, sketches merge by max). When fewer
+ * than HOST_RECLAIM_YIELD slots came free, the next try waits an eighth of a report
+ * interval, so that a table full of busy hosts costs one failed lookup per new flow, not a
+ * walk per new flow: a walk costs at most HOST_RECLAIM_MAX slots and either frees
+ * HOST_RECLAIM_YIELD slots or happens once per wait. Plus the dirty slots reported, which a
+ * report would have sent anyway.
  */
 static bool
 host_reclaim(struct sl_worker *w, uint64_t now)
 {
 	uint32_t cap = sl_flow_capacity(w->flows), pos = w->reclaim_pos, found = 0;
+	uint32_t before = sl_whost_in_use(w->hosts);
 	uint64_t idle = w->conf.report_us;
+	bool room;
 
 	if (now < w->reclaim_next_us)
 		return false;
 	for (uint32_t i = 0; i < cap && i < HOST_RECLAIM_MAX; i++) {
 		struct sl_flow *f = sl_flow_at(w->flows, pos);
 
-		if (i >= HOST_RECLAIM_WALK && found > 0)
+		if (i >= HOST_RECLAIM_WALK && found >= HOST_RECLAIM_YIELD)
 			break;
 		if (++pos == cap)
 			pos = 0;
@@ -320,11 +326,11 @@ host_reclaim(struct sl_worker *w, uint64_t now)
 	w->reclaim_pos = pos;
 	if (now > w->now_us)
 		w->now_us = now; /* reports carry the worker clock: keep records in time order */
-	if (sl_whost_reclaim(w->hosts, w->now_us, sl_chan_send_host, &w->chan, w->conf.offline,
-		wait_pause))
-		return true;
-	w->reclaim_next_us = now + SL_MAX(idle / 8, (uint64_t)1);
-	return false;
+	room = sl_whost_reclaim(w->hosts, w->now_us, sl_chan_send_host, &w->chan,
+		w->conf.offline, wait_pause);
+	if (before - sl_whost_in_use(w->hosts) < HOST_RECLAIM_YIELD)
+		w->reclaim_next_us = now + SL_MAX(idle / 8, (uint64_t)1);
+	return room;
 }
 
 /* A slot for side @p s of @p f (@p opened: the flow is new, count it). */
