@@ -57,7 +57,9 @@ worker_conf(const struct app *a)
 			.long_us = c->long_flow_seconds * 1000000,
 			.state_bytes = c->detect ? (uint32_t)sizeof(struct sl_mstate) : 0,
 		},
-		.host_capacity = (uint32_t)c->worker_host_capacity,
+		/* a worker never tracks more hosts than the control table can take from it */
+		.host_capacity = (uint32_t)SL_MIN(c->worker_host_capacity,
+			off ? c->offline_host_capacity : c->host_capacity),
 		.ring_size = (uint32_t)c->report_ring_size,
 		.report_us = c->report_interval_ms * 1000,
 		.aging_batch = (uint32_t)c->aging_batch,

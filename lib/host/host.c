@@ -97,8 +97,8 @@ sl_whost_free(struct sl_whost_table *t)
 	rte_free(t);
 }
 
-uint32_t
-sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16])
+static uint32_t
+acquire(struct sl_whost_table *t, const uint8_t addr[16], bool count_full)
 {
 	hash_sig_t sig = rte_hash_hash(t->h, addr); /* once, for the lookup and the add */
 	int32_t pos = rte_hash_lookup_with_hash(t->h, addr, sig);
@@ -106,7 +106,8 @@ sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16])
 	if (pos < 0) {
 		pos = rte_hash_add_key_with_hash(t->h, addr, sig);
 		if (pos < 0) {
-			t->st.table_full++;
+			if (count_full)
+				t->st.table_full++;
 			return SL_HOST_NONE;
 		}
 		memset(&t->slots[pos], 0, sizeof(t->slots[pos]));
@@ -116,6 +117,18 @@ sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16])
 	}
 	t->refs[pos]++;
 	return (uint32_t)pos;
+}
+
+uint32_t
+sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16])
+{
+	return acquire(t, addr, true);
+}
+
+uint32_t
+sl_whost_try_acquire(struct sl_whost_table *t, const uint8_t addr[16])
+{
+	return acquire(t, addr, false);
 }
 
 static void
@@ -133,10 +146,25 @@ evict(struct sl_whost_table *t, uint32_t idx)
 void
 sl_whost_release(struct sl_whost_table *t, uint32_t idx)
 {
-	if (idx == SL_HOST_NONE)
+	if (idx >= t->capacity) /* SL_HOST_NONE, SL_HOST_DETACHED */
 		return;
 	if (--t->refs[idx] == 0 && !t->slots[idx].dirty)
 		evict(t, idx);
+}
+
+void
+sl_whost_detach(struct sl_whost_table *t, uint32_t idx)
+{
+	if (idx >= t->capacity)
+		return;
+	t->st.detached++;
+	sl_whost_release(t, idx);
+}
+
+uint32_t
+sl_whost_capacity(const struct sl_whost_table *t)
+{
+	return t->capacity;
 }
 
 struct sl_whost *
@@ -237,6 +265,15 @@ sl_whost_report(struct sl_whost_table *t, uint64_t now_us, sl_host_send_fn send,
 	t->ndirty = keep;
 	t->st.reports += sent_total;
 	return sent_total;
+}
+
+bool
+sl_whost_reclaim(struct sl_whost_table *t, uint64_t now_us, sl_host_send_fn send, void *arg,
+	bool wait, void (*idle)(void))
+{
+	t->st.reclaims++;
+	sl_whost_report(t, now_us, send, arg, wait, idle);
+	return t->in_use < t->capacity;
 }
 
 const struct sl_whost_stats *

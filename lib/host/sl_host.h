@@ -16,6 +16,9 @@
 #define SL_HLL_M (1u << SL_HLL_P)   /**< 64 registers */
 #define SL_HLL_BYTES (SL_HLL_M / 2) /**< 4-bit registers, two per byte */
 #define SL_HOST_NONE UINT32_MAX
+/** A flow's host reference that was let go while the flow was idle (sl_whost_detach): the
+ * flow takes a slot again (sl_whost_acquire) on its next packet. */
+#define SL_HOST_DETACHED (UINT32_MAX - 1)
 
 /** A worker's host slot: deltas since the last report. Exactly 64 bytes. */
 struct sl_whost {
@@ -49,6 +52,8 @@ struct sl_host_delta {
 	X(hosts_added, "hosts that got a slot")                                               \
 	X(hosts_evicted, "clean slots freed after a report")                                  \
 	X(table_full, "flows whose host could not get a slot (counted, not tracked)")         \
+	X(reclaims, "times the table was full and idle slots were reclaimed (an early report)") \
+	X(detached, "references of idle flows let go so that their slots could be reused")    \
 	X(reports, "host-delta records sent")                                                 \
 	X(report_ring_full, "records that found the ring full (kept and retried later)")      \
 	X(reports_lost, "records lost: ring full when the slot had to go")
@@ -77,8 +82,27 @@ uint64_t sl_whost_memsize(uint32_t capacity);
  */
 uint32_t sl_whost_acquire(struct sl_whost_table *t, const uint8_t addr[16]);
 
-/** Drop a flow's reference on a slot. Worker only. */
+/** sl_whost_acquire() that does not count a full table (the caller reclaims and retries). */
+uint32_t sl_whost_try_acquire(struct sl_whost_table *t, const uint8_t addr[16]);
+
+/** Drop a flow's reference on a slot (SL_HOST_NONE and SL_HOST_DETACHED: nothing). Worker
+ * only. */
 void sl_whost_release(struct sl_whost_table *t, uint32_t idx);
+
+/** Drop the reference of an idle flow so that the slot can be freed once reported (counted
+ * as detached; the caller marks the flow's reference SL_HOST_DETACHED). Worker only. */
+void sl_whost_detach(struct sl_whost_table *t, uint32_t idx);
+
+/**
+ * The table is full: report every dirty slot now (as sl_whost_report() does, so nothing is
+ * lost), which frees the slots no flow holds any longer. Counted in reclaims.
+ * @return true when a slot is free afterwards. Worker only.
+ */
+bool sl_whost_reclaim(struct sl_whost_table *t, uint64_t now_us, sl_host_send_fn send,
+	void *arg, bool wait, void (*idle)(void));
+
+/** Slots the table holds. */
+uint32_t sl_whost_capacity(const struct sl_whost_table *t);
 
 /** Slot pointer, marking it dirty (to be reported). Worker only, hot path. */
 struct sl_whost *sl_whost_touch(struct sl_whost_table *t, uint32_t idx);

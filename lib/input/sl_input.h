@@ -1,5 +1,6 @@
-/* sl_input.h: the offline reader. Reads pcap and pcapng files (and directories of them,
- * in name order) with libpcap, one after another as one stream, into mbufs (chained when a
+/* sl_input.h: the offline reader. Reads pcap files with libpcap and pcapng files with its
+ * own reader (pcapng.c: one link type per interface), and directories of them (all of them,
+ * in name order), one after another as one stream, into mbufs (chained when a
  * frame is larger than one mbuf), stamps each with its capture time and sluice metadata
  * (wire length, link type), picks the worker queue with a symmetric software hash and
  * enqueues it on the offline port's ring. Nothing is ever dropped: when the ring or the
@@ -15,8 +16,10 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#define SL_INPUT_MAX_FILES 4096
 #define SL_INPUT_MAX_ERRORS 8
+#define SL_INPUT_MAX_CAPLEN 262144u /**< largest captured length taken (libpcap's too) */
+#define SL_INPUT_MAX_WIRE 524288u   /**< largest original length believed (a 512 KiB GSO
+				       frame, Linux BIG TCP); past it the captured length is used */
 
 /* X(name, help): reader counters. */
 #define SL_INPUT_COUNTERS(X)                                                                 \
@@ -27,6 +30,10 @@
 	X(multi_segment, "packets that needed a chain of mbufs")                              \
 	X(read_errors, "files whose reading stopped early on an error (truncated/corrupt)")   \
 	X(bad_timestamps, "records skipped: capture time before 1970 or at/after 2^31 s (2038)") \
+	X(bad_lengths, "records whose lengths were absurd and were bounded (original length "   \
+		       "below the captured one or past 512 KiB, captured length past 256 KiB)")  \
+	X(bad_records, "pcapng packet records skipped: unknown interface, data past its block, " \
+		       "unusable if_tsresol")                                                   \
 	X(waits_ring_full, "times the reader waited for ring space")                          \
 	X(waits_no_mbuf, "times the reader waited for a free mbuf")
 

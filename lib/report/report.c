@@ -1477,6 +1477,8 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 		sl_json_u64(j, "multi_segment", is->multi_segment);
 		sl_json_u64(j, "read_errors", is->read_errors);
 		sl_json_u64(j, "bad_timestamps", is->bad_timestamps);
+		sl_json_u64(j, "bad_lengths", is->bad_lengths);
+		sl_json_u64(j, "bad_records", is->bad_records);
 		if (is->packets > 0) {
 			sl_json_time(j, "first_packet", is->first_us);
 			sl_json_time(j, "last_packet", is->last_us);
@@ -1780,6 +1782,10 @@ sl_report_human(FILE *f, const struct sl_report_ctx *c)
 				is->read_errors == 1 ? "" : "s");
 		if (is->bad_timestamps)
 			fprintf(f, ", %" PRIu64 " skipped for a bad timestamp", is->bad_timestamps);
+		if (is->bad_lengths)
+			fprintf(f, ", %" PRIu64 " with absurd lengths bounded", is->bad_lengths);
+		if (is->bad_records)
+			fprintf(f, ", %" PRIu64 " bad pcapng records skipped", is->bad_records);
 		fputc('\n', f);
 	}
 	fprintf(f, "  packets: %" PRIu64 " handled, %" PRIu64 " skipped", cls[0], cls[1]);

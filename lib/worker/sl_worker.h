@@ -95,6 +95,8 @@ struct sl_worker {
 	struct sl_chan chan;
 	const struct sl_match_db *db; /**< detection object for this pass (RCU) */
 	const struct sl_softbl *bl;   /**< soft blocklist for this pass (RCU), or NULL */
+	uint64_t reclaim_next_us;     /**< host table full and nothing reclaimable: retry then */
+	uint32_t reclaim_pos;         /**< flow slot where the next reclaim walk starts */
 	struct sl_match_wctx mx;      /**< inspection context and counters */
 
 	/* counters, flushed once per burst */

@@ -281,13 +281,93 @@ sl_worker_add_rxq(struct sl_worker *w, uint16_t port, uint16_t queue, bool meta,
 	return 0;
 }
 
-/* A new flow: give its local host(s) a slot, count the open and the external peer. */
-static void
-flow_opened(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key)
+/* Flow slots a reclaim looks at for idle flows whose host references can go: at least
+ * HOST_RECLAIM_WALK, more only while it found fewer than HOST_RECLAIM_YIELD references, at
+ * most HOST_RECLAIM_MAX. */
+#define HOST_RECLAIM_WALK 1024u
+#define HOST_RECLAIM_MAX 16384u
+#define HOST_RECLAIM_YIELD 32u
+
+/*
+ * The worker host table is full. Slots are held by flows, and a flood of spoofed sources
+ * opens one flow per source that lives until tcp_new_timeout: so let go of the host
+ * references of flows idle for a report interval or more (a bounded walk over the flow
+ * table from where the last one stopped, which goes on past HOST_RECLAIM_WALK slots only
+ * while it has found few; such a flow takes a slot again on its next packet, see
+ * reattach()), then report every dirty slot now, which frees the slots no flow holds
+ * (nothing is lost: deltas add up at the control core, sketches merge by max). When fewer
+ * than HOST_RECLAIM_YIELD slots came free, the next try waits an eighth of a report
+ * interval, so that a table full of busy hosts costs one failed lookup per new flow, not a
+ * walk per new flow: a walk costs at most HOST_RECLAIM_MAX slots and either frees
+ * HOST_RECLAIM_YIELD slots or happens once per wait. Plus the dirty slots reported, which a
+ * report would have sent anyway.
+ */
+static bool
+host_reclaim(struct sl_worker *w, uint64_t now)
 {
-	const uint8_t *side[2];
+	uint32_t cap = sl_flow_capacity(w->flows), pos = w->reclaim_pos, found = 0;
+	uint32_t before = sl_whost_in_use(w->hosts);
+	uint64_t idle = w->conf.report_us;
+	bool room;
+
+	if (now < w->reclaim_next_us)
+		return false;
+	for (uint32_t i = 0; i < cap && i < HOST_RECLAIM_MAX; i++) {
+		struct sl_flow *f = sl_flow_at(w->flows, pos);
+
+		if (i >= HOST_RECLAIM_WALK && found >= HOST_RECLAIM_YIELD)
+			break;
+		if (++pos == cap)
+			pos = 0;
+		if (!(f->flags & SL_FLOW_F_USED) || !(now > f->last_us && now - f->last_us >= idle))
+			continue;
+		for (int s = 0; s < 2; s++) {
+			if (f->host[s] < SL_HOST_DETACHED) {
+				sl_whost_detach(w->hosts, f->host[s]);
+				f->host[s] = SL_HOST_DETACHED;
+				found++;
+			}
+		}
+	}
+	w->reclaim_pos = pos;
+	if (now > w->now_us)
+		w->now_us = now; /* reports carry the worker clock: keep records in time order */
+	room = sl_whost_reclaim(w->hosts, w->now_us, sl_chan_send_host, &w->chan,
+		w->conf.offline, wait_pause);
+	if (before - sl_whost_in_use(w->hosts) < HOST_RECLAIM_YIELD)
+		w->reclaim_next_us = now + SL_MAX(idle / 8, (uint64_t)1);
+	return room;
+}
+
+/* A slot for side @p s of @p f (@p opened: the flow is new, count it). */
+static void
+host_attach(struct sl_worker *w, struct sl_flow *f, const uint8_t *side[2], bool inside_peer,
+	int s, bool opened, uint64_t now)
+{
+	struct sl_whost *h;
+
+	f->host[s] = sl_whost_try_acquire(w->hosts, side[s]);
+	if (f->host[s] == SL_HOST_NONE) {
+		(void)host_reclaim(w, now);
+		f->host[s] = sl_whost_acquire(w->hosts, side[s]); /* counts a full table */
+	}
+	if (f->host[s] == SL_HOST_NONE) {
+		w->host_untracked++;
+		return;
+	}
+	h = sl_whost_touch(w->hosts, f->host[s]);
+	if (s == 0 && opened)
+		h->flows_opened++;
+	if (!inside_peer)
+		sl_hll_add(h->hll, sl_addr_hash(side[!s], 0x51ce), &h->hll_dirty);
+}
+
+/* The flow's initiator and responder addresses, and which of them are local hosts. */
+static void
+flow_sides(const struct sl_worker *w, const struct sl_flow *f, const struct sl_flow_key *key,
+	const uint8_t *side[2], bool inside[2])
+{
 	const struct sl_cidr_set *home = w->conf.home;
-	bool inside[2];
 
 	side[0] = (f->flags & SL_FLOW_F_INIT_HI) ? key->hi : key->lo;
 	side[1] = (f->flags & SL_FLOW_F_INIT_HI) ? key->lo : key->hi;
@@ -298,22 +378,33 @@ flow_opened(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *ke
 		inside[0] = sl_cidr_set_match(home, side[0]);
 		inside[1] = sl_cidr_set_match(home, side[1]);
 	}
-	for (int s = 0; s < 2; s++) {
-		struct sl_whost *h;
+}
 
-		if (!inside[s])
-			continue;
-		f->host[s] = sl_whost_acquire(w->hosts, side[s]);
-		if (f->host[s] == SL_HOST_NONE) {
-			w->host_untracked++;
-			continue;
-		}
-		h = sl_whost_touch(w->hosts, f->host[s]);
-		if (s == 0)
-			h->flows_opened++;
-		if (!inside[!s])
-			sl_hll_add(h->hll, sl_addr_hash(side[!s], 0x51ce), &h->hll_dirty);
-	}
+/* A new flow: give its local host(s) a slot, count the open and the external peer. */
+static void
+flow_opened(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key, uint64_t now)
+{
+	const uint8_t *side[2];
+	bool inside[2];
+
+	flow_sides(w, f, key, side, inside);
+	for (int s = 0; s < 2; s++)
+		if (inside[s])
+			host_attach(w, f, side, inside[!s], s, true, now);
+}
+
+/* A flow whose host references were let go while it was idle has a packet again. Off the
+ * common path. */
+static void __rte_noinline
+reattach(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key, uint64_t now)
+{
+	const uint8_t *side[2];
+	bool inside[2];
+
+	flow_sides(w, f, key, side, inside);
+	for (int s = 0; s < 2; s++)
+		if (f->host[s] == SL_HOST_DETACHED)
+			host_attach(w, f, side, inside[!s], s, false, now);
 }
 
 /* Hand a flow's new bytes (or its first packet) to the inspector. Off the common path:
@@ -504,7 +595,9 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			continue;
 		}
 		if (is_new)
-			flow_opened(w, f, &keys[j]);
+			flow_opened(w, f, &keys[j], now);
+		else if (unlikely(f->host[0] == SL_HOST_DETACHED || f->host[1] == SL_HOST_DETACHED))
+			reattach(w, f, &keys[j], now);
 		/* the soft blocklist: looked up when the flow starts or the table changed */
 		if (bl != NULL && unlikely(f->pad != (uint8_t)sl_softbl_gen(bl)))
 			flow_block_check(bl, f, &keys[j]);
@@ -527,7 +620,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		}
 		if (w->conf.sample_us != 0 && f->proto == 6 && !is_new)
 			maybe_sample(w, f, &keys[j], prev_last, now);
-		if (f->host[dir] != SL_FLOW_NONE) {
+		if (f->host[dir] < SL_HOST_DETACHED) {
 			struct sl_whost *h = sl_whost_touch(w->hosts, f->host[dir]);
 
 			h->pkts_out++;
@@ -535,7 +628,7 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			if (unlikely(r & 2) && h->long_lived < UINT16_MAX)
 				h->long_lived++;
 		}
-		if (f->host[!dir] != SL_FLOW_NONE) {
+		if (f->host[!dir] < SL_HOST_DETACHED) {
 			struct sl_whost *h = sl_whost_touch(w->hosts, f->host[!dir]);
 
 			h->pkts_in++;

@@ -210,6 +210,49 @@ def packet_input(sel, frames, ctl=0):
     return out
 
 
+def pcap_file(frames, linktype=1, magic=0xa1b2c3d4, bo="<", t0=1700000000, wire=None):
+    """fuzz_capture: a classic pcap (magic a1b2c3d4 = microseconds, a1b23c4d = nanoseconds)."""
+    out = struct.pack(bo + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
+    for i, f in enumerate(frames):
+        w = len(f) if wire is None or i not in wire else wire[i]
+        out += struct.pack(bo + "IIII", t0 + i, 1000 * i, len(f), w) + f
+    return out
+
+
+def ng_block(bo, btype, body):
+    body += b"\0" * ((4 - len(body) % 4) % 4)
+    return struct.pack(bo + "II", btype, len(body) + 12) + body + struct.pack(bo + "I", len(body) + 12)
+
+
+def ng_idb(bo, linktype, snaplen=65535, tsresol=None, tsoffset=None):
+    body = struct.pack(bo + "HHI", linktype, 0, snaplen)
+    if tsresol is not None:
+        body += struct.pack(bo + "HH", 9, 1) + bytes([tsresol]) + b"\0\0\0"
+    if tsoffset is not None:
+        body += struct.pack(bo + "HHq", 14, 8, tsoffset)
+    return ng_block(bo, 1, body + struct.pack(bo + "HH", 0, 0))
+
+
+def pcapng_file(frames, bo="<", ifaces=((1, 65535, None),), kinds=None, ups=10 ** 6):
+    """fuzz_capture: one pcapng section; frames are (interface, frame); kinds[i] picks an
+    Enhanced (6), obsolete (2) or Simple (3) Packet Block for frame i."""
+    out = ng_block(bo, 0x0A0D0D0A, struct.pack(bo + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for lt, snap, res in ifaces:
+        out += ng_idb(bo, lt, snap, res)
+    for i, (ifid, f) in enumerate(frames):
+        k = 6 if kinds is None else kinds[i]
+        t = (1700000000 + i) * ups
+        if k == 3:
+            out += ng_block(bo, 3, struct.pack(bo + "I", len(f)) + f)
+        elif k == 2:
+            out += ng_block(bo, 2, struct.pack(bo + "HHIIII", ifid, 0, t >> 32, t & 0xffffffff,
+                                               len(f), len(f)) + f)
+        else:
+            out += ng_block(bo, 6, struct.pack(bo + "IIIII", ifid, t >> 32, t & 0xffffffff,
+                                               len(f), len(f)) + f)
+    return out
+
+
 LT = {"eth": 0, "raw": 1, "sll": 2, "null": 3, "sll2": 4, "loop": 5, "ipv4": 6, "ipv6": 7}
 
 
@@ -279,6 +322,26 @@ def seeds():
         "null_dns": packet_input(LT["null"], [null(p) for p in dns]),
         "meta_snapped_chained": packet_input(LT["eth"] | 0x08, [eth(p) for p in strat],
                                              ctl=(5 << 3) | 2),
+    }
+    mixed = [(0, eth(strat[0])), (1, sll(strat[1])), (2, strat[2]), (0, eth(strat[3]))]
+    s["fuzz_capture"] = {
+        "pcap_eth_stratum": pcap_file([eth(p) for p in strat]),
+        "pcap_be_raw_ws": pcap_file(ws[:6], linktype=101, bo=">"),
+        "pcap_ns_sll_tls6": pcap_file([sll(p, v6=True) for p in tls6], linktype=113,
+                                      magic=0xa1b23c4d),
+        "pcap_bad_lengths": pcap_file([eth(p) for p in strat[:4]],
+                                      wire={1: 0xffffffff, 2: 0, 3: 10}),
+        "pcap_bad_time": pcap_file([eth(p) for p in dns], t0=0xfffffff0),
+        "pcapng_eth": pcapng_file([(0, eth(p)) for p in strat]),
+        # more spoofed sources than the target's 16 host slots, a second apart: a full host
+        # table that reclaims idle flows' slots, then the miner's session
+        "pcap_flood_then_miner": pcap_file(
+            [eth(ipv4([100, 64, 0, i], SRV4, 6, tcp(1024 + i, 80, i, 0, SYN))) for i in range(20)]
+            + [eth(p) for p in strat]),
+        "pcapng_mixed_if": pcapng_file(mixed, ifaces=((1, 65535, None), (113, 8192, 9),
+                                                      (101, 262144, 0x94))),
+        "pcapng_be_blocks": pcapng_file([(0, null(p)) for p in dns + strat[:3]], bo=">",
+                                        ifaces=((0, 0, None),), kinds=[6, 3, 2, 6]),
     }
     return s
 

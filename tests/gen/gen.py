@@ -588,6 +588,31 @@ def gen_community_id(outdir):
     wrpcap(os.path.join(outdir, "community_id.pcap"), pk)
 
 
+def gen_flood_miner(outdir, n=300000):
+    """A Stratum miner hidden in a spoofed SYN flood: n SYNs from n distinct forged sources
+    (100.64.0.0/10) to one victim over 70 s (~4.3 k new sources a second, each a flow and a
+    host), and a miner (10.9.0.66) that starts its session 30 s in, when a worker host table
+    whose flows held their slots until they timed out (tcp_new_timeout 30 s) was full. The
+    flood is written with struct from one template frame (scapy per packet would take
+    minutes)."""
+    cap = Capture("flood_miner")
+    stratum_session(cap, "10.9.0.66", "198.51.100.7", 51000, 3333, T0 + 30.0, duration=60.0)
+    miner = cap.expect()["hosts"]["10.9.0.66"]
+    recs = [(t, d, len(d)) for t, d, tag, pkt in cap.sorted_items()]
+    tmpl = bytearray(raw(Ether(src=mac(9), dst=mac(2)) / IP(src="100.64.0.1", dst="192.0.2.10") /
+                         TCP(sport=1024, dport=80, flags="S", seq=1)))
+    rng = random.Random(99)
+    for k in range(n):
+        a = (100 << 24 | 64 << 16) + 1 + k
+        tmpl[26:30] = struct.pack(">I", a)
+        tmpl[34:36] = struct.pack(">H", 1024 + rng.randrange(60000))
+        recs.append((T0 + 70.0 * k / n, bytes(tmpl), len(tmpl)))
+    recs.sort(key=lambda r: r[0])
+    write_raw_pcap(os.path.join(outdir, "flood_miner.pcap"), recs)
+    save_expect(outdir, "flood_miner", {"packets": len(recs), "flood": n, "miner": "10.9.0.66",
+                                        "miner_host": miner})
+
+
 def gen_demo(outdir):
     """The demo: an office network browsing, one host mining to a pool over Stratum."""
     cap = Capture("demo")
@@ -602,6 +627,9 @@ def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
     os.makedirs(outdir, exist_ok=True)
     which = set(sys.argv[2:])
+    if which == {"flood"}:  # just the flood (also part of "tests")
+        gen_flood_miner(outdir)
+        return
     if not which or "demo" in which:
         gen_demo(outdir)
     if not which or "tests" in which:
@@ -615,6 +643,10 @@ def main():
         gen_bad_files(outdir)
         gen_clock_jumps(outdir)
         gen_community_id(outdir)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import capfiles
+        capfiles.gen_capfiles(outdir)
+        gen_flood_miner(outdir)
     if not which or "detect" in which or "tests" in which:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import detect

@@ -234,6 +234,112 @@ def offline_directory():
 
 
 @test
+def offline_directory_over_4096_files():
+    """A directory of 4200 captures is read whole, in name order (4096 were once read and the
+    rest dropped silently, in readdir order)."""
+    exp = json.load(open(os.path.join(DATA, "many_files.expect.json")))
+    rc, s, se, _ = offline("many_files", "-w", "1", "--set", "summary_top_hosts=1")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["input"]["files_read"], exp["files"], "files read")
+    eq(len(s["input"]["files"]), exp["files"], "files listed")
+    eq(s["input"]["packets"], exp["packets"], "packets")
+    eq(s["hosts"]["tracked"], exp["hosts"], "hosts (one per file)")
+    names = [os.path.basename(f["path"]) for f in s["input"]["files"]]
+    eq(names, sorted(names), "name order")
+    eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
+def offline_absurd_lengths_bounded():
+    """Original lengths of 0xffffffff, 0, below the captured length or past 512 KiB are
+    replaced by the captured length and counted, in pcap and pcapng alike."""
+    for cap, name in (("bad_lengths.pcap", "bad_lengths"), ("bad_lengths.pcapng",) * 2):
+        exp = expect(name)
+        rc, s, se, _ = offline(cap)
+        eq(rc, 0, "%s: exit code (%s)" % (cap, se[-300:]))
+        eq(s["input"]["packets"], exp["packets"], cap + ": packets")
+        eq(s["input"]["bad_lengths"], exp["bad_lengths"], cap + ": bad_lengths")
+        eq(s["input"]["bytes"], exp["bytes"], cap + ": input bytes")
+        eq(s["totals"]["rx_bytes"], exp["bytes"], cap + ": bytes the workers counted")
+        eq(s["input"]["snapped"], 0, cap + ": nothing counts as cut by snaplen")
+        eq(s["conservation"]["ok"], True, cap + ": conservation")
+
+
+def pcapng_interfaces(path):
+    """Interface Description Blocks in a pcapng file (0 when it is not pcapng)."""
+    import struct
+    n = 0
+    with open(path, "rb") as f:
+        b = f.read()
+    if b[:4] != b"\x0a\x0d\x0d\x0a":
+        return 0
+    off, bo = 0, "<"
+    while off + 12 <= len(b):
+        if b[off:off + 4] == b"\x0a\x0d\x0d\x0a":
+            bo = "<" if b[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+        t, ln = struct.unpack_from(bo + "II", b, off)
+        if ln < 12:
+            break
+        n += t == 1
+        off += ln
+    return n
+
+
+def tshark_count(path):
+    p = subprocess.run(["capinfos", "-c", "-M", path], capture_output=True, text=True)
+    m = re.search(r"Number of packets:\s+(\d+)", p.stdout)
+    assert m, "capinfos on %s: %s" % (path, p.stderr)
+    return int(m.group(1))
+
+
+@test
+def offline_pcapng_mixed_interfaces():
+    """Interfaces of different link types, snapshot lengths and time units, in two sections of
+    either byte order: each packet is read by its own interface's link type (libpcap 1.10
+    refuses the file). The traffic is linktypes/eth.pcap's: the same flows and host counts,
+    bytes by each interface's own link header, the same first and last times."""
+    exp = expect("pcapng/mixed.pcapng")
+    _, ref, _, _ = offline("linktypes/eth.pcap")
+    rc, s, se, _ = offline("pcapng/mixed.pcapng")
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["input"]["packets"], exp["packets"], "packets")
+    eq(s["input"]["bytes"], exp["bytes"], "bytes")
+    eq(s["input"]["bad_records"], exp["bad_records"], "bad_records (unknown interface)")
+    eq(s["input"]["read_errors"], 0, "read errors")
+    for k in ("first_packet", "last_packet"):
+        eq(s["input"][k], ref["input"][k], k)
+    eq(s["totals"]["outcomes"]["handled"], ref["totals"]["outcomes"]["handled"], "handled")
+    eq(s["totals"]["flows"]["created"], ref["totals"]["flows"]["created"], "flows")
+    strip = lambda v: {ip: {k: h[k] for k in ("pkts_out", "pkts_in", "flows_opened",
+                                               "external_peers")} for ip, h in v.items()}
+    eq(strip(host_view(s)), strip(host_view(ref)), "hosts")
+    eq(s["conservation"]["ok"], True, "conservation")
+    ok = os.path.abspath(os.path.join(DATA, "pcapng/mixed_ok.pcapng"))
+    rc, s, se, _ = offline(ok)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["input"]["packets"], tshark_count(ok), "packets, as capinfos counts them")
+
+
+@test
+def offline_pcapng_corpus_multi_interface():
+    """The real multi-interface pcapng files of the shared corpus (read in place): sluice
+    reads as many packets as capinfos."""
+    corpus = os.environ.get("SL_CORPUS", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "../../../shared/corpus"))
+    if not os.path.isdir(corpus):
+        print("       (no corpus at %s: skipped)" % corpus)
+        return
+    files = [f for f in sorted(glob.glob(os.path.join(corpus, "*.pcapng")))
+             if pcapng_interfaces(f) > 1]
+    assert files, "no multi-interface pcapng in %s" % corpus
+    for f in files:
+        rc, s, se, _ = offline(f, name="corpus")
+        eq(rc, 0, "%s: exit code (%s)" % (f, se[-300:]))
+        eq(s["input"]["packets"], tshark_count(f), os.path.basename(f) + ": packets")
+        eq(s["conservation"]["ok"], True, "conservation")
+
+
+@test
 def offline_flow_table_full():
     rc, s, se, _ = offline("many_flows.pcap", "--set", "offline_flow_capacity=1024")
     eq(rc, 0, "exit code")
@@ -250,7 +356,13 @@ def offline_host_tables_full():
     assert s["workers"][0]["hosts"]["untracked_flows"] > 0, "worker host table never full"
     eq(s["hosts"]["tracked"], 64, "hosts tracked with 64 worker slots")
     eq(s["conservation"]["ok"], True, "conservation")
+    # a worker table is never larger than the control table: one worker refuses what the
+    # control core could not hold; two fill the control table from both sides
     rc, s, se, _ = offline("many_flows.pcap", "--set", "offline_host_capacity=100")
+    assert s["workers"][0]["hosts"]["untracked_flows"] > 0, "worker table not capped at 100"
+    eq(s["hosts"]["tracked"], 100, "control table holds its capacity")
+    eq(s["conservation"]["ok"], True, "conservation")
+    rc, s, se, _ = offline("many_flows.pcap", "-w", "2", "--set", "offline_host_capacity=100")
     assert s["hosts"]["table_full"] > 0, "control host table never full"
     eq(s["hosts"]["tracked"], 100, "control table holds its capacity")
     eq(s["conservation"]["ok"], True, "conservation")
@@ -1828,6 +1940,30 @@ def spoofed_flood_hits_the_caps():
                                     every=True)
     eq(s["response"]["installed_dry"], 20, "active cap")
     assert s["response"]["refused_cap_active"] >= 700, s["response"]
+
+
+@test
+def flood_hides_no_miner():
+    """A Stratum miner that starts 30 s into a flood of 300 k spoofed sources (one SYN, one
+    flow, one host each) is still tracked exactly and alerted: the worker host table lets go
+    of idle flows' slots (reclaims, detached) instead of refusing hosts (untracked_flows was
+    166 k of 300 k, and the miner's host was never tracked)."""
+    exp = expect("flood_miner")
+    for workers in ("1", "2"):
+        rc, s, se, evs = offline_events("flood_miner.pcap", "-w", workers, every=True,
+                                        name="flood%s" % workers)
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        eq(s["input"]["packets"], exp["packets"], "packets")
+        hs = [w["hosts"] for w in s["workers"]]
+        eq(sum(h["untracked_flows"] for h in hs), 0, "untracked flows (%d workers)" % len(hs))
+        assert sum(h["reclaims"] for h in hs) > 0 and sum(h["detached"] for h in hs) > 0, hs
+        got = hosts_of(s).get(exp["miner"])
+        assert got is not None, "miner %s not in the host table" % exp["miner"]
+        for k in ("pkts_out", "pkts_in", "bytes_out", "bytes_in", "flows_opened"):
+            eq(got[k], exp["miner_host"][k], "miner " + k)
+        alerts = [e for e in evs if e["event_type"] == "alert"]
+        eq({e["host"] for e in alerts}, {exp["miner"]}, "alerted hosts")
+        eq(s["conservation"]["ok"], True, "conservation")
 
 
 @test

@@ -703,6 +703,58 @@ test_whost_table_full(void **state)
 	assert_int_equal(sl_whost_stats(t)->table_full, 4);
 }
 
+/* A full table: try_acquire does not count; detached slots are freed by the early report of
+ * sl_whost_reclaim() with their deltas, never lost; slots still held stay. */
+static void
+test_whost_reclaim(void **state)
+{
+	struct hx *x = *state;
+	struct sl_whost_table *t = mk_whost(x, 0, 64, 1);
+	uint32_t idx[64];
+	uint8_t a[16];
+
+	x->col.room = UNLIMITED;
+	for (uint32_t i = 0; i < 64; i++) {
+		mk_addr(i, a);
+		idx[i] = sl_whost_acquire(t, a);
+		assert_true(idx[i] < 64);
+		sl_whost_touch(t, idx[i])->pkts_out += i + 1;
+	}
+	mk_addr(1000, a);
+	assert_int_equal(sl_whost_try_acquire(t, a), SL_HOST_NONE);
+	assert_int_equal(sl_whost_stats(t)->table_full, 0);
+	/* every slot held and dirty: a reclaim reports them all and frees none */
+	assert_false(sl_whost_reclaim(t, 100, collect, &x->col, false, NULL));
+	assert_int_equal(x->col.n, 64);
+	assert_int_equal(sl_whost_in_use(t), 64);
+	/* ten idle flows let go: clean slots go at once, dirty ones at the next reclaim */
+	for (uint32_t i = 0; i < 10; i++) {
+		if (i < 5)
+			sl_whost_touch(t, idx[i])->pkts_out += 1000;
+		sl_whost_detach(t, idx[i]);
+	}
+	assert_int_equal(sl_whost_stats(t)->detached, 10);
+	assert_int_equal(sl_whost_in_use(t), 59);
+	assert_true(sl_whost_reclaim(t, 200, collect, &x->col, false, NULL));
+	assert_int_equal(sl_whost_in_use(t), 54);
+	assert_int_equal(x->col.n, 69);
+	for (unsigned int i = 64; i < 69; i++) { /* hosts 0..4, what they did since the first */
+		assert_int_equal(x->col.d[i].ts_us, 200);
+		assert_true(x->col.d[i].addr[15] < 5);
+		assert_int_equal(x->col.d[i].pkts_out, 1000);
+	}
+	assert_int_equal(sl_whost_stats(t)->reclaims, 2);
+	/* a new host gets a slot; releasing or detaching a detached reference does nothing */
+	mk_addr(1000, a);
+	assert_true(sl_whost_acquire(t, a) < 64);
+	sl_whost_release(t, SL_HOST_DETACHED);
+	sl_whost_detach(t, SL_HOST_DETACHED);
+	sl_whost_detach(t, SL_HOST_NONE);
+	assert_int_equal(sl_whost_stats(t)->detached, 10);
+	assert_int_equal(sl_whost_stats(t)->table_full, 0);
+	assert_int_equal(sl_whost_capacity(t), 64);
+}
+
 static void
 test_whost_misc(void **state)
 {
@@ -1362,6 +1414,7 @@ main(void)
 		T(test_whost_ring_full_many),
 		T(test_whost_ring_full_wait),
 		T(test_whost_table_full),
+		T(test_whost_reclaim),
 		T(test_whost_misc),
 		T(test_chost_apply_and_lazy_aging),
 		T(test_chost_age),
