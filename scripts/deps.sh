@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev
       libpcap-dev libcmocka-dev python3-scapy tshark libndpi-bin libmicrohttpd-dev jq
       valgrind iproute2 ethtool bsdextrautils clang llvm libclang-rt-14-dev
-      prometheus hyperfine python3-jsonschema)
+      prometheus hyperfine python3-jsonschema libssl-dev)
 # dpdk: the runtime tools (dpdk-devbind.py for scripts/nic-bind.sh, dpdk-hugepages.py);
 # libdpdk-dev and dpdk-dev do not ship them.
 PKGS+=(dpdk)

@@ -70,6 +70,7 @@ struct sl_cidr_set {
 	X(score_weight_fingerprint, 100, 0, 100, "points of an encrypted pool handshake shape") \
 	X(score_weight_behaviour, 80, 0, 100, "points of a flow that behaves like a miner")     \
 	X(score_weight_baseline, 25, 0, 100, "points of traffic far from the host's baseline")  \
+	X(score_weight_pool_confirmed, 90, 0, 100, "points of a peer an active probe confirmed as a pool") \
 	X(score_hold_s, 30, 0, 86400, "seconds a signal counts fully after it was last seen")   \
 	X(score_half_life_s, 300, 1, 604800, "then its points halve every this many seconds")   \
 	X(score_interval_ms, 1000, 10, 600000, "how often scores are re-evaluated for decay")   \
@@ -96,7 +97,17 @@ struct sl_cidr_set {
 	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \
 	X(block_quiet_s, 60, 0, 86400, "a block expires only after its host was quiet this long") \
 	X(block_max_active, 1024, 1, 1048576, "most active blocks (more are refused, counted)") \
-	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")
+	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")          \
+	X(probe, 0, 0, 1, "live: actively probe peers whose evidence is only behavioural or weak (offline never)") \
+	X(probe_suspect, 30, 1, 100, "points of weak evidence about one (peer, port) that ask for a probe") \
+	X(probe_cache_ttl_s, 3600, 1, 604800, "seconds a probe result about (ip, port) is kept")  \
+	X(probe_cache_size, 4096, 64, 1048576, "probe results kept (rounded up to a power of 2)") \
+	X(probe_max_per_minute, 10, 1, 10000, "most probes started per minute")                 \
+	X(probe_max_per_dest, 4, 1, 1000, "most probes of one address (any port) per hour")     \
+	X(probe_timeout_ms, 2000, 50, 60000, "deadline of each probe step: connect, TLS handshake, one answer") \
+	X(probe_banner_ms, 300, 0, 10000, "wait this long after connecting for a server-first banner") \
+	X(probe_concurrency, 4, 1, 64, "probes in flight at once")                             \
+	X(probe_tls, 1, 0, 1, "also probe inside TLS where the port completes a handshake")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -122,6 +133,7 @@ struct sl_cidr_set {
 	X(block_scope, "pool", 0, "pool (the host's flows to the pool) or quarantine (all but allowlisted)") \
 	X(block_backend, "auto", 0, "auto (NIC rte_flow, soft blocklist where refused), nic or soft") \
 	X(block_allowlist, "", 0, "CIDRs never blocked (sensor, gateways, DNS) and quarantine exceptions") \
+	X(probe_source, "", 0, "source address of probes (IPv4 or IPv6; empty = the kernel's choice)") \
 	X(score_beh_pool_ports, "3333,3334,3335,3336,4444,5555,6666,7777,8008,8888,9999,13333,14433,14444,16666,19999,20535,34254,45560,45700", 0, \
 		"ports pools commonly listen on (a behaviour feature; 80 and 443 are common too, so not listed)")
 

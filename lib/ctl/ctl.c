@@ -131,6 +131,7 @@ struct sl_ctl {
 	uint64_t det_events[SL_DET_MAX]; /* detections taken, per detector */
 	struct sl_ctl_stats st;
 	struct ctl_dedup *dd;            /* NULL: event_dedup_s = 0 */
+	struct sl_probe *probe;          /* NULL: probe = 0 or offline */
 
 	/* topology */
 	unsigned int nworkers;
@@ -188,6 +189,130 @@ sl_ctl_events_failed(const struct sl_ctl *ctl)
 
 /* ---- records ---- */
 
+/* ---- the active probe ---- */
+
+/* A record about a flow between one of this machine's addresses and a peer the probe is
+ * asking or asked about: the probe's own flow (seen where it crosses a monitored link). */
+static bool
+probe_own(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint8_t *dst,
+	uint16_t sport, uint16_t dport)
+{
+	const uint8_t *host = hside == SL_EV_HOST_DST ? dst : src;
+	const uint8_t *peer = hside == SL_EV_HOST_DST ? src : dst;
+	uint16_t pport = hside == SL_EV_HOST_DST ? sport : dport;
+
+	if (!sl_probe_is_local(ctl->probe, host) ||
+	    sl_probe_lookup(ctl->probe, peer, pport, sl_ctl_now(ctl)) == NULL)
+		return false;
+	sl_probe_count_own(ctl->probe);
+	return true;
+}
+
+static void
+probe_event(struct sl_ctl *ctl, const struct sl_probe_entry *e, bool operator_made, uint64_t ts)
+{
+	if (ctl->events == NULL || ctl->events_failed)
+		return;
+	if (sl_report_probe(ctl->events, e, operator_made, ts) < 0)
+		events_failed(ctl);
+	else
+		ctl->st.notes_written++;
+}
+
+/* The detector whose name a confirmed protocol takes in explanations and block reasons. */
+static unsigned int
+probe_detector(unsigned int proto)
+{
+	switch (proto) {
+	case SL_PROBE_P_stratum:
+		return SL_DET_stratum_subscribe;
+	case SL_PROBE_P_xmrig:
+		return SL_DET_xmr_login;
+	case SL_PROBE_P_eth:
+		return SL_DET_eth_submit_login;
+	case SL_PROBE_P_sv2:
+		return SL_DET_sv2_setup;
+	default:
+		return SL_DET_sv2_noise;
+	}
+}
+
+/* What a result means for the host whose evidence asked. */
+static void
+probe_apply(struct sl_ctl *ctl, const uint8_t host[16], const struct sl_probe_entry *e,
+	uint64_t now)
+{
+	if (ctl->score == NULL)
+		return;
+	if (e->result == SL_PROBE_R_pool)
+		sl_score_confirmed(ctl->score, host, e->ip, e->port, probe_detector(e->proto),
+			e->proto, e->tls != 0, e->answer, e->answer_len, e->latency_ms, now);
+	else if (e->result == SL_PROBE_R_not_pool)
+		sl_score_refuted(ctl->score, host, e->ip, e->port, now);
+}
+
+/* A finished probe (from sl_probe_poll). */
+static void
+probe_done(void *arg, const struct sl_probe_entry *e)
+{
+	struct sl_ctl *ctl = arg;
+	static const uint8_t zero[16];
+	uint64_t now = sl_ctl_now(ctl);
+
+	probe_event(ctl, e, memcmp(e->host, zero, 16) == 0, now);
+	if (memcmp(e->host, zero, 16) != 0)
+		probe_apply(ctl, e->host, e, now);
+}
+
+/* A host's evidence about a peer grew: ask for a probe when it is weak and reaches
+ * probe_suspect; a result the cache already holds applies at once. */
+static void
+probe_consider(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint8_t *dst,
+	uint16_t sport, uint16_t dport, uint64_t ts)
+{
+	const uint8_t *host = hside == SL_EV_HOST_DST ? dst : src;
+	const uint8_t *peer = hside == SL_EV_HOST_DST ? src : dst;
+	uint16_t pport = hside == SL_EV_HOST_DST ? sport : dport;
+	struct sl_probe_entry e;
+	bool strong;
+	float pts = sl_score_peer_evidence(ctl->score, host, peer, pport, &strong);
+	int r;
+
+	if (strong || pts < (float)ctl->cfg->probe_suspect)
+		return;
+	if (ctl->block != NULL && sl_cidr_set_match(sl_block_allowlist(ctl->block), peer))
+		return; /* the operator allowlisted it since start: not probed, as configured ones */
+	r = sl_probe_ask(ctl->probe, peer, pport, host, sl_ctl_now(ctl), &e);
+	if (r == SL_PROBE_ASK_SKIPPED && e.asked_us == sl_ctl_now(ctl))
+		probe_event(ctl, &e, false, sl_ctl_now(ctl)); /* a new skip: said once */
+	else if (r == SL_PROBE_ASK_CACHED && e.result != SL_PROBE_R_PENDING)
+		probe_apply(ctl, host, &e, ts);
+}
+
+/* An operator's probe (telemetry). */
+static int
+probe_operator(void *arg, const uint8_t ip[16], uint16_t port, struct sl_probe_entry *out)
+{
+	struct sl_ctl *ctl = arg;
+	int r;
+
+	if (ctl->block != NULL && sl_cidr_set_match(sl_block_allowlist(ctl->block), ip)) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out->ip, ip, 16);
+		out->port = port;
+		out->result = SL_PROBE_R_skipped;
+		out->skip = SL_PROBE_S_allowlisted;
+		out->asked_us = sl_ctl_now(ctl);
+		snprintf(out->what, sizeof(out->what), "not probed: allowlisted");
+		probe_event(ctl, out, true, sl_ctl_now(ctl));
+		return SL_PROBE_ASK_SKIPPED;
+	}
+	r = sl_probe_ask(ctl->probe, ip, port, NULL, sl_ctl_now(ctl), out);
+	if (r == SL_PROBE_ASK_SKIPPED && out->asked_us == sl_ctl_now(ctl))
+		probe_event(ctl, out, true, sl_ctl_now(ctl));
+	return r;
+}
+
 /* One detection line; @p count > 1: the aggregate of repeats since @p first_us. */
 static int
 write_detection(void *arg, const struct sl_event *ev, unsigned int weight, uint64_t count,
@@ -217,6 +342,8 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 	ctl->st.det_taken++;
 	if (ev->detector >= SL_DET_MAX)
 		return;
+	if (ctl->probe != NULL && probe_own(ctl, ev->host, ev->src, ev->dst, ev->sport, ev->dport))
+		return; /* the probe's own flow: never written as a detection, never scored */
 	ctl->det_events[ev->detector]++;
 	weight = ctl->match != NULL ?
 		 sl_match_db_weight(sl_match_current(ctl->match), ev->detector) : 0;
@@ -227,8 +354,12 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 	} else {
 		ctl->st.det_written++; /* with no event log: taken and scored, nothing to write */
 	}
-	if (ctl->score != NULL)
+	if (ctl->score != NULL) {
 		sl_score_detection(ctl->score, ev, weight);
+		if (ctl->probe != NULL && (sl_signal_kind_of(ev->detector) == SL_SIG_fingerprint ||
+					   sl_signal_kind_of(ev->detector) == SL_SIG_pool_ip))
+			probe_consider(ctl, ev->host, ev->src, ev->dst, ev->sport, ev->dport, ev->ts_us);
+	}
 }
 
 static void
@@ -238,8 +369,25 @@ on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
 
 	RTE_SET_USED(worker);
 	ctl->st.samples_taken++;
-	if (ctl->score != NULL)
-		sl_score_sample(ctl->score, s);
+	if (ctl->score == NULL)
+		return;
+	if (ctl->probe != NULL) {
+		const uint8_t *peer = s->host == SL_EV_HOST_DST ? s->src : s->dst;
+		uint16_t pport = s->host == SL_EV_HOST_DST ? s->sport : s->dport;
+		const struct sl_probe_entry *e;
+
+		if (probe_own(ctl, s->host, s->src, s->dst, s->sport, s->dport))
+			return;
+		e = sl_probe_lookup(ctl->probe, peer, pport, sl_ctl_now(ctl));
+		if (e != NULL && e->result == SL_PROBE_R_not_pool) { /* refuted: no behaviour */
+			sl_score_sample(ctl->score, s, false);
+			return;
+		}
+		if (sl_score_sample(ctl->score, s, true) > 0 && !s->final)
+			probe_consider(ctl, s->host, s->src, s->dst, s->sport, s->dport, s->ts_us);
+		return;
+	}
+	sl_score_sample(ctl->score, s, true);
 }
 
 static uint64_t
@@ -462,6 +610,20 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 		     ctl)) == NULL) {
 		snprintf(err, errlen, "event aggregation table: out of memory");
 		goto fail;
+	}
+	if (c->live && cfg->probe) { /* offline never probes */
+		struct sl_probe_params pp;
+
+		if (sl_probe_params_from_cfg(cfg, true, &pp, err, errlen) < 0) {
+			*rc = -EINVAL;
+			goto fail;
+		}
+		ctl->probe = sl_probe_create(&pp, &r);
+		if (ctl->probe == NULL) {
+			snprintf(err, errlen, "probe: %s", strerror(-r));
+			*rc = r;
+			goto fail;
+		}
 	}
 	ctl->sink = (struct sl_chan_sink){
 		.hosts = ctl->hosts,
@@ -839,6 +1001,9 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	if (ops_register() < 0)
 		fprintf(stderr, "sluice: telemetry block commands not registered\n");
+	if (probeq_register((uint32_t)(ctl->cfg->probe_timeout_ms * 12 + ctl->cfg->probe_banner_ms +
+		    2000)) < 0)
+		fprintf(stderr, "sluice: telemetry probe commands not registered\n");
 	if (ops_secure_socket() < 0) /* the commands act on traffic: root only */
 		fprintf(stderr, "sluice: telemetry socket: cannot restrict to mode 0600\n");
 	return 0;
@@ -872,7 +1037,12 @@ sl_ctl_run(struct sl_ctl *ctl)
 		unsigned int n;
 		bool work;
 
-		n = drain(ctl);
+		/* probe results first: the cache knows a probe's peer before its flow's records */
+		if (ctl->probe != NULL)
+			n = sl_probe_poll(ctl->probe, sl_ctl_now(ctl), probe_done, ctl);
+		else
+			n = 0;
+		n += drain(ctl);
 		if (ctl->clock == SL_CTL_CLOCK_PORT) /* time is the packets': it moves with them */
 			now = ctl->rec_now_us;
 		else
@@ -881,6 +1051,7 @@ sl_ctl_run(struct sl_ctl *ctl)
 		hostq_poll(&hq);
 		block_timer(ctl, now);
 		ops_poll(ctl->block, now);
+		probeq_poll(ctl->probe, sl_ctl_now(ctl), probe_operator, ctl);
 		metrics_timer(ctl, now); /* reads the workers' counters when a snapshot is due */
 		stats_timer(ctl, now);
 		if (ctl->events != NULL) /* what this pass wrote leaves now (nothing: no cost) */
@@ -963,6 +1134,7 @@ sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *ou
 		.block = ctl->block,
 		.score_now_us = ctl->score != NULL ? sl_score_now(ctl->score) : 0,
 		.ctl = &ctl->st,
+		.probe = ctl->probe,
 	};
 }
 
@@ -976,6 +1148,8 @@ sl_ctl_free(struct sl_ctl *ctl)
 	/* rules out of the NIC (reported) before the ports go; workers have stopped */
 	sl_block_free(ctl->block, sl_ctl_now(ctl));
 	ctl->block = NULL;
+	sl_probe_free(ctl->probe); /* the thread stops; probes in flight are abandoned */
+	ctl->probe = NULL;
 	sl_http_stop(ctl->http); /* before the snapshot it serves */
 	ctl->http = NULL;
 	sl_text_free(&ctl->text);

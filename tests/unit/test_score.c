@@ -414,7 +414,7 @@ run_sample(struct run *r, struct sl_flow *f, const struct sl_flow_key *key, uint
 	r->samples++;
 	r->finals += final != 0;
 	sl_score_advance(r->sc, NULL, NULL, r->tick_us, s.ts_us);
-	sl_score_sample(r->sc, &s);
+	sl_score_sample(r->sc, &s, true);
 	pts = sl_score_behaviour(&r->p, &s, &b);
 	r->last_beh = b;
 	if (getenv("SL_TEST_VERBOSE") != NULL) { /* every sample of every session */
