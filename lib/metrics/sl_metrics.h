@@ -61,6 +61,13 @@
 	X(block_dropped_bytes_total, counter, "Bytes dropped by blocks, by backend (soft: per worker)") \
 	X(inline_forwarded_total, counter, "Inline: packets forwarded, per worker")             \
 	X(inline_tx_full_total, counter, "Inline: packets the TX queue refused, per worker")    \
+	X(probes_total, counter, "Active probes finished, by result (pool, not_pool, silent, refused, error)") \
+	X(probe_pools_total, counter, "Pools active probes confirmed, by protocol")               \
+	X(probe_skipped_total, counter, "Probes not run, by reason (allowlisted, home_net, cap_rate, cap_dest, ...)") \
+	X(probe_connections_total, counter, "TCP connections the prober opened")                \
+	X(probe_own_flows_total, counter, "Records about the probe's own flows, not scored")    \
+	X(probe_duration_seconds_sum, counter, "Total time of finished probes")                  \
+	X(probe_cache_entries, gauge, "Entries in the probe result cache")                       \
 	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \
 	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
 	X(pool_names, gauge, "Pool names loaded")                                               \

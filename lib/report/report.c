@@ -1335,6 +1335,34 @@ rule_cb(void *arg, const struct sl_block_rule *r)
 	sl_report_block_rule(((struct rule_list *)arg)->j, r);
 }
 
+/* Summary "probe" (live with probe = 1): counters, results by kind, skips by reason. */
+static void
+probe_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	struct sl_probe_stats st;
+
+	if (c->probe == NULL)
+		return;
+	sl_probe_get_stats(c->probe, &st);
+	sl_json_obj_open(j, "probe");
+	for (unsigned int i = 0; i < sl_probe_num_counters(); i++)
+		sl_json_u64(j, sl_probe_counter_name(i), sl_probe_counter(&st, i));
+	sl_json_u64(j, "cache_entries", st.cache_entries);
+	sl_json_obj_open(j, "results");
+	for (unsigned int r = 0; r < SL_PROBE_R_skipped; r++)
+		sl_json_u64(j, sl_probe_result_name(r), st.results[r]);
+	sl_json_obj_close(j);
+	sl_json_obj_open(j, "pools");
+	for (unsigned int p = 0; p < SL_PROBE_P_MAX; p++)
+		sl_json_u64(j, sl_probe_proto_name(p), st.pools[p]);
+	sl_json_obj_close(j);
+	sl_json_obj_open(j, "skipped");
+	for (unsigned int r = 0; r < SL_PROBE_S_MAX; r++)
+		sl_json_u64(j, sl_probe_skip_name(r), st.skips[r]);
+	sl_json_obj_close(j);
+	sl_json_obj_close(j);
+}
+
 /* Summary "response": mode, counters, active rules. */
 static void
 response_json(struct sl_json *j, const struct sl_report_ctx *c)
@@ -1589,6 +1617,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	detection_json(j, c, &ms);
 	scoring_json(j, c);
 	response_json(j, c);
+	probe_json(j, c);
 	control_json(j, c);
 
 	sl_json_obj_open(j, "conservation");
