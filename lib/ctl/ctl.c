@@ -276,15 +276,17 @@ probe_consider(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint
 	struct sl_probe_entry e;
 	bool strong;
 	float pts = sl_score_peer_evidence(ctl->score, host, peer, pport, &strong);
+	uint64_t now;
 	int r;
 
 	if (strong || pts < (float)ctl->cfg->probe_suspect)
 		return;
 	if (ctl->block != NULL && sl_cidr_set_match(sl_block_allowlist(ctl->block), peer))
 		return; /* the operator allowlisted it since start: not probed, as configured ones */
-	r = sl_probe_ask(ctl->probe, peer, pport, host, sl_ctl_now(ctl), &e);
-	if (r == SL_PROBE_ASK_SKIPPED && e.asked_us == sl_ctl_now(ctl))
-		probe_event(ctl, &e, false, sl_ctl_now(ctl)); /* a new skip: said once */
+	now = sl_ctl_now(ctl);
+	r = sl_probe_ask(ctl->probe, peer, pport, host, now, &e);
+	if (r == SL_PROBE_ASK_SKIPPED && e.asked_us == now)
+		probe_event(ctl, &e, false, now); /* a new skip: said once */
 	else if (r == SL_PROBE_ASK_CACHED && e.result != SL_PROBE_R_PENDING)
 		probe_apply(ctl, host, &e, ts);
 }
@@ -294,6 +296,7 @@ static int
 probe_operator(void *arg, const uint8_t ip[16], uint16_t port, struct sl_probe_entry *out)
 {
 	struct sl_ctl *ctl = arg;
+	uint64_t now = sl_ctl_now(ctl);
 	int r;
 
 	if (ctl->block != NULL && sl_cidr_set_match(sl_block_allowlist(ctl->block), ip)) {
@@ -302,14 +305,14 @@ probe_operator(void *arg, const uint8_t ip[16], uint16_t port, struct sl_probe_e
 		out->port = port;
 		out->result = SL_PROBE_R_skipped;
 		out->skip = SL_PROBE_S_allowlisted;
-		out->asked_us = sl_ctl_now(ctl);
+		out->asked_us = now;
 		snprintf(out->what, sizeof(out->what), "not probed: allowlisted");
-		probe_event(ctl, out, true, sl_ctl_now(ctl));
+		probe_event(ctl, out, true, now);
 		return SL_PROBE_ASK_SKIPPED;
 	}
-	r = sl_probe_ask(ctl->probe, ip, port, NULL, sl_ctl_now(ctl), out);
-	if (r == SL_PROBE_ASK_SKIPPED && out->asked_us == sl_ctl_now(ctl))
-		probe_event(ctl, out, true, sl_ctl_now(ctl));
+	r = sl_probe_ask(ctl->probe, ip, port, NULL, now, out);
+	if (r == SL_PROBE_ASK_SKIPPED && out->asked_us == now)
+		probe_event(ctl, out, true, now);
 	return r;
 }
 
