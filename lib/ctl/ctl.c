@@ -33,6 +33,7 @@
 #define CTL_AGE_US 100000        /* host aging period (live) */
 #define CTL_AGE_BATCH 4096       /* host slots aged per period */
 #define CTL_IDLE_SLEEP_US 200    /* live: pause after a pass that found nothing */
+#define CTL_HELD 64              /* flow samples held while their peer's probe runs */
 
 static const char *const ctl_names[] = {
 #define SL_CTL_NAME(name, timing, help) #name,
@@ -132,6 +133,10 @@ struct sl_ctl {
 	struct sl_ctl_stats st;
 	struct ctl_dedup *dd;            /* NULL: event_dedup_s = 0 */
 	struct sl_probe *probe;          /* NULL: probe = 0 or offline */
+	struct {                         /* the latest sample of each flow held for a probe */
+		bool used;
+		struct sl_flow_sample s;
+	} held[CTL_HELD];
 
 	/* topology */
 	unsigned int nworkers;
@@ -251,6 +256,55 @@ probe_apply(struct sl_ctl *ctl, const uint8_t host[16], const struct sl_probe_en
 		sl_score_refuted(ctl->score, host, e->ip, e->port, now);
 }
 
+static const uint8_t *
+sample_peer(const struct sl_flow_sample *s, uint16_t *port)
+{
+	*port = s->host == SL_EV_HOST_DST ? s->sport : s->dport;
+	return s->host == SL_EV_HOST_DST ? s->src : s->dst;
+}
+
+/* Hold @p s (its flow's latest sample replaces an older one). @return false when every slot
+ * is taken (the sample is then scored at once, as without a probe). */
+static bool
+probe_hold(struct sl_ctl *ctl, const struct sl_flow_sample *s)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < CTL_HELD; i++) {
+		if (ctl->held[i].used && ctl->held[i].s.flow_id == s->flow_id &&
+		    memcmp(ctl->held[i].s.src, s->src, 16) == 0) {
+			ctl->held[i].s = *s;
+			return true;
+		}
+		if (!ctl->held[i].used && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return false;
+	ctl->held[free_slot].used = true;
+	ctl->held[free_slot].s = *s;
+	return true;
+}
+
+/* The answer about (ip, port) is in: held samples of flows to it count now, unless refuted. */
+static void
+probe_release(struct sl_ctl *ctl, const struct sl_probe_entry *e)
+{
+	for (int i = 0; i < CTL_HELD; i++) {
+		uint16_t port;
+		const uint8_t *peer;
+
+		if (!ctl->held[i].used)
+			continue;
+		peer = sample_peer(&ctl->held[i].s, &port);
+		if (port != e->port || memcmp(peer, e->ip, 16) != 0)
+			continue;
+		ctl->held[i].used = false;
+		if (e->result != SL_PROBE_R_not_pool && ctl->score != NULL)
+			sl_score_sample(ctl->score, &ctl->held[i].s, true);
+	}
+}
+
 /* A finished probe (from sl_probe_poll). */
 static void
 probe_done(void *arg, const struct sl_probe_entry *e)
@@ -260,6 +314,7 @@ probe_done(void *arg, const struct sl_probe_entry *e)
 	uint64_t now = sl_ctl_now(ctl);
 
 	probe_event(ctl, e, memcmp(e->host, zero, 16) == 0, now);
+	probe_release(ctl, e);
 	if (memcmp(e->host, zero, 16) != 0)
 		probe_apply(ctl, e->host, e, now);
 }
@@ -289,6 +344,62 @@ probe_consider(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint
 		probe_event(ctl, &e, false, now); /* a new skip: said once */
 	else if (r == SL_PROBE_ASK_CACHED && e.result != SL_PROBE_R_PENDING)
 		probe_apply(ctl, host, &e, ts);
+}
+
+/*
+ * A flow sample while probing is on. Behaviour is the evidence a probe is for, so it is
+ * confirmed before it counts: a sample whose behaviour would make the host's weak evidence
+ * about its peer reach probe_suspect asks for a probe and is held (its behaviour not
+ * scored; its flow's latest sample kept, CTL_HELD flows at most) while the probe is in
+ * flight. Then: a pool releases the held samples and adds pool_confirmed; a refuted peer's
+ * behaviour never counts while its cache entry lives (held samples dropped); an
+ * inconclusive answer (silent, refused, error) releases them, as if there were no probe.
+ */
+static void
+probe_sample(struct sl_ctl *ctl, const struct sl_flow_sample *s)
+{
+	const uint8_t *host = s->host == SL_EV_HOST_DST ? s->dst : s->src;
+	const uint8_t *peer = s->host == SL_EV_HOST_DST ? s->src : s->dst;
+	uint16_t pport = s->host == SL_EV_HOST_DST ? s->sport : s->dport;
+	uint64_t now = sl_ctl_now(ctl);
+	const struct sl_probe_entry *e;
+
+	if (probe_own(ctl, s->host, s->src, s->dst, s->sport, s->dport))
+		return;
+	e = sl_probe_lookup(ctl->probe, peer, pport, now);
+	if (e != NULL && e->result == SL_PROBE_R_not_pool) {
+		sl_score_sample(ctl->score, s, false); /* refuted: its behaviour does not count */
+		return;
+	}
+	if (e != NULL && e->result == SL_PROBE_R_PENDING && !s->final && probe_hold(ctl, s)) {
+		sl_score_sample(ctl->score, s, false); /* held until the answer */
+		return;
+	}
+	if (e == NULL && !s->final) {
+		struct sl_beh b;
+		unsigned int pts = sl_score_behaviour(&ctl->score_p, s, &b);
+		bool strong;
+		float ev, v = (float)ctl->score_p.weight[SL_SIG_behaviour] * (float)pts / 100.0f;
+
+		if (pts > 0 && pts >= ctl->score_p.beh_min_points) {
+			ev = sl_score_peer_evidence(ctl->score, host, peer, pport, &strong);
+			if (!strong && ev + v >= (float)ctl->cfg->probe_suspect &&
+			    !(ctl->block != NULL &&
+			      sl_cidr_set_match(sl_block_allowlist(ctl->block), peer))) {
+				struct sl_probe_entry q;
+				int r = sl_probe_ask(ctl->probe, peer, pport, host, now, &q);
+
+				if (r == SL_PROBE_ASK_SKIPPED && q.asked_us == now)
+					probe_event(ctl, &q, false, now);
+				if (r == SL_PROBE_ASK_QUEUED && probe_hold(ctl, s)) {
+					sl_score_sample(ctl->score, s, false);
+					return;
+				}
+			}
+		}
+	}
+	if (sl_score_sample(ctl->score, s, true) > 0 && !s->final)
+		probe_consider(ctl, s->host, s->src, s->dst, s->sport, s->dport, s->ts_us);
 }
 
 /* An operator's probe (telemetry). */
@@ -375,19 +486,7 @@ on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
 	if (ctl->score == NULL)
 		return;
 	if (ctl->probe != NULL) {
-		const uint8_t *peer = s->host == SL_EV_HOST_DST ? s->src : s->dst;
-		uint16_t pport = s->host == SL_EV_HOST_DST ? s->sport : s->dport;
-		const struct sl_probe_entry *e;
-
-		if (probe_own(ctl, s->host, s->src, s->dst, s->sport, s->dport))
-			return;
-		e = sl_probe_lookup(ctl->probe, peer, pport, sl_ctl_now(ctl));
-		if (e != NULL && e->result == SL_PROBE_R_not_pool) { /* refuted: no behaviour */
-			sl_score_sample(ctl->score, s, false);
-			return;
-		}
-		if (sl_score_sample(ctl->score, s, true) > 0 && !s->final)
-			probe_consider(ctl, s->host, s->src, s->dst, s->sport, s->dport, s->ts_us);
+		probe_sample(ctl, s);
 		return;
 	}
 	sl_score_sample(ctl->score, s, true);

@@ -711,7 +711,7 @@ sl_score_confirmed(struct sl_score *s, const uint8_t host[16], const uint8_t pee
 	const struct sl_signal *flow = NULL;
 
 	clock_to(s, now_us);
-	h = host_get(s, host, now_us, false);
+	h = host_get(s, host, now_us, true);
 	if (h == NULL)
 		return -ENOENT;
 	for (unsigned int i = 0; i < h->nsig && flow == NULL; i++)

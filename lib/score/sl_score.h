@@ -272,7 +272,8 @@ float sl_score_peer_evidence(struct sl_score *s, const uint8_t host[16], const u
 /**
  * A probe confirmed (@p peer, @p port) as a pool speaking @p proto (enum sl_probe_proto),
  * with detector @p det for its name: a pool_confirmed signal for @p host, tied to the flow
- * of the evidence that asked (its ports and id), quoting @p answer. @return 0 or -ENOENT.
+ * of the evidence that asked (its ports and id), quoting @p answer. @return 0, or -ENOENT
+ * when the score table is full.
  */
 int sl_score_confirmed(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
 	uint16_t port, unsigned int det, unsigned int proto, bool tls, const uint8_t *answer,

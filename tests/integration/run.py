@@ -1532,18 +1532,35 @@ def sh(*cmd, check=True):
     return p
 
 
+PROBE_SENS = "probe-sens"
+
+
 class ProbeNet:
     """A namespace with the scripted servers on PROBE_SRV, reached over a veth pair whose
-    root end (PROBE_H, PROBE_ME) sluice may watch with net_af_packet."""
+    other end (PROBE_H, PROBE_ME) is in the root namespace (sluice may watch it with
+    net_af_packet) or, with sensor_ns, in a namespace of its own routed through the servers'
+    one (so probes of any address stay on this machine). extra: (address, [specs]) served
+    too."""
+
+    def __init__(self, sensor_ns=False, extra=None):
+        self.sensor_ns, self.extra = sensor_ns, extra
 
     def __enter__(self):
-        self.srv = None
+        self.srv, self.more = None, None
         self.down()
         sh("ip", "netns", "add", PROBE_NS)
         sh("ip", "link", "add", PROBE_H, "type", "veth", "peer", "name", PROBE_S)
         sh("ip", "link", "set", PROBE_S, "netns", PROBE_NS)
-        sh("ip", "addr", "add", PROBE_ME + "/24", "dev", PROBE_H)
-        sh("ip", "link", "set", PROBE_H, "up")
+        me = []
+        if self.sensor_ns:
+            sh("ip", "netns", "add", PROBE_SENS)
+            sh("ip", "link", "set", PROBE_H, "netns", PROBE_SENS)
+            me = ["ip", "netns", "exec", PROBE_SENS]
+            sh(*me, "ip", "link", "set", "lo", "up")
+        sh(*me, "ip", "addr", "add", PROBE_ME + "/24", "dev", PROBE_H)
+        sh(*me, "ip", "link", "set", PROBE_H, "up")
+        if self.sensor_ns:
+            sh(*me, "ip", "route", "add", "default", "via", PROBE_SRV)
         for c in (["ip", "addr", "add", PROBE_SRV + "/24", "dev", PROBE_S],
                   ["ip", "link", "set", PROBE_S, "up"], ["ip", "link", "set", "lo", "up"]):
             sh("ip", "netns", "exec", PROBE_NS, *c)
@@ -1560,15 +1577,25 @@ class ProbeNet:
                                      PROBE_SRV] + specs,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.srv.stdout.readline().strip() == "ready", "scripted servers did not start"
+        if self.extra:
+            addr, specs = self.extra
+            sh("ip", "netns", "exec", PROBE_NS, "ip", "addr", "add", addr + "/32", "dev", "lo")
+            self.more = subprocess.Popen(["ip", "netns", "exec", PROBE_NS, "/usr/bin/python3",
+                                          PROBE_SERVERS, "--cert", self.cert, "--key", self.key,
+                                          addr] + specs, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
+            assert self.more.stdout.readline().strip() == "ready", "extra servers did not start"
         time.sleep(0.3)
         return self
 
     def down(self):
-        if self.srv is not None:
-            self.srv.kill()
-            self.srv.wait()
-            self.srv = None
+        for p in (self.srv, self.more):
+            if p is not None:
+                p.kill()
+                p.wait()
+        self.srv = self.more = None
         sh("ip", "netns", "del", PROBE_NS, check=False)
+        sh("ip", "netns", "del", PROBE_SENS, check=False)
         sh("ip", "link", "del", PROBE_H, check=False)
 
     def __exit__(self, *a):
@@ -1625,14 +1652,15 @@ def probe_refutes_non_pools_and_timeouts_hold():
         assert r["result"] != "pool", r
 
 
-def probe_live(prefix, name, vdevs, *sets):
+def probe_live(prefix, name, vdevs, *sets, netns=None):
     evp = os.path.join(TMP, name + ".events")
     if os.path.exists(evp):
         os.unlink(evp)
     eal = []
     for v in vdevs:
         eal += ["--vdev", v]
-    args = [SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+    args = (["ip", "netns", "exec", netns] if netns else []) + \
+           [SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
             "--file-prefix=" + prefix] + eal + \
            ["--", "-q", "-e", evp, "-s", os.path.join(TMP, name + ".json"),
             "--set", "idle_polls=64", "--set", "probe=1", "--set", "probe_timeout_ms=600",
@@ -1764,6 +1792,61 @@ def probe_own_flow_on_the_monitored_link_is_not_scored():
         for a in alerts:
             for rsn in a["explanation"]["reasons"]:
                 assert rsn.get("dest_port") != 3333, "the probe's flow was scored: %r" % a
+
+
+def probe_miner_run(name, pool_mode):
+    """enc_xmrig_tls replayed live (net_pcap, packet time) by a sluice in its own namespace
+    whose probes reach a scripted server on the capture's pool address 203.0.113.32:3333;
+    every other address of the capture is routed into the servers' namespace and answers
+    nothing. @return the summary's view of 10.20.1.12 (the miner of that pool) and the events."""
+    cap = os.path.join(BEH, "enc_xmrig_tls.pcap")
+    assert os.path.exists(cap), "no %s (tests/gen/gen.py makes it)" % cap
+    prefix = "probe-%s-%d" % (name, os.getpid())
+    with ProbeNet(sensor_ns=True, extra=("203.0.113.32", ["%s:3333:tls" % pool_mode])):
+        p, evp = probe_live(prefix, name, ["net_pcap0,rx_pcap=" + cap], "port_time=1",
+                            "exit_idle_ms=6000", "summary_top_hosts=50", netns=PROBE_SENS)
+        try:
+            p.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pass
+        s = probe_stop(p, name) if p.returncode is None else json.load(open(os.path.join(TMP, name + ".json")))
+    evs = read_all_events(evp)
+    top = {h["host"]: h for h in s["scoring"]["hosts"]}
+    return top.get("10.20.1.12"), evs, s
+
+
+@test
+def probe_confirmed_pool_blocks_an_encrypted_miner():
+    """An XMRig-over-TLS miner judged by behaviour alone: its pool, probed live, answers a
+    login with a job inside TLS, so pool_confirmed joins the behaviour and the host reaches
+    the block level; the alert quotes the probe's request and answer."""
+    h, evs, s = probe_miner_run("probe-pool", "xmrig")
+    pr = [e for e in evs if e["event_type"] == "probe" and e["dest_ip"] == "203.0.113.32"]
+    eq([(e["probe"]["result"], e["probe"].get("protocol"), e["probe"].get("tls")) for e in pr],
+       [("pool", "xmrig", True)], "the probe of the pool (%r)" % pr)
+    eq(pr[0]["judged_host"], "10.20.1.12", "who asked")
+    assert h is not None, "10.20.1.12 not scored"
+    eq(h["level"], "block", "level of the miner (%r)" % h)
+    sig = [r for r in h["reasons"] if r["signal"] == "pool_confirmed"]
+    assert sig and "login" in sig[0]["probe"]["request"] and "result" in sig[0]["probe"]["answer"], h
+    al = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] == "10.20.1.12"]
+    assert al, "no alert for the miner"
+
+
+@test
+def probe_refuted_peer_keeps_an_encrypted_miner_below_alert():
+    """The same session, but the address answers as a TLS web server: the probe refutes it,
+    the held behaviour never counts, and the host is never alerted."""
+    h, evs, s = probe_miner_run("probe-web", "http")
+    pr = [e for e in evs if e["event_type"] == "probe" and e["dest_ip"] == "203.0.113.32"]
+    eq([e["probe"]["result"] for e in pr], ["not_pool"], "the probe (%r)" % pr)
+    assert "http" in pr[0]["probe"]["what"], pr
+    al = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] == "10.20.1.12"]
+    eq(al, [], "alerts for 10.20.1.12")
+    assert h is None or h["peak"] < 60, h
+    # the other miners (peers that never answer: inconclusive) are still judged by behaviour
+    others = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] != "10.20.1.12"]
+    assert others, "inconclusive probes must not hide the other miners"
 
 
 passed = sum(1 for r in RESULTS if r[1])
