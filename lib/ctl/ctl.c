@@ -206,8 +206,12 @@ probe_own(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint8_t *
 	const uint8_t *peer = hside == SL_EV_HOST_DST ? src : dst;
 	uint16_t pport = hside == SL_EV_HOST_DST ? sport : dport;
 
-	if (!sl_probe_is_local(ctl->probe, host) ||
-	    sl_probe_lookup(ctl->probe, peer, pport, sl_ctl_now(ctl)) == NULL)
+	const struct sl_probe_entry *e;
+
+	if (!sl_probe_is_local(ctl->probe, host))
+		return false;
+	e = sl_probe_lookup(ctl->probe, peer, pport, sl_ctl_now(ctl));
+	if (e == NULL || e->result == SL_PROBE_R_skipped) /* a skipped probe sent nothing */
 		return false;
 	sl_probe_count_own(ctl->probe);
 	return true;
@@ -456,8 +460,10 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 	ctl->st.det_taken++;
 	if (ev->detector >= SL_DET_MAX)
 		return;
-	if (ctl->probe != NULL && probe_own(ctl, ev->host, ev->src, ev->dst, ev->sport, ev->dport))
-		return; /* the probe's own flow: never written as a detection, never scored */
+	if (ctl->probe != NULL && probe_own(ctl, ev->host, ev->src, ev->dst, ev->sport, ev->dport)) {
+		ctl->st.det_probe_own++; /* the probe's own flow: never written, never scored */
+		return;
+	}
 	ctl->det_events[ev->detector]++;
 	weight = ctl->match != NULL ?
 		 sl_match_db_weight(sl_match_current(ctl->match), ev->detector) : 0;

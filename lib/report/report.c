@@ -635,13 +635,14 @@ control_json(struct sl_json *j, const struct sl_report_ctx *c)
 			(double)st->busy_cycles / (double)st->total_cycles : 0.0, 3);
 	lost = st->det_dropped_ring + st->det_dropped_write;
 	sl_json_obj_open(j, "detections");
-	sl_json_str(j, "equation", "produced = written + aggregated + dropped");
+	sl_json_str(j, "equation", "produced = written + aggregated + probe_own + dropped");
 	sl_json_u64(j, "produced", st->det_produced);
 	sl_json_u64(j, "written", st->det_written);
 	sl_json_u64(j, "aggregated", st->det_aggregated);
+	sl_json_u64(j, "probe_own", st->det_probe_own);
 	sl_json_u64(j, "dropped", lost);
 	sl_json_bool(j, "holds", st->det_produced ==
-		st->det_written + st->det_aggregated + lost);
+		st->det_written + st->det_aggregated + st->det_probe_own + lost);
 	sl_json_obj_close(j);
 	sl_json_obj_open(j, "flow_samples");
 	sl_json_str(j, "equation", "produced = scored + dropped");

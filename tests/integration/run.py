@@ -1784,6 +1784,8 @@ def probe_own_flow_on_the_monitored_link_is_not_scored():
         finally:
             s = probe_stop(p, name)
         assert s["probe"]["own_flows"] >= 1, "the probe's flow was not seen: %r" % s["probe"]
+        d = s["control"]["detections"]
+        assert d["probe_own"] >= 1 and d["holds"], "detections of the probe's flow: %r" % d
         evs = read_all_events(evp)
         det = [e for e in evs if e["event_type"] == "detection"]
         eq(sorted({e["dest_port"] for e in det}), [3334], "detections only on the client's flow (%r)" %
