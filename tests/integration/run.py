@@ -1650,6 +1650,10 @@ def probe_refutes_non_pools_and_timeouts_hold():
         assert r["latency_ms"] <= t + 1500, r
         r = probe_tool(PROBE_SRV, 14433, "-n")  # TLS steps off: a TLS pool is not confirmed
         assert r["result"] != "pool", r
+        # the source address: ours works, one this machine does not have is a local error
+        eq(probe_tool(PROBE_SRV, 3333, "-s", PROBE_ME)["result"], "pool", "probe_source")
+        r = probe_tool(PROBE_SRV, 3333, "-s", "10.199.7.50")
+        eq(r["result"], "error", "a source address that is not ours (%r)" % r)
 
 
 def probe_live(prefix, name, vdevs, *sets, netns=None):
@@ -1712,7 +1716,8 @@ def probe_live_operator_cache_caps_allowlist_home_nets():
     with ProbeNet():
         p, evp = probe_live(prefix, name, ["net_null0"], "probe_max_per_dest=3",
                             "probe_max_per_minute=4", "home_nets=10.200.0.0/16",
-                            "block_allowlist=10.199.7.77/32")
+                            "block_allowlist=10.199.7.77/32", "metrics_port=47719",
+                            "metrics_interval_ms=200")
         try:
             r = tprobe(prefix, PROBE_SRV, 3333)
             eq((r["status"], r["result"], r["protocol"]), ("probed", "pool", "stratum"), "first probe (%r)" % r)
@@ -1738,6 +1743,23 @@ def probe_live_operator_cache_caps_allowlist_home_nets():
             eq(rows.get((PROBE_SRV, 22)), "not_pool", "cache lists the refuted peer")
             eq(telemetry(prefix, "/sluice/probe,not-an-ip,3333")["/sluice/probe"], None, "bad ip")
             eq(telemetry(prefix, "/sluice/probe,10.0.0.1,0")["/sluice/probe"], None, "bad port")
+            ctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                               "sluice-ctl")
+            c = subprocess.run(["/usr/bin/python3", ctl, "-p", prefix, "probe", PROBE_SRV, "3333"],
+                               capture_output=True, text=True, timeout=60)
+            eq(c.returncode, 0, "sluice-ctl probe (%s)" % c.stderr)
+            eq(json.loads(c.stdout)["result"], "pool", "sluice-ctl probe answer")
+            c = subprocess.run(["/usr/bin/python3", ctl, "-p", prefix, "probes"],
+                               capture_output=True, text=True, timeout=60)
+            eq(c.returncode, 0, "sluice-ctl probes (%s)" % c.stderr)
+            assert PROBE_SRV in json.loads(c.stdout)["ip"], c.stdout
+            time.sleep(0.5)
+            import urllib.request
+            m = urllib.request.urlopen("http://127.0.0.1:47719/metrics", timeout=5).read().decode()
+            for line in ('sluice_probes_total{result="pool"} 2', 'sluice_probes_total{result="silent"} 1',
+                         'sluice_probe_pools_total{protocol="sv2"} 1',
+                         'sluice_probe_skipped_total{reason="cap_dest"} 1'):
+                assert line in m.split("\n"), "metrics lack %r" % line
         finally:
             s = probe_stop(p, name)
         pr = s["probe"]
