@@ -213,7 +213,8 @@ skip_ws(const uint8_t *p, const uint8_t *e)
 	return p;
 }
 
-/* The value of key @p key in a JSON line: where it starts (after "key" ws : ws), or NULL. */
+/* The value of key @p key in a JSON line: where it starts (after "key" ws : ws; always
+ * before @p e), or NULL. */
 static const uint8_t *
 json_value(const uint8_t *b, const uint8_t *e, const char *key)
 {
@@ -226,8 +227,10 @@ json_value(const uint8_t *b, const uint8_t *e, const char *key)
 		if (*p != '"' || memcmp(p, q, k) != 0)
 			continue;
 		v = skip_ws(p + k, e);
-		if (v < e && *v == ':')
-			return skip_ws(v + 1, e);
+		if (v < e && *v == ':') {
+			v = skip_ws(v + 1, e);
+			return v < e ? v : NULL; /* a key at the end of the line has no value */
+		}
 	}
 	return NULL;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -64,6 +65,22 @@ test_stratum(void **st)
 	/* a hex string that does not close the array is not an extranonce */
 	assert_int_equal(J(SL_PROBE_P_stratum, "{\"id\":1,\"result\":[\"deadbeef\",4,5]}\n", false, w),
 		SL_PJ_OTHER);
+	/* a key at the very end of the answer has no value (found by fuzz_probe: the judge read
+	 * one byte past the answer); exact-size heap copies so ASan sees any overread */
+	{
+		static const char *const ends[] = {"{\"id\":1,\"result\":", "{\"id\":1,\"result\": ",
+						   "{\"method\":", "{\"error\":"};
+
+		for (unsigned int i = 0; i < 4; i++) {
+			size_t n = strlen(ends[i]);
+			uint8_t *b = malloc(n);
+
+			memcpy(b, ends[i], n);
+			for (unsigned int p = 0; p < SL_PROBE_P_MAX; p++)
+				assert_int_not_equal(sl_probe_judge(p, b, n, true, w, sizeof(w)), SL_PJ_POOL);
+			free(b);
+		}
+	}
 	/* an echo of the request */
 	assert_int_equal(J(SL_PROBE_P_stratum, sl_probe_request_text(SL_PROBE_P_stratum), true, w),
 		SL_PJ_OTHER);
