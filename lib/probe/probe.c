@@ -97,6 +97,7 @@ struct job {
 	size_t n;
 	bool tls_ok;             /* a handshake completed on this port */
 	bool clear_other;        /* some step got an answer that was not a pool */
+	int err;                 /* errno of the last local error */
 	unsigned int resets, closes, silents;
 	char other_what[SL_PROBE_WHAT_MAX];
 	uint8_t other_answer[SL_PROBE_ANSWER_MAX];
@@ -204,20 +205,20 @@ step_start(struct prober *pr, struct job *j)
 	j->reqlen = sl_probe_request(proto, j->req, sizeof(j->req), ++pr->seq * 0x2545f491u ^ mono_ms());
 	j->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (j->fd < 0)
-		return SE_ERROR;
+		return j->err = errno, SE_ERROR;
 	setsockopt(j->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (pr->p.has_source && is_v4(pr->p.source) == is_v4(j->e.ip)) {
 		struct sockaddr_storage src;
 		socklen_t l = to_sockaddr(pr->p.source, 0, &src);
 
 		if (bind(j->fd, (struct sockaddr *)&src, l) < 0)
-			return SE_ERROR;
+			return j->err = errno, SE_ERROR;
 	}
 	__atomic_fetch_add(&pr->connections, 1, __ATOMIC_RELAXED);
 	if (connect(j->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)
-		return errno == ECONNREFUSED ? SE_REFUSED : SE_ERROR;
+		return j->err = errno, errno == ECONNREFUSED ? SE_REFUSED : SE_ERROR;
 	if (epoll_ctl(pr->ep, EPOLL_CTL_ADD, j->fd, &e) < 0)
-		return SE_ERROR;
+		return j->err = errno, SE_ERROR;
 	j->ph = PH_CONNECT;
 	j->deadline_ms = mono_ms() + pr->p.timeout_ms;
 	return -1;
@@ -306,7 +307,7 @@ step_io(struct prober *pr, struct job *j, uint32_t events)
 			if (err == ETIMEDOUT || err == EHOSTUNREACH || err == ENETUNREACH)
 				return SE_NO_SYNACK;
 			if (err != 0)
-				return SE_ERROR;
+				return j->err = err, SE_ERROR;
 			j->deadline_ms = mono_ms() + pr->p.timeout_ms;
 			if (j->step >= SL_PROBE_P_MAX) {
 				j->ssl = SSL_new(pr->ctx);
@@ -485,7 +486,10 @@ step_end(struct prober *pr, struct job *j, int se)
 		break;
 	case SE_ERROR:
 		if (j->step == 0) {
-			job_finish(pr, j, SL_PROBE_R_error, strerror(errno), NULL, 0);
+			char why[SL_PROBE_WHAT_MAX];
+
+			snprintf(why, sizeof(why), "local error: %s", strerror(j->err ? j->err : EIO));
+			job_finish(pr, j, SL_PROBE_R_error, why, NULL, 0);
 			return true;
 		}
 		break;
@@ -583,6 +587,7 @@ prober_start(struct prober *pr, const uint8_t ip[16], uint16_t port)
 		j->start_ms = mono_ms();
 		j->step = 0;
 		j->tls_ok = j->clear_other = false;
+		j->err = 0;
 		j->resets = j->closes = j->silents = 0;
 		j->other_what[0] = '\0';
 		j->other_len = 0;
