@@ -208,8 +208,8 @@ probe_families(struct sl_text *t, const struct sl_report_ctx *c)
 	sl_text_printf(t, "sluice_probe_connections_total %" PRIu64 "\n", st.connections);
 	head(t, FAM_probe_own_flows_total);
 	sl_text_printf(t, "sluice_probe_own_flows_total %" PRIu64 "\n", st.own_flows);
-	head(t, FAM_probe_duration_seconds_sum);
-	sl_text_printf(t, "sluice_probe_duration_seconds_sum %.3f\n", (double)st.latency_ms_sum / 1000.0);
+	head(t, FAM_probe_seconds_total);
+	sl_text_printf(t, "sluice_probe_seconds_total %.3f\n", (double)st.latency_ms_sum / 1000.0);
 	head(t, FAM_probe_cache_entries);
 	sl_text_printf(t, "sluice_probe_cache_entries %" PRIu64 "\n", st.cache_entries);
 }

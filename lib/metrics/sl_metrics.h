@@ -66,7 +66,7 @@
 	X(probe_skipped_total, counter, "Probes not run, by reason (allowlisted, home_net, cap_rate, cap_dest, ...)") \
 	X(probe_connections_total, counter, "TCP connections the prober opened")                \
 	X(probe_own_flows_total, counter, "Records about the probe's own flows, not scored")    \
-	X(probe_duration_seconds_sum, counter, "Total time of finished probes")                  \
+	X(probe_seconds_total, counter, "Total time of finished probes")                  \
 	X(probe_cache_entries, gauge, "Entries in the probe result cache")                       \
 	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \
 	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
