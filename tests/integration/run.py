@@ -1818,6 +1818,21 @@ def probe_own_flow_on_the_monitored_link_is_not_scored():
                 assert rsn.get("dest_port") != 3333, "the probe's flow was scored: %r" % a
 
 
+@test
+def probe_offline_never_probes():
+    """Offline (-r) never probes, whatever probe says: no probe events, no probe object, and
+    the same events as without it (the precision of offline runs does not lean on probes)."""
+    cap = os.path.join(BEH, "enc_xmrig_tls.pcap")
+    rc, s, se, evs = offline_events(cap, "--set", "probe=1", name="probe-off", every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq([e for e in evs if e["event_type"] == "probe"], [], "probe events offline")
+    assert "probe" not in s, "a probe object offline"
+    rc, s0, se, evs0 = offline_events(cap, name="probe-off0", every=True)
+    strip = lambda l: [{k: v for k, v in e.items() if k != "host"} for e in l if e["event_type"] != "sluice_stats"]
+    eq(strip(evs), strip(evs0), "events with probe=1 offline")
+    assert [e for e in evs if e["event_type"] == "alert"], "the miners are still alerted offline"
+
+
 def probe_miner_run(name, pool_mode):
     """enc_xmrig_tls replayed live (net_pcap, packet time) by a sluice in its own namespace
     whose probes reach a scripted server on the capture's pool address 203.0.113.32:3333;
