@@ -1682,13 +1682,16 @@ def probe_live(prefix, name, vdevs, *sets, netns=None):
     return p, evp
 
 
-def probe_stop(p, name):
+def probe_stop(p, name, prefix=None):
     p.send_signal(signal.SIGINT)
     try:
         _, se = p.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         p.kill()
         _, se = p.communicate()
+    if prefix:  # live runs leave EAL's runtime directory: remove ours
+        import shutil
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
     eq(p.returncode, 0, "exit code (%s)" % se[-300:])
     return json.load(open(os.path.join(TMP, name + ".json")))
 
@@ -1761,7 +1764,7 @@ def probe_live_operator_cache_caps_allowlist_home_nets():
                          'sluice_probe_skipped_total{reason="cap_dest"} 1'):
                 assert line in m.split("\n"), "metrics lack %r" % line
         finally:
-            s = probe_stop(p, name)
+            s = probe_stop(p, name, prefix)
         pr = s["probe"]
         eq((pr["results"]["pool"], pr["results"]["not_pool"], pr["results"]["silent"]), (2, 1, 1),
            "results (%r)" % pr)
@@ -1804,7 +1807,7 @@ def probe_own_flow_on_the_monitored_link_is_not_scored():
             c.close()
             time.sleep(1)
         finally:
-            s = probe_stop(p, name)
+            s = probe_stop(p, name, prefix)
         assert s["probe"]["own_flows"] >= 1, "the probe's flow was not seen: %r" % s["probe"]
         d = s["control"]["detections"]
         assert d["probe_own"] >= 1 and d["holds"], "detections of the probe's flow: %r" % d
@@ -1848,7 +1851,10 @@ def probe_miner_run(name, pool_mode):
             p.wait(timeout=90)
         except subprocess.TimeoutExpired:
             pass
-        s = probe_stop(p, name) if p.returncode is None else json.load(open(os.path.join(TMP, name + ".json")))
+        s = probe_stop(p, name, prefix) if p.returncode is None else \
+            json.load(open(os.path.join(TMP, name + ".json")))
+        import shutil
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
     evs = read_all_events(evp)
     top = {h["host"]: h for h in s["scoring"]["hosts"]}
     return top.get("10.20.1.12"), evs, s
