@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config libdpdk-dev dpdk-dev libnuma-dev
       libpcap-dev libcmocka-dev python3-scapy tshark libndpi-bin libmicrohttpd-dev jq
       valgrind iproute2 ethtool bsdextrautils clang llvm libclang-rt-14-dev
-      prometheus hyperfine python3-jsonschema rsyslog gobgpd openvpn openssl tcpdump)
+      prometheus hyperfine python3-jsonschema rsyslog gobgpd openvpn openssl tcpdump libssl-dev)
 # openvpn, openssl, tcpdump: real OpenVPN sessions for the calibration (tests/gen/real_sessions.sh)
 # dpdk: the runtime tools (dpdk-devbind.py for scripts/nic-bind.sh, dpdk-hugepages.py);
 # libdpdk-dev and dpdk-dev do not ship them.

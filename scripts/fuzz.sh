@@ -30,7 +30,7 @@ case ${SL_FUZZ_SEED-} in
 *) SEED_ARGS=(-seed="$SL_FUZZ_SEED") ;;
 esac
 OUT=$ROOT/build-fuzz
-TARGETS=(${SL_FUZZ_TARGETS:-fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet fuzz_capture})
+TARGETS=(${SL_FUZZ_TARGETS:-fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet fuzz_capture fuzz_probe})
 CC=${FUZZ_CC:-clang}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -51,11 +51,11 @@ DEFS=(-D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API -DSL_BURST=32 "-DSL_CONFIG_DIR=\"$R
 INCS=()
 for d in lib/*/; do INCS+=(-I"$ROOT/${d%/}"); done
 # shellcheck disable=SC2207
-PKG_CFLAGS=($(pkg-config --cflags libdpdk libhs libpcap libmicrohttpd))
+PKG_CFLAGS=($(pkg-config --cflags libdpdk libhs libpcap libmicrohttpd openssl))
 # rte_eth_from_rings() (port.c) lives in the ring PMD, which pkg-config does not list: meson
 # links it with find_library('rte_net_ring'); do the same.
 # shellcheck disable=SC2207
-PKG_LIBS=($(pkg-config --libs libdpdk libhs libpcap libmicrohttpd) -lrte_net_ring -lnuma -lm -lpthread)
+PKG_LIBS=($(pkg-config --libs libdpdk libhs libpcap libmicrohttpd openssl) -lrte_net_ring -lnuma -lm -lpthread)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 COMMON=(-g -O1 -std=c11 -Wall -Wextra -Wno-unused-parameter "${SAN[@]}" "${DEFS[@]}"
     "${INCS[@]}" "${PKG_CFLAGS[@]}")

@@ -165,6 +165,9 @@ check_key(const char *key, const char *v, char *why, size_t whylen)
 		return snprintf(why, whylen, "'%.64s' is not an IPv4 address", v), -EINVAL;
 	if (strcmp(key, "bgp_rtbh_nexthop6") == 0 && inet_pton(AF_INET6, v, a) != 1)
 		return snprintf(why, whylen, "'%.64s' is not an IPv6 address", v), -EINVAL;
+	if (strcmp(key, "probe_source") == 0 && v[0] != '\0' && inet_pton(AF_INET, v, a) != 1 &&
+	    inet_pton(AF_INET6, v, a) != 1)
+		return snprintf(why, whylen, "'%.64s' is not an IPv4 or IPv6 address", v), -EINVAL;
 	if ((strcmp(key, "bgp_gobgp") == 0 || strcmp(key, "bgp_api_host") == 0) &&
 	    (v[0] == '\0' || strcspn(v, " \t,") != strlen(v)))
 		return snprintf(why, whylen, "'%.64s' must be one word", v), -EINVAL;

@@ -73,6 +73,7 @@ struct sl_cidr_set {
 	X(score_weight_fingerprint, 100, 0, 100, "points of an encrypted pool handshake shape") \
 	X(score_weight_behaviour, 80, 0, 100, "points of a flow that behaves like a miner")     \
 	X(score_weight_baseline, 25, 0, 100, "points of traffic far from the host's baseline")  \
+	X(score_weight_pool_confirmed, 90, 0, 100, "points of a peer an active probe confirmed as a pool") \
 	X(score_hold_s, 30, 0, 86400, "seconds a signal counts fully after it was last seen")   \
 	X(score_half_life_s, 300, 1, 604800, "then its points halve every this many seconds")   \
 	X(score_interval_ms, 1000, 10, 600000, "how often scores are re-evaluated for decay")   \
@@ -106,7 +107,17 @@ struct sl_cidr_set {
 	X(bgp_max_routes, 1000, 1, 1000000, "bgp backend: most routes announced at once (more are refused, counted)") \
 	X(bgp_retry_ms, 1000, 10, 3600000, "bgp backend: a failed announce or withdraw is retried after this long") \
 	X(bgp_poll_ms, 1000, 50, 3600000, "bgp backend: how often the speaker's state is polled") \
-	X(bgp_timeout_ms, 5000, 100, 600000, "bgp backend: a gobgp call that runs longer is killed and retried")
+	X(bgp_timeout_ms, 5000, 100, 600000, "bgp backend: a gobgp call that runs longer is killed and retried") \
+	X(probe, 0, 0, 1, "live: actively probe peers whose evidence is only behavioural or weak (offline never)") \
+	X(probe_suspect, 30, 1, 100, "points of weak evidence about one (peer, port) that ask for a probe") \
+	X(probe_cache_ttl_s, 3600, 1, 604800, "seconds a probe result about (ip, port) is kept")  \
+	X(probe_cache_size, 4096, 64, 1048576, "probe results kept (rounded up to a power of 2)") \
+	X(probe_max_per_minute, 10, 1, 10000, "most probes started per minute")                 \
+	X(probe_max_per_dest, 4, 1, 1000, "most probes of one address (any port) per hour")     \
+	X(probe_timeout_ms, 2000, 50, 60000, "deadline of each probe step: connect, TLS handshake, one answer") \
+	X(probe_banner_ms, 300, 0, 10000, "wait this long after connecting for a server-first banner") \
+	X(probe_concurrency, 4, 1, 64, "probes in flight at once")                             \
+	X(probe_tls, 1, 0, 1, "also probe inside TLS where the port completes a handshake")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -182,7 +193,9 @@ enum sl_cfg_kind {
 	X(bgp_rtbh_nexthop, "192.0.2.1", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                    \
 		"bgp backend: next hop of IPv4 RTBH routes (the routers discard it)")           \
 	X(bgp_rtbh_nexthop6, "100::1", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                      \
-		"bgp backend: next hop of IPv6 RTBH routes")
+		"bgp backend: next hop of IPv6 RTBH routes")                                    \
+	X(probe_source, "", SL_CFG_BYKEY, NULL, SL_CFG_TEXT_MAX,                                 \
+		"source address of probes (IPv4 or IPv6; empty = the kernel's choice)")
 
 /** Every key's index, for where it was set (sl_cfg_where()). */
 enum sl_cfg_key {

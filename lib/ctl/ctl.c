@@ -33,6 +33,7 @@
 #define CTL_AGE_US 100000        /* host aging period (live) */
 #define CTL_AGE_BATCH 4096       /* host slots aged per period */
 #define CTL_IDLE_SLEEP_US 200    /* live: pause after a pass that found nothing */
+#define CTL_HELD 64              /* flow samples held while their peer's probe runs */
 
 static const char *const ctl_names[] = {
 #define SL_CTL_NAME(name, timing, help) #name,
@@ -132,6 +133,11 @@ struct sl_ctl {
 	uint64_t det_events[SL_DET_MAX]; /* detections taken, per detector */
 	struct sl_ctl_stats st;
 	struct ctl_dedup *dd;            /* NULL: event_dedup_s = 0 */
+	struct sl_probe *probe;          /* NULL: probe = 0 or offline */
+	struct {                         /* the latest sample of each flow held for a probe */
+		bool used;
+		struct sl_flow_sample s;
+	} held[CTL_HELD];
 
 	/* topology */
 	unsigned int nworkers;
@@ -189,6 +195,243 @@ sl_ctl_events_failed(const struct sl_ctl *ctl)
 
 /* ---- records ---- */
 
+/* ---- the active probe ---- */
+
+/* A record about a flow between one of this machine's addresses and a peer the probe is
+ * asking or asked about: the probe's own flow (seen where it crosses a monitored link). */
+static bool
+probe_own(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint8_t *dst,
+	uint16_t sport, uint16_t dport)
+{
+	const uint8_t *host = hside == SL_EV_HOST_DST ? dst : src;
+	const uint8_t *peer = hside == SL_EV_HOST_DST ? src : dst;
+	uint16_t pport = hside == SL_EV_HOST_DST ? sport : dport;
+
+	const struct sl_probe_entry *e;
+
+	if (!sl_probe_is_local(ctl->probe, host))
+		return false;
+	e = sl_probe_lookup(ctl->probe, peer, pport, sl_ctl_now(ctl));
+	if (e == NULL || e->result == SL_PROBE_R_skipped) /* a skipped probe sent nothing */
+		return false;
+	sl_probe_count_own(ctl->probe);
+	return true;
+}
+
+static void
+probe_event(struct sl_ctl *ctl, const struct sl_probe_entry *e, bool operator_made, uint64_t ts)
+{
+	if (ctl->events == NULL || ctl->events_failed)
+		return;
+	if (sl_report_probe(ctl->events, e, operator_made, ts) < 0)
+		events_failed(ctl);
+	else
+		ctl->st.notes_written++;
+}
+
+/* The detector whose name a confirmed protocol takes in explanations and block reasons. */
+static unsigned int
+probe_detector(unsigned int proto)
+{
+	switch (proto) {
+	case SL_PROBE_P_stratum:
+		return SL_DET_stratum_subscribe;
+	case SL_PROBE_P_xmrig:
+		return SL_DET_xmr_login;
+	case SL_PROBE_P_eth:
+		return SL_DET_eth_submit_login;
+	case SL_PROBE_P_sv2:
+		return SL_DET_sv2_setup;
+	default:
+		return SL_DET_sv2_noise;
+	}
+}
+
+/* What a result means for the host whose evidence asked. */
+static void
+probe_apply(struct sl_ctl *ctl, const uint8_t host[16], const struct sl_probe_entry *e,
+	uint64_t now)
+{
+	if (ctl->score == NULL)
+		return;
+	if (e->result == SL_PROBE_R_pool)
+		sl_score_confirmed(ctl->score, host, e->ip, e->port, probe_detector(e->proto),
+			e->proto, e->tls != 0, e->answer, e->answer_len, e->latency_ms, now);
+	else if (e->result == SL_PROBE_R_not_pool)
+		sl_score_refuted(ctl->score, host, e->ip, e->port, now);
+}
+
+static const uint8_t *
+sample_peer(const struct sl_flow_sample *s, uint16_t *port)
+{
+	*port = s->host == SL_EV_HOST_DST ? s->sport : s->dport;
+	return s->host == SL_EV_HOST_DST ? s->src : s->dst;
+}
+
+/* Hold @p s (its flow's latest sample replaces an older one). @return false when every slot
+ * is taken (the sample is then scored at once, as without a probe). */
+static bool
+probe_hold(struct sl_ctl *ctl, const struct sl_flow_sample *s)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < CTL_HELD; i++) {
+		if (ctl->held[i].used && ctl->held[i].s.flow_id == s->flow_id &&
+		    memcmp(ctl->held[i].s.src, s->src, 16) == 0) {
+			ctl->held[i].s = *s;
+			return true;
+		}
+		if (!ctl->held[i].used && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return false;
+	ctl->held[free_slot].used = true;
+	ctl->held[free_slot].s = *s;
+	return true;
+}
+
+/* The answer about (ip, port) is in: held samples of flows to it count now, unless refuted. */
+static void
+probe_release(struct sl_ctl *ctl, const struct sl_probe_entry *e)
+{
+	for (int i = 0; i < CTL_HELD; i++) {
+		uint16_t port;
+		const uint8_t *peer;
+
+		if (!ctl->held[i].used)
+			continue;
+		peer = sample_peer(&ctl->held[i].s, &port);
+		if (port != e->port || memcmp(peer, e->ip, 16) != 0)
+			continue;
+		ctl->held[i].used = false;
+		if (e->result != SL_PROBE_R_not_pool && ctl->score != NULL)
+			sl_score_sample(ctl->score, &ctl->held[i].s, true);
+	}
+}
+
+/* A finished probe (from sl_probe_poll). */
+static void
+probe_done(void *arg, const struct sl_probe_entry *e)
+{
+	struct sl_ctl *ctl = arg;
+	static const uint8_t zero[16];
+	uint64_t now = sl_ctl_now(ctl);
+
+	probe_event(ctl, e, memcmp(e->host, zero, 16) == 0, now);
+	probe_release(ctl, e);
+	if (memcmp(e->host, zero, 16) != 0)
+		probe_apply(ctl, e->host, e, now);
+}
+
+/* A host's evidence about a peer grew: ask for a probe when it is weak and reaches
+ * probe_suspect; a result the cache already holds applies at once. */
+static void
+probe_consider(struct sl_ctl *ctl, uint8_t hside, const uint8_t *src, const uint8_t *dst,
+	uint16_t sport, uint16_t dport, uint64_t ts)
+{
+	const uint8_t *host = hside == SL_EV_HOST_DST ? dst : src;
+	const uint8_t *peer = hside == SL_EV_HOST_DST ? src : dst;
+	uint16_t pport = hside == SL_EV_HOST_DST ? sport : dport;
+	struct sl_probe_entry e;
+	bool strong;
+	float pts = sl_score_peer_evidence(ctl->score, host, peer, pport, &strong);
+	uint64_t now;
+	int r;
+
+	if (strong || pts < (float)ctl->cfg->probe_suspect)
+		return;
+	if (ctl->block != NULL && sl_cidr_set_match(sl_block_allowlist(ctl->block), peer))
+		return; /* the operator allowlisted it since start: not probed, as configured ones */
+	now = sl_ctl_now(ctl);
+	r = sl_probe_ask(ctl->probe, peer, pport, host, now, &e);
+	if (r == SL_PROBE_ASK_SKIPPED && e.asked_us == now)
+		probe_event(ctl, &e, false, now); /* a new skip: said once */
+	else if (r == SL_PROBE_ASK_CACHED && e.result != SL_PROBE_R_PENDING)
+		probe_apply(ctl, host, &e, ts);
+}
+
+/*
+ * A flow sample while probing is on. Behaviour is the evidence a probe is for, so it is
+ * confirmed before it counts: a sample whose behaviour would make the host's weak evidence
+ * about its peer reach probe_suspect asks for a probe and is held (its behaviour not
+ * scored; its flow's latest sample kept, CTL_HELD flows at most) while the probe is in
+ * flight. Then: a pool releases the held samples and adds pool_confirmed; a refuted peer's
+ * behaviour never counts while its cache entry lives (held samples dropped); an
+ * inconclusive answer (silent, refused, error) releases them, as if there were no probe.
+ */
+static void
+probe_sample(struct sl_ctl *ctl, const struct sl_flow_sample *s)
+{
+	const uint8_t *host = s->host == SL_EV_HOST_DST ? s->dst : s->src;
+	const uint8_t *peer = s->host == SL_EV_HOST_DST ? s->src : s->dst;
+	uint16_t pport = s->host == SL_EV_HOST_DST ? s->sport : s->dport;
+	uint64_t now = sl_ctl_now(ctl);
+	const struct sl_probe_entry *e;
+
+	if (probe_own(ctl, s->host, s->src, s->dst, s->sport, s->dport))
+		return;
+	e = sl_probe_lookup(ctl->probe, peer, pport, now);
+	if (e != NULL && e->result == SL_PROBE_R_not_pool) {
+		sl_score_sample(ctl->score, s, false); /* refuted: its behaviour does not count */
+		return;
+	}
+	if (e != NULL && e->result == SL_PROBE_R_PENDING && !s->final && probe_hold(ctl, s)) {
+		sl_score_sample(ctl->score, s, false); /* held until the answer */
+		return;
+	}
+	if (e == NULL && !s->final) {
+		struct sl_beh b;
+		unsigned int pts = sl_score_behaviour(&ctl->score_p, s, &b);
+		bool strong;
+		float ev, v = (float)ctl->score_p.weight[SL_SIG_behaviour] * (float)pts / 100.0f;
+
+		if (pts > 0 && pts >= ctl->score_p.beh_min_points) {
+			ev = sl_score_peer_evidence(ctl->score, host, peer, pport, &strong);
+			if (!strong && ev + v >= (float)ctl->cfg->probe_suspect &&
+			    !(ctl->block != NULL &&
+			      sl_cidr_set_match(sl_block_allowlist(ctl->block), peer))) {
+				struct sl_probe_entry q;
+				int r = sl_probe_ask(ctl->probe, peer, pport, host, now, &q);
+
+				if (r == SL_PROBE_ASK_SKIPPED && q.asked_us == now)
+					probe_event(ctl, &q, false, now);
+				if (r == SL_PROBE_ASK_QUEUED && probe_hold(ctl, s)) {
+					sl_score_sample(ctl->score, s, false);
+					return;
+				}
+			}
+		}
+	}
+	if (sl_score_sample(ctl->score, s, true) > 0 && !s->final)
+		probe_consider(ctl, s->host, s->src, s->dst, s->sport, s->dport, s->ts_us);
+}
+
+/* An operator's probe (telemetry). */
+static int
+probe_operator(void *arg, const uint8_t ip[16], uint16_t port, struct sl_probe_entry *out)
+{
+	struct sl_ctl *ctl = arg;
+	uint64_t now = sl_ctl_now(ctl);
+	int r;
+
+	if (ctl->block != NULL && sl_cidr_set_match(sl_block_allowlist(ctl->block), ip)) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out->ip, ip, 16);
+		out->port = port;
+		out->result = SL_PROBE_R_skipped;
+		out->skip = SL_PROBE_S_allowlisted;
+		out->asked_us = now;
+		snprintf(out->what, sizeof(out->what), "not probed: allowlisted");
+		probe_event(ctl, out, true, now);
+		return SL_PROBE_ASK_SKIPPED;
+	}
+	r = sl_probe_ask(ctl->probe, ip, port, NULL, now, out);
+	if (r == SL_PROBE_ASK_SKIPPED && out->asked_us == now)
+		probe_event(ctl, out, true, now);
+	return r;
+}
+
 /* One detection line; @p count > 1: the aggregate of repeats since @p first_us. */
 static int
 write_detection(void *arg, const struct sl_event *ev, unsigned int weight, uint64_t count,
@@ -218,6 +461,10 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 	ctl->st.det_taken++;
 	if (ev->detector >= SL_DET_MAX)
 		return;
+	if (ctl->probe != NULL && probe_own(ctl, ev->host, ev->src, ev->dst, ev->sport, ev->dport)) {
+		ctl->st.det_probe_own++; /* the probe's own flow: never written, never scored */
+		return;
+	}
 	ctl->det_events[ev->detector]++;
 	weight = ctl->match != NULL ?
 		 sl_match_db_weight(sl_match_current(ctl->match), ev->detector) : 0;
@@ -228,8 +475,12 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 	} else {
 		ctl->st.det_written++; /* with no event log: taken and scored, nothing to write */
 	}
-	if (ctl->score != NULL)
+	if (ctl->score != NULL) {
 		sl_score_detection(ctl->score, ev, weight);
+		if (ctl->probe != NULL && (sl_signal_kind_of(ev->detector) == SL_SIG_fingerprint ||
+					   sl_signal_kind_of(ev->detector) == SL_SIG_pool_ip))
+			probe_consider(ctl, ev->host, ev->src, ev->dst, ev->sport, ev->dport, ev->ts_us);
+	}
 }
 
 static void
@@ -241,8 +492,13 @@ on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
 	ctl->st.samples_taken++;
 	if (s->known != 0 && ctl->hosts != NULL) /* what /sluice/host says was not judged */
 		sl_chost_note_known(ctl->hosts, s->host == SL_EV_HOST_DST ? s->dst : s->src, s->known);
-	if (ctl->score != NULL)
-		sl_score_sample(ctl->score, s);
+	if (ctl->score == NULL)
+		return;
+	if (ctl->probe != NULL) {
+		probe_sample(ctl, s);
+		return;
+	}
+	sl_score_sample(ctl->score, s, true);
 }
 
 static uint64_t
@@ -528,6 +784,20 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 		     ctl)) == NULL) {
 		snprintf(err, errlen, "event aggregation table: out of memory");
 		goto fail;
+	}
+	if (c->live && cfg->probe) { /* offline never probes */
+		struct sl_probe_params pp;
+
+		if (sl_probe_params_from_cfg(cfg, true, &pp, err, errlen) < 0) {
+			*rc = -EINVAL;
+			goto fail;
+		}
+		ctl->probe = sl_probe_create(&pp, &r);
+		if (ctl->probe == NULL) {
+			snprintf(err, errlen, "probe: %s", strerror(-r));
+			*rc = r;
+			goto fail;
+		}
 	}
 	ctl->sink = (struct sl_chan_sink){
 		.hosts = ctl->hosts,
@@ -914,6 +1184,9 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	if (ops_register() < 0)
 		fprintf(stderr, "sluice: telemetry block commands not registered\n");
+	if (probeq_register((uint32_t)(ctl->cfg->probe_timeout_ms * 12 + ctl->cfg->probe_banner_ms +
+		    2000)) < 0)
+		fprintf(stderr, "sluice: telemetry probe commands not registered\n");
 	return 0;
 }
 
@@ -945,7 +1218,12 @@ sl_ctl_run(struct sl_ctl *ctl)
 		unsigned int n;
 		bool work;
 
-		n = drain(ctl);
+		/* probe results first: the cache knows a probe's peer before its flow's records */
+		if (ctl->probe != NULL)
+			n = sl_probe_poll(ctl->probe, sl_ctl_now(ctl), probe_done, ctl);
+		else
+			n = 0;
+		n += drain(ctl);
 		if (ctl->clock == SL_CTL_CLOCK_PORT) /* time is the packets': it moves with them */
 			now = ctl->rec_now_us;
 		else
@@ -954,6 +1232,7 @@ sl_ctl_run(struct sl_ctl *ctl)
 		hostq_poll(&hq);
 		block_timer(ctl, now);
 		ops_poll(ctl->block, now);
+		probeq_poll(ctl->probe, sl_ctl_now(ctl), probe_operator, ctl);
 		metrics_timer(ctl, now); /* reads the workers' counters when a snapshot is due */
 		stats_timer(ctl, now);
 		if (ctl->events != NULL) /* what this pass wrote leaves now (nothing: no cost) */
@@ -1048,6 +1327,7 @@ sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *ou
 		.block = ctl->block,
 		.score_now_us = ctl->score != NULL ? sl_score_now(ctl->score) : 0,
 		.ctl = &ctl->st,
+		.probe = ctl->probe,
 	};
 }
 
@@ -1072,6 +1352,8 @@ sl_ctl_free(struct sl_ctl *ctl)
 				sl_bgp_speaker_name(bs.speaker));
 		ctl->bgp = NULL;
 	}
+	sl_probe_free(ctl->probe); /* the thread stops; probes in flight are abandoned */
+	ctl->probe = NULL;
 	sl_http_stop(ctl->http); /* before the snapshot it serves */
 	ctl->http = NULL;
 	sl_text_free(&ctl->text);

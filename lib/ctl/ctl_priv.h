@@ -8,6 +8,7 @@
 
 #include "sl_block.h"
 #include "sl_host.h"
+#include "sl_probe.h"
 #include "sl_score.h"
 
 /* /sluice/hosts[,N] and /sluice/host,<ip>: a telemetry thread posts one query at a time (a
@@ -30,5 +31,14 @@ int ops_register(void);
 void ops_poll(struct sl_block *b, uint64_t now_us);
 /** Make the telemetry socket of this process root-only (mode 0600). @return 0 or -errno. */
 int ops_secure_socket(void);
+
+/* The active probe's commands (ctl_probe.c): /sluice/probe,<ip>,<port> and /sluice/probes. */
+/** The control core's ask: probe (@p ip, @p port) for an operator. @return SL_PROBE_ASK_*. */
+typedef int (*probeq_ask_fn)(void *arg, const uint8_t ip[16], uint16_t port,
+	struct sl_probe_entry *out);
+/** Register the commands; a probe takes at most @p wait_ms. @return 0 or -EINVAL. */
+int probeq_register(uint32_t wait_ms);
+/** Control core: answer a pending command, if any (@p pr NULL: probing is off). */
+void probeq_poll(struct sl_probe *pr, uint64_t now_us, probeq_ask_fn ask, void *arg);
 
 #endif /* SL_CTL_PRIV_H */

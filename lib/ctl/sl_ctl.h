@@ -29,7 +29,7 @@ enum sl_ctl_clock {
 
 /* X(name, timing, help): what became of the records workers produced, by kind (timing = 1:
  * the count depends on how the cores ran, waits and passes, so offline summaries leave it
- * out). Detections: produced = written + aggregated + dropped_ring + dropped_write; flow
+ * out). Detections: produced = written + aggregated + probe_own + dropped_ring + dropped_write; flow
  * samples: produced = scored + dropped_ring; host deltas are never dropped (a worker keeps a refused delta in its
  * slot and merges the next ones into it: aggregated). */
 #define SL_CTL_COUNTERS(X)                                                                   \
@@ -41,6 +41,7 @@ enum sl_ctl_clock {
 	X(det_dropped_ring, 0, "detections lost: a worker's ring was full") \
 	X(det_dropped_write, 0, "detection lines the event log failed to take") \
 	X(det_dedup_full, 0, "detections written alone: the aggregation table was full") \
+	X(det_probe_own, 1, "detections of the active probe's own flows: neither written nor scored") \
 	X(agg_lines, 0, "aggregate lines written for repeated detections") \
 	X(samples_produced, 0, "flow samples the workers produced") \
 	X(samples_taken, 0, "flow samples taken from the rings") \

@@ -16,6 +16,7 @@
 #include "sl_common.h"
 #include "sl_flow.h"
 #include "sl_metrics.h"
+#include "sl_probe.h"
 
 /* ---- text ---- */
 
@@ -222,6 +223,37 @@ block_families(struct sl_text *t, const struct sl_report_ctx *c)
 	per_worker(t, c, FAM_inline_tx_full_total, w_txfull);
 	bgp_families(t, c, &st);
 }
+/* Active probe families (control core; zeros when probing is off, so series stay stable). */
+static void
+probe_families(struct sl_text *t, const struct sl_report_ctx *c)
+{
+	struct sl_probe_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (c->probe != NULL)
+		sl_probe_get_stats(c->probe, &st);
+	head(t, FAM_probes_total);
+	for (unsigned int r = 0; r < SL_PROBE_R_skipped; r++)
+		sl_text_printf(t, "sluice_probes_total{result=\"%s\"} %" PRIu64 "\n",
+			sl_probe_result_name(r), st.results[r]);
+	head(t, FAM_probe_pools_total);
+	for (unsigned int p = 0; p < SL_PROBE_P_MAX; p++)
+		sl_text_printf(t, "sluice_probe_pools_total{protocol=\"%s\"} %" PRIu64 "\n",
+			sl_probe_proto_name(p), st.pools[p]);
+	head(t, FAM_probe_skipped_total);
+	for (unsigned int r = 0; r < SL_PROBE_S_MAX; r++)
+		sl_text_printf(t, "sluice_probe_skipped_total{reason=\"%s\"} %" PRIu64 "\n",
+			sl_probe_skip_name(r), st.skips[r]);
+	head(t, FAM_probe_connections_total);
+	sl_text_printf(t, "sluice_probe_connections_total %" PRIu64 "\n", st.connections);
+	head(t, FAM_probe_own_flows_total);
+	sl_text_printf(t, "sluice_probe_own_flows_total %" PRIu64 "\n", st.own_flows);
+	head(t, FAM_probe_seconds_total);
+	sl_text_printf(t, "sluice_probe_seconds_total %.3f\n", (double)st.latency_ms_sum / 1000.0);
+	head(t, FAM_probe_cache_entries);
+	sl_text_printf(t, "sluice_probe_cache_entries %" PRIu64 "\n", st.cache_entries);
+}
+
 static uint64_t w_slost(const struct sl_worker *w) { return rd(&w->samples_lost); }
 
 /* Scoring families: the control core owns the scorer, and renders these itself. */
@@ -336,6 +368,7 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, const struct
 	per_worker(t, c, FAM_flow_samples_lost_total, w_slost);
 	scoring_families(t, c);
 	block_families(t, c);
+	probe_families(t, c);
 	if (c->db != NULL) {
 		uint32_t nd, nr, ndet, npat;
 

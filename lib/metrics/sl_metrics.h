@@ -68,6 +68,13 @@
 	X(bgp_not_announced_total, counter, "Blocks not announced: the route cap (bgp_max_routes)") \
 	X(inline_forwarded_total, counter, "Inline: packets forwarded, per worker")             \
 	X(inline_tx_full_total, counter, "Inline: packets the TX queue refused, per worker")    \
+	X(probes_total, counter, "Active probes finished, by result (pool, not_pool, silent, refused, error)") \
+	X(probe_pools_total, counter, "Pools active probes confirmed, by protocol")               \
+	X(probe_skipped_total, counter, "Probes not run, by reason (allowlisted, home_net, cap_rate, cap_dest, ...)") \
+	X(probe_connections_total, counter, "TCP connections the prober opened")                \
+	X(probe_own_flows_total, counter, "Records about the probe's own flows, not scored")    \
+	X(probe_seconds_total, counter, "Total time of finished probes")                  \
+	X(probe_cache_entries, gauge, "Entries in the probe result cache")                       \
 	X(detection_tables_generation, gauge, "Generation of the detection tables in force")    \
 	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
 	X(pool_names, gauge, "Pool names loaded")                                               \

@@ -9,6 +9,7 @@
 
 #include "report_priv.h"
 #include "sl_common.h"
+#include "sl_probe.h"
 #include "sl_report.h"
 
 /* ---- JSON formatter ---- */
@@ -647,13 +648,14 @@ control_json(struct sl_json *j, const struct sl_report_ctx *c)
 			(double)st->busy_cycles / (double)st->total_cycles : 0.0, 3);
 	lost = st->det_dropped_ring + st->det_dropped_write;
 	sl_json_obj_open(j, "detections");
-	sl_json_str(j, "equation", "produced = written + aggregated + dropped");
+	sl_json_str(j, "equation", "produced = written + aggregated + probe_own + dropped");
 	sl_json_u64(j, "produced", st->det_produced);
 	sl_json_u64(j, "written", st->det_written);
 	sl_json_u64(j, "aggregated", st->det_aggregated);
+	sl_json_u64(j, "probe_own", st->det_probe_own);
 	sl_json_u64(j, "dropped", lost);
 	sl_json_bool(j, "holds", st->det_produced ==
-		st->det_written + st->det_aggregated + lost);
+		st->det_written + st->det_aggregated + st->det_probe_own + lost);
 	sl_json_obj_close(j);
 	sl_json_obj_open(j, "flow_samples");
 	sl_json_str(j, "equation", "produced = scored + dropped");
@@ -923,6 +925,15 @@ signal_json(struct sl_json *j, const struct sl_signal *g, float now_points)
 	sl_json_u64(j, "dest_port", g->dport);
 	if (g->kind == SL_SIG_behaviour) {
 		beh_json(j, &g->u.beh);
+	} else if (g->kind == SL_SIG_pool_confirmed) {
+		excerpt_text(g->u.probe.answer, SL_MIN(g->u.probe.len, (uint8_t)SL_EVIDENCE_MAX), ex);
+		sl_json_obj_open(j, "probe");
+		sl_json_str(j, "protocol", sl_probe_proto_name(g->u.probe.proto));
+		sl_json_bool(j, "tls", g->u.probe.tls != 0);
+		sl_json_str(j, "request", sl_probe_request_text(g->u.probe.proto));
+		sl_json_str(j, "answer", ex);
+		sl_json_u64(j, "latency_ms", g->u.probe.latency_ms);
+		sl_json_obj_close(j);
 	} else {
 		excerpt_text(g->u.det.excerpt, SL_MIN(g->u.det.len, (uint8_t)SL_EVIDENCE_MAX), ex);
 		sl_json_obj_open(j, "evidence");
@@ -962,6 +973,10 @@ sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, si
 			"age %.0fs, %u pushes, %u/%u steady requests every %.1fs, %s",
 			b->age_s, b->pushes, b->crep, b->cn, b->client_gap_s,
 			b->transport < SL_ARRAY_SIZE(transport_names) ? transport_names[b->transport] : "?");
+	} else if (g->kind == SL_SIG_pool_confirmed) {
+		excerpt_text(g->u.probe.answer, SL_MIN(g->u.probe.len, (uint8_t)SL_EVIDENCE_MAX), ex);
+		snprintf(buf + n, len - (size_t)n, "probe %s%s answered \"%s\"",
+			sl_probe_proto_name(g->u.probe.proto), g->u.probe.tls ? " in tls" : "", ex);
 	} else {
 		excerpt_text(g->u.det.excerpt, SL_MIN(g->u.det.len, (uint8_t)SL_EVIDENCE_MAX), ex);
 		snprintf(buf + n, len - (size_t)n, "\"%s\"", ex);
@@ -1044,6 +1059,10 @@ alert_of(struct sl_json *j, const struct sl_score_view *v, const char *h, bool b
 		al.category = SL_EVE_CATEGORY_ANOMALY;
 		snprintf(sig, sizeof(sig), "sluice: %s far from its own baseline (%s)", h,
 			sl_base_metric_name(g->u.base.metric));
+	} else if (g->kind == SL_SIG_pool_confirmed) {
+		snprintf(sig, sizeof(sig), "sluice: %s talks to %s:%u, a pool a probe confirmed (%s%s)",
+			h, peer, g->host_dst ? g->sport : g->dport, sl_probe_proto_name(g->u.probe.proto),
+			g->u.probe.tls ? " in tls" : "");
 	} else if (g->kind == SL_SIG_behaviour) {
 		snprintf(sig, sizeof(sig), "sluice: miner-like session of %s with %s:%u (%s)", h, peer,
 			g->dport, g->u.beh.transport < SL_ARRAY_SIZE(transport_names) ?
@@ -1355,6 +1374,49 @@ sl_report_bgp_note(struct sl_writer *w, uint64_t ts_us, int speaker, bool restar
 	return sl_json_line_end(&j);
 }
 
+int
+sl_report_probe(struct sl_writer *w, const struct sl_probe_entry *e, bool operator_made,
+	uint64_t ts_us)
+{
+	struct sl_json j;
+	char ip[64], h[64], ex[SL_PROBE_ANSWER_MAX + 1];
+	static const uint8_t zero[16];
+
+	sl_addr_format(e->ip, ip, sizeof(ip));
+	sl_json_line_begin(&j, w);
+	sl_json_obj_open(&j, NULL);
+	sl_json_time(&j, "timestamp", ts_us);
+	sl_json_str(&j, "event_type", "probe");
+	sl_json_str(&j, "host", sl_writer_sensor(w));
+	sl_json_str(&j, "dest_ip", ip);
+	sl_json_u64(&j, "dest_port", e->port);
+	sl_json_str(&j, "proto", "TCP");
+	if (memcmp(e->host, zero, 16) != 0) {
+		sl_addr_format(e->host, h, sizeof(h));
+		sl_json_str(&j, "judged_host", h);
+	}
+	sl_json_obj_open(&j, "probe");
+	sl_json_str(&j, "origin", operator_made ? "operator" : "evidence");
+	sl_json_str(&j, "result", sl_probe_result_name(e->result));
+	if (e->result == SL_PROBE_R_skipped)
+		sl_json_str(&j, "skip_reason", sl_probe_skip_name(e->skip));
+	if (e->result == SL_PROBE_R_pool) {
+		sl_json_str(&j, "protocol", sl_probe_proto_name(e->proto));
+		sl_json_bool(&j, "tls", e->tls != 0);
+		sl_json_str(&j, "request", sl_probe_request_text(e->proto));
+	} else if (e->result != SL_PROBE_R_skipped) {
+		sl_json_str(&j, "request", "stratum, xmrig, eth, sv2, sv2_noise; then inside tls");
+	}
+	sl_json_str(&j, "what", e->what);
+	excerpt_text(e->answer, SL_MIN(e->answer_len, (uint8_t)SL_PROBE_ANSWER_MAX), ex);
+	sl_json_str(&j, "answer", ex);
+	sl_json_time(&j, "asked", e->asked_us);
+	sl_json_u64(&j, "latency_ms", e->latency_ms);
+	sl_json_obj_close(&j);
+	sl_json_obj_close(&j);
+	return sl_json_line_end(&j);
+}
+
 struct rule_list {
 	struct sl_json *j;
 };
@@ -1363,6 +1425,34 @@ static void
 rule_cb(void *arg, const struct sl_block_rule *r)
 {
 	sl_report_block_rule(((struct rule_list *)arg)->j, r);
+}
+
+/* Summary "probe" (live with probe = 1): counters, results by kind, skips by reason. */
+static void
+probe_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	struct sl_probe_stats st;
+
+	if (c->probe == NULL)
+		return;
+	sl_probe_get_stats(c->probe, &st);
+	sl_json_obj_open(j, "probe");
+	for (unsigned int i = 0; i < sl_probe_num_counters(); i++)
+		sl_json_u64(j, sl_probe_counter_name(i), sl_probe_counter(&st, i));
+	sl_json_u64(j, "cache_entries", st.cache_entries);
+	sl_json_obj_open(j, "results");
+	for (unsigned int r = 0; r < SL_PROBE_R_skipped; r++)
+		sl_json_u64(j, sl_probe_result_name(r), st.results[r]);
+	sl_json_obj_close(j);
+	sl_json_obj_open(j, "pools");
+	for (unsigned int p = 0; p < SL_PROBE_P_MAX; p++)
+		sl_json_u64(j, sl_probe_proto_name(p), st.pools[p]);
+	sl_json_obj_close(j);
+	sl_json_obj_open(j, "skipped");
+	for (unsigned int r = 0; r < SL_PROBE_S_MAX; r++)
+		sl_json_u64(j, sl_probe_skip_name(r), st.skips[r]);
+	sl_json_obj_close(j);
+	sl_json_obj_close(j);
 }
 
 /* Summary "response": mode, counters, active rules. */
@@ -1635,6 +1725,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	detection_json(j, c, &ms);
 	scoring_json(j, c);
 	response_json(j, c);
+	probe_json(j, c);
 	control_json(j, c);
 
 	sl_json_obj_open(j, "conservation");

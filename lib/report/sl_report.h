@@ -195,6 +195,9 @@ int sl_writer_sync(struct sl_writer *w, unsigned int wait_ms);
 /** Counters so far (write_errors may lag the writer thread by a chunk). */
 void sl_writer_get_stats(const struct sl_writer *w, struct sl_writer_stats *st);
 
+struct sl_probe;
+struct sl_probe_entry;
+
 /** One port as the report sees it. */
 struct sl_report_port {
 	struct sl_port_info info;  /**< setup result */
@@ -222,6 +225,7 @@ struct sl_report_ctx {
 	struct sl_block *block;             /**< the response, or NULL (mode = monitor) */
 	uint64_t score_now_us;              /**< time the scores are shown at */
 	const struct sl_ctl_stats *ctl;     /**< control-plane counters, or NULL */
+	struct sl_probe *probe;             /**< the active probe, or NULL (off, offline) */
 };
 
 /**
@@ -266,6 +270,14 @@ int sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n);
  */
 int sl_report_bgp_note(struct sl_writer *w, uint64_t ts_us, int speaker, bool restarted,
 	uint32_t routes, const char *detail);
+
+/**
+ * Write a probe as a JSON line: event_type "probe", dest_ip/dest_port, judged_host (the host
+ * whose evidence asked), probe {origin, result, skip_reason, protocol, tls, request, what,
+ * answer, asked, latency_ms}. @return as sl_report_event().
+ */
+int sl_report_probe(struct sl_writer *w, const struct sl_probe_entry *e, bool operator_made,
+	uint64_t ts_us);
 
 /** One rule as a JSON object (array member). */
 void sl_report_block_rule(struct sl_json *j, const struct sl_block_rule *r);

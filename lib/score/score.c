@@ -46,7 +46,8 @@ uint32_t sl_signal_kind_sid(unsigned int k) { return k < SL_ARRAY_SIZE(kind_sid)
 uint32_t
 sl_signal_sid(const struct sl_signal *g)
 {
-	if (g->kind == SL_SIG_behaviour || g->kind == SL_SIG_baseline)
+	if (g->kind == SL_SIG_behaviour || g->kind == SL_SIG_baseline ||
+	    g->kind == SL_SIG_pool_confirmed)
 		return sl_signal_kind_sid(g->kind);
 	return sl_det_sid(g->detector);
 }
@@ -623,8 +624,8 @@ sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int w
 	evaluate(s, h, ev->ts_us, ev->flow_id, true); /* at the record's own time */
 }
 
-void
-sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
+unsigned int
+sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs, bool judge)
 {
 	const uint8_t *host = fs->host == SL_EV_HOST_DST ? fs->dst : fs->src;
 	const uint8_t *peer = fs->host == SL_EV_HOST_DST ? fs->src : fs->dst;
@@ -640,9 +641,13 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 		for (unsigned int i = 0; h != NULL && i < h->nsig; i++)
 			if (h->sig[i].flow_id == fs->flow_id && h->sig[i].kind != SL_SIG_baseline)
 				h->sig[i].live = 0;
-		return;
+		return 0;
 	}
 	pts = sl_score_behaviour(&s->p, fs, &b);
+	if (!judge) { /* refuted by a probe: the flow's behaviour does not count */
+		pts = 0;
+		b.gate = SL_GATE_cleartext;
+	}
 	if (b.gate == SL_GATE_passed)
 		s->st.samples_judged++;
 	else if (b.gate == SL_GATE_known)
@@ -660,7 +665,7 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 	}
 	h = host_get(s, host, fs->ts_us, pts >= s->p.beh_min_points && pts > 0);
 	if (h == NULL)
-		return;
+		return pts;
 	if (fs->known != 0 && fs->known < 64)
 		h->known |= 1ull << fs->known; /* explanations say what was not judged */
 	/* the flow's own signals: still there (refresh) or no longer mining-like (decay) */
@@ -688,6 +693,112 @@ sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs)
 	}
 	if (touched)
 		evaluate(s, h, fs->ts_us, fs->flow_id, true);
+	return pts;
+}
+
+/* Does @p g name (@p peer, @p port) as the far end of its flow? */
+static bool
+names_peer(const struct sl_signal *g, const uint8_t peer[16], uint16_t port)
+{
+	return g->kind != SL_SIG_baseline && memcmp(g->peer, peer, 16) == 0 &&
+	       (g->host_dst ? g->sport : g->dport) == port;
+}
+
+float
+sl_score_peer_evidence(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
+	uint16_t port, bool *strong)
+{
+	const struct shost *h = host_get(s, host, 0, false);
+	float best[SL_SIG_MAX] = {0}, sum = 0;
+
+	*strong = false;
+	if (h == NULL)
+		return 0;
+	for (unsigned int i = 0; i < h->nsig; i++) {
+		const struct sl_signal *g = &h->sig[i];
+		float v;
+
+		if (!names_peer(g, peer, port))
+			continue;
+		if (g->kind == SL_SIG_dpi || g->kind == SL_SIG_pool_name ||
+		    g->kind == SL_SIG_pool_confirmed) {
+			*strong = true;
+			continue;
+		}
+		v = sig_value(s, g, s->now_us);
+		if (v > best[g->kind])
+			best[g->kind] = v;
+	}
+	sum = best[SL_SIG_behaviour] + best[SL_SIG_fingerprint] + best[SL_SIG_pool_ip];
+	return sum;
+}
+
+int
+sl_score_confirmed(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
+	uint16_t port, unsigned int det, unsigned int proto, bool tls, const uint8_t *answer,
+	size_t len, uint32_t latency_ms, uint64_t now_us)
+{
+	struct shost *h;
+	struct sl_signal g;
+	const struct sl_signal *flow = NULL;
+
+	clock_to(s, now_us);
+	h = host_get(s, host, now_us, true);
+	if (h == NULL)
+		return -ENOENT;
+	for (unsigned int i = 0; i < h->nsig && flow == NULL; i++)
+		if (names_peer(&h->sig[i], peer, port))
+			flow = &h->sig[i];
+	memset(&g, 0, sizeof(g));
+	if (flow != NULL) {
+		g = *flow;
+	} else {
+		memcpy(g.peer, peer, 16);
+		g.dport = port;
+		g.proto = 6;
+		g.flow_id = 1; /* a pool end without a flow seen: still a block target */
+	}
+	g.kind = SL_SIG_pool_confirmed;
+	g.detector = (uint8_t)det;
+	g.points = (float)s->p.weight[SL_SIG_pool_confirmed];
+	g.first_us = g.last_us = now_us;
+	g.count = 0;
+	memset(&g.u, 0, sizeof(g.u));
+	g.u.probe.proto = (uint8_t)proto;
+	g.u.probe.tls = tls;
+	g.u.probe.latency_ms = latency_ms;
+	g.u.probe.len = (uint8_t)SL_MIN(len, (size_t)SL_EVIDENCE_MAX);
+	memcpy(g.u.probe.answer, answer, g.u.probe.len);
+	add_signal(s, h, &g, now_us);
+	evaluate(s, h, now_us, g.flow_id, true);
+	return 0;
+}
+
+unsigned int
+sl_score_refuted(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
+	uint16_t port, uint64_t now_us)
+{
+	struct shost *h;
+	unsigned int removed = 0;
+
+	clock_to(s, now_us);
+	h = host_get(s, host, now_us, false);
+	if (h == NULL)
+		return 0;
+	for (unsigned int i = 0; i < h->nsig;) {
+		const struct sl_signal *g = &h->sig[i];
+
+		if ((g->kind == SL_SIG_behaviour || g->kind == SL_SIG_fingerprint) &&
+		    names_peer(g, peer, port)) {
+			h->sig[i] = h->sig[--h->nsig];
+			removed++;
+			continue;
+		}
+		i++;
+	}
+	if (removed > 0)
+		evaluate(s, h, now_us, 0, false);
+	return removed;
 }
 
 void
@@ -843,6 +954,7 @@ sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
 	p->weight[SL_SIG_fingerprint] = (uint32_t)c->score_weight_fingerprint;
 	p->weight[SL_SIG_behaviour] = (uint32_t)c->score_weight_behaviour;
 	p->weight[SL_SIG_baseline] = (uint32_t)c->score_weight_baseline;
+	p->weight[SL_SIG_pool_confirmed] = (uint32_t)c->score_weight_pool_confirmed;
 	p->alert = (uint32_t)c->score_alert;
 	p->block = (uint32_t)c->score_block;
 	p->hold_us = c->score_hold_s * 1000000;

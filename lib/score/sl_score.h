@@ -26,7 +26,8 @@
 	X(pool_ip, 8100903, "a flow to or from a listed pool address")                        \
 	X(fingerprint, 8100904, "handshake shape of an encrypted pool protocol (Stratum V2 Noise)") \
 	X(behaviour, 8100905, "an opaque flow that behaves like a miner: long, sparse, steady pushes") \
-	X(baseline, 8100906, "host traffic far from its own learned baseline")
+	X(baseline, 8100906, "host traffic far from its own learned baseline")                \
+	X(pool_confirmed, 8100907, "an active probe found the peer speaking a pool protocol")
 
 enum sl_signal_kind {
 #define SL_SIG_ENUM(name, sid, help) SL_SIG_##name,
@@ -175,6 +176,14 @@ struct sl_signal {
 		} det;
 		struct sl_beh beh;
 		struct sl_base_dev base;
+		struct {
+			uint8_t proto;         /**< enum sl_probe_proto */
+			uint8_t tls;           /**< inside TLS */
+			uint8_t len;           /**< answer bytes */
+			uint8_t pad;
+			uint32_t latency_ms;   /**< how long the probe took */
+			uint8_t answer[SL_EVIDENCE_MAX]; /**< first bytes of the answer */
+		} probe;
 	} u;
 };
 
@@ -257,8 +266,37 @@ uint64_t sl_score_memsize(uint32_t capacity);
 /** A detection for host @p host (16-byte form) with the detector's current weight. */
 void sl_score_detection(struct sl_score *s, const struct sl_event *ev, unsigned int weight);
 
-/** A flow sample: refreshes the flow's detections, judges its behaviour. */
-void sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs);
+/**
+ * A flow sample: refreshes the flow's detections, judges its behaviour (unless @p judge is
+ * false: a probe refuted the peer). @return the behaviour points (0 when not judged).
+ */
+unsigned int sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs, bool judge);
+
+/**
+ * Weak evidence host @p host has about (@p peer, @p port) now: the sum over the weak kinds
+ * (behaviour, fingerprint, pool_ip) of the strongest such signal naming that peer and port.
+ * @p strong is set when a payload or pool-name signal names the peer (a probe adds nothing)
+ * or a pool_confirmed one already does. @return the points (0: none, or no such host).
+ */
+float sl_score_peer_evidence(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
+	uint16_t port, bool *strong);
+
+/**
+ * A probe confirmed (@p peer, @p port) as a pool speaking @p proto (enum sl_probe_proto),
+ * with detector @p det for its name: a pool_confirmed signal for @p host, tied to the flow
+ * of the evidence that asked (its ports and id), quoting @p answer. @return 0, or -ENOENT
+ * when the score table is full.
+ */
+int sl_score_confirmed(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
+	uint16_t port, unsigned int det, unsigned int proto, bool tls, const uint8_t *answer,
+	size_t len, uint32_t latency_ms, uint64_t now_us);
+
+/**
+ * A probe refuted (@p peer, @p port): host @p host's behaviour and fingerprint signals that
+ * name it stop counting (removed), and the host is re-evaluated. @return signals removed.
+ */
+unsigned int sl_score_refuted(struct sl_score *s, const uint8_t host[16], const uint8_t peer[16],
+	uint16_t port, uint64_t now_us);
 
 /** A baseline deviation of host @p addr at @p now_us. */
 void sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_base_dev *d,

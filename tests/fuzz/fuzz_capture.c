@@ -218,7 +218,7 @@ drain_chan(void)
 				ts = msg[i].u.event.ts_us;
 				nevents++;
 			} else if (msg[i].type == SL_MSG_FLOW) {
-				sl_score_sample(score, &msg[i].u.flow);
+				sl_score_sample(score, &msg[i].u.flow, true);
 				ts = msg[i].u.flow.ts_us;
 				nsamples++;
 			} else {

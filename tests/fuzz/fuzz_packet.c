@@ -219,7 +219,7 @@ drain(void)
 				FUZZ_CHECK(fs->unsol <= fs->msgs[1]);
 				FUZZ_CHECK(sl_score_behaviour(&(struct sl_score_params){0}, fs, &b) == 0 ||
 					   b.points <= 100);
-				sl_score_sample(score, fs);
+				sl_score_sample(score, fs, true);
 				nsamples++;
 			} else {
 				nhosts++;

@@ -343,6 +343,18 @@ def seeds():
         "pcapng_be_blocks": pcapng_file([(0, null(p)) for p in dns + strat[:3]], bo=">",
                                         ifaces=((0, 0, None),), kinds=[6, 3, 2, 6]),
     }
+    # fuzz_probe: byte 0 the protocol asked (5: the banner judge), byte 1 final | buffer size
+    s["fuzz_probe"] = {
+        "stratum_result": b"\x00\xff" + b'{"id":1,"result":[[["mining.notify","ae68"]],"08000002",4],"error":null}\n',
+        "xmrig_job": b"\x01\xfe" + b'{"id":1,"result":{"job":{"blob":"0707","job_id":"a","target":"b88d"},"status":"OK"}}\n',
+        "eth_work": b"\x02\xff" + b'{"id":1,"result":true}\n{"id":2,"result":["0x1c7b","0x5eed","0x0000ff"]}\n',
+        "sv2_success": b"\x03\xff" + bytes([0, 0, 1, 6, 0, 0, 2, 0, 0, 0, 0, 0]),
+        "sv2_error": b"\x03\xff" + bytes([0, 0, 2, 9, 0, 0, 0, 0, 0, 0, 4]) + b"prot",
+        "noise_234": b"\x04\x01" + bytes(range(234)),
+        "http": b"\x00\x81" + b"HTTP/1.1 400 Bad Request\r\nServer: x\r\n\r\n",
+        "tls_alert": b"\x01\x00" + bytes([0x15, 3, 1, 0, 2, 2, 0x46]),
+        "banner_ssh": b"\x05\x40" + b"SSH-2.0-OpenSSH_9.2p1\r\n",
+    }
     return s
 
 

@@ -2200,6 +2200,392 @@ def live_overload_aggregates_repeats():
     for e in agg:
         assert e["repeats"]["first"] <= e["repeats"]["last"], e
 
+# ---- the active probe (lib/probe): scripted servers in a network namespace ----
+
+PROBE_NS = "probe-srv"
+PROBE_H, PROBE_S = "probe-h", "probe-s"
+PROBE_ME, PROBE_SRV = "10.199.7.1", "10.199.7.2"
+PROBE_TOOL = os.path.join(os.path.dirname(os.path.abspath(SLUICE)), "..", "..", "tests", "bench",
+                          "sluice-probe")
+PROBE_SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pool_servers.py")
+# mode, port, tls
+PROBE_SPECS = [("stratum", 3333, False), ("xmrig", 3334, False), ("eth", 8008, False),
+               ("sv2", 34254, False), ("sv2_noise", 34255, False),
+               ("stratum", 14433, True), ("xmrig", 14444, True), ("eth", 18008, True),
+               ("sv2", 34256, True),
+               ("http", 443, True), ("http", 80, False), ("ssh", 22, False),
+               ("silent", 5555, False), ("reset", 6666, False), ("trickle", 7777, False),
+               ("echo", 9999, False)]
+
+
+def sh(*cmd, check=True):
+    p = subprocess.run(list(cmd), capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError("%s: %s" % (" ".join(cmd), p.stderr.strip()))
+    return p
+
+
+PROBE_SENS = "probe-sens"
+
+
+class ProbeNet:
+    """A namespace with the scripted servers on PROBE_SRV, reached over a veth pair whose
+    other end (PROBE_H, PROBE_ME) is in the root namespace (sluice may watch it with
+    net_af_packet) or, with sensor_ns, in a namespace of its own routed through the servers'
+    one (so probes of any address stay on this machine). extra: (address, [specs]) served
+    too."""
+
+    def __init__(self, sensor_ns=False, extra=None):
+        self.sensor_ns, self.extra = sensor_ns, extra
+
+    def __enter__(self):
+        self.srv, self.more = None, None
+        self.down()
+        sh("ip", "netns", "add", PROBE_NS)
+        sh("ip", "link", "add", PROBE_H, "type", "veth", "peer", "name", PROBE_S)
+        sh("ip", "link", "set", PROBE_S, "netns", PROBE_NS)
+        me = []
+        if self.sensor_ns:
+            sh("ip", "netns", "add", PROBE_SENS)
+            sh("ip", "link", "set", PROBE_H, "netns", PROBE_SENS)
+            me = ["ip", "netns", "exec", PROBE_SENS]
+            sh(*me, "ip", "link", "set", "lo", "up")
+        sh(*me, "ip", "addr", "add", PROBE_ME + "/24", "dev", PROBE_H)
+        sh(*me, "ip", "link", "set", PROBE_H, "up")
+        if self.sensor_ns:
+            sh(*me, "ip", "route", "add", "default", "via", PROBE_SRV)
+        for c in (["ip", "addr", "add", PROBE_SRV + "/24", "dev", PROBE_S],
+                  ["ip", "link", "set", PROBE_S, "up"], ["ip", "link", "set", "lo", "up"]):
+            sh("ip", "netns", "exec", PROBE_NS, *c)
+        # whole frames as the wire has them (no partial checksums, no GSO super-frames)
+        sh("ethtool", "-K", PROBE_H, "tx", "off", "tso", "off", "gso", "off", "gro", "off",
+           check=False)
+        d = tempfile.mkdtemp(prefix="probe-", dir=TMP)
+        self.cert, self.key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key,
+           "-out", self.cert, "-days", "1", "-subj", "/CN=pool.invalid")
+        specs = ["%s:%d%s" % (m, p, ":tls" if t else "") for m, p, t in PROBE_SPECS]
+        self.srv = subprocess.Popen(["ip", "netns", "exec", PROBE_NS, "/usr/bin/python3",
+                                     PROBE_SERVERS, "--cert", self.cert, "--key", self.key,
+                                     PROBE_SRV] + specs,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.srv.stdout.readline().strip() == "ready", "scripted servers did not start"
+        if self.extra:
+            addr, specs = self.extra
+            sh("ip", "netns", "exec", PROBE_NS, "ip", "addr", "add", addr + "/32", "dev", "lo")
+            self.more = subprocess.Popen(["ip", "netns", "exec", PROBE_NS, "/usr/bin/python3",
+                                          PROBE_SERVERS, "--cert", self.cert, "--key", self.key,
+                                          addr] + specs, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
+            assert self.more.stdout.readline().strip() == "ready", "extra servers did not start"
+        time.sleep(0.3)
+        return self
+
+    def down(self):
+        for p in (self.srv, self.more):
+            if p is not None:
+                p.kill()
+                p.wait()
+        self.srv = self.more = None
+        sh("ip", "netns", "del", PROBE_NS, check=False)
+        sh("ip", "netns", "del", PROBE_SENS, check=False)
+        sh("ip", "link", "del", PROBE_H, check=False)
+
+    def __exit__(self, *a):
+        self.down()
+
+
+def probe_tool(ip, port, *opts):
+    p = subprocess.run([PROBE_TOOL, "-t", "600", "-b", "150"] + list(opts) + [ip, str(port)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, "sluice-probe %s %d: %s" % (ip, port, p.stderr)
+    return json.loads(p.stdout)
+
+
+@test
+def probe_confirms_scripted_pools():
+    """Stratum v1, XMRig-style, eth-proxy and SV2 servers, in cleartext and behind TLS (a
+    self-signed certificate made now), and a Noise SV2 responder: each is a pool, with the
+    right protocol, inside TLS where it is."""
+    with ProbeNet():
+        for mode, port, tls in PROBE_SPECS[:9]:
+            r = probe_tool(PROBE_SRV, port)
+            eq((r["result"], r["protocol"], r["tls"]), ("pool", mode, tls),
+               "%s%s on %d (%r)" % (mode, " in tls" if tls else "", port, r))
+            assert r["what"] and r["answer"], r
+            assert r["latency_ms"] < 5000, r
+
+
+@test
+def probe_refutes_non_pools_and_timeouts_hold():
+    """A TLS web server, an HTTP server, an SSH banner, a silent port, a port that resets, a
+    trickle of bytes forever, an echo, a refused port and an address that never answers:
+    none is a pool, each named for what it did, and every probe ends within its deadlines."""
+    t, b = 600, 150
+    with ProbeNet():
+        want = {443: ("not_pool", "in tls, http: HTTP/1.1 400"), 80: ("not_pool", "http: HTTP/1.1 400"),
+                22: ("not_pool", "ssh: SSH-2.0-OpenSSH"), 5555: ("silent", "connected, nothing said"),
+                6666: ("not_pool", "reset after accepting"), 7777: ("not_pool", "binary banner"),
+                9999: ("not_pool", ""), 4000: ("refused", "connection refused")}
+        for port, (res, what) in want.items():
+            r = probe_tool(PROBE_SRV, port)
+            eq(r["result"], res, "result on port %d (%r)" % (port, r))
+            assert r["what"].startswith(what), "what on port %d: %r" % (port, r)
+            eq(r["protocol"], "", "no protocol on port %d" % port)
+            # at most every step's deadline: 5 protocols in cleartext, a TLS handshake
+            assert r["latency_ms"] <= 6 * t + b + 1500, "port %d took %d ms" % (port, r["latency_ms"])
+        r = probe_tool(PROBE_SRV, 7777)
+        assert r["latency_ms"] < t + b, "a trickle holds the probe: %r" % r
+        r = probe_tool(PROBE_SRV, 5555)
+        assert r["latency_ms"] >= 5 * t, "the silent port was given its time: %r" % r
+        r = probe_tool("10.199.7.99", 3333)  # nobody there: no SYN-ACK
+        eq(r["result"], "silent", "an address that never answers (%r)" % r)
+        assert r["latency_ms"] <= t + 1500, r
+        r = probe_tool(PROBE_SRV, 14433, "-n")  # TLS steps off: a TLS pool is not confirmed
+        assert r["result"] != "pool", r
+        # the source address: ours works, one this machine does not have is a local error
+        eq(probe_tool(PROBE_SRV, 3333, "-s", PROBE_ME)["result"], "pool", "probe_source")
+        r = probe_tool(PROBE_SRV, 3333, "-s", "10.199.7.50")
+        eq(r["result"], "error", "a source address that is not ours (%r)" % r)
+
+
+def probe_live(prefix, name, vdevs, *sets, netns=None):
+    evp = os.path.join(TMP, name + ".events")
+    if os.path.exists(evp):
+        os.unlink(evp)
+    eal = []
+    for v in vdevs:
+        eal += ["--vdev", v]
+    args = (["ip", "netns", "exec", netns] if netns else []) + \
+           [SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+            "--file-prefix=" + prefix] + eal + \
+           ["--", "-q", "-e", evp, "-s", os.path.join(TMP, name + ".json"),
+            "--set", "idle_polls=64", "--set", "probe=1", "--set", "probe_timeout_ms=600",
+            "--set", "probe_banner_ms=150"] + LIVE_SMALL
+    for x in sets:
+        args += ["--set", x]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(200):
+        try:
+            if "/sluice/probes" in telemetry(prefix, "/").get("/", []):
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    return p, evp
+
+
+def probe_stop(p, name, prefix=None):
+    p.send_signal(signal.SIGINT)
+    try:
+        _, se = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, se = p.communicate()
+    if prefix:  # live runs leave EAL's runtime directory: remove ours
+        import shutil
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    eq(p.returncode, 0, "exit code (%s)" % se[-300:])
+    return json.load(open(os.path.join(TMP, name + ".json")))
+
+
+def tprobe(prefix, ip, port):
+    import socket
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    sk = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sk.settimeout(60)
+    sk.connect(path)
+    sk.recv(4096)
+    cmd = "/sluice/probe,%s,%d" % (ip, port)
+    sk.send(cmd.encode())
+    r = json.loads(sk.recv(65536).decode())
+    sk.close()
+    return r["/sluice/probe"]
+
+
+@test
+def probe_live_operator_cache_caps_allowlist_home_nets():
+    """/sluice/probe on a running sluice: a pool confirmed, then answered from the cache; the
+    per-destination and per-minute caps, the allowlist and home_nets refuse probes (nothing
+    is sent); /sluice/probes lists the cache; every probe is a probe event that validates."""
+    prefix, name = "probe-ops-%d" % os.getpid(), "probe-ops"
+    with ProbeNet():
+        p, evp = probe_live(prefix, name, ["net_null0"], "probe_max_per_dest=3",
+                            "probe_max_per_minute=4", "home_nets=10.200.0.0/16",
+                            "block_allowlist=10.199.7.77/32", "metrics_port=47719",
+                            "metrics_interval_ms=200")
+        try:
+            r = tprobe(prefix, PROBE_SRV, 3333)
+            eq((r["status"], r["result"], r["protocol"]), ("probed", "pool", "stratum"), "first probe (%r)" % r)
+            r = tprobe(prefix, PROBE_SRV, 3333)
+            eq((r["status"], r["result"]), ("cached", "pool"), "second ask (%r)" % r)
+            r = tprobe(prefix, PROBE_SRV, 22)
+            eq((r["status"], r["result"]), ("probed", "not_pool"), "ssh (%r)" % r)
+            r = tprobe(prefix, PROBE_SRV, 34256)
+            eq((r["result"], r["protocol"], r["tls"]), ("pool", "sv2", 1), "sv2 in tls (%r)" % r)
+            r = tprobe(prefix, PROBE_SRV, 3334)
+            eq((r["status"], r["skip_reason"]), ("skipped", "cap_dest"), "fourth probe of one address (%r)" % r)
+            r = tprobe(prefix, "10.199.7.77", 3333)
+            eq((r["status"], r["skip_reason"]), ("skipped", "allowlisted"), "allowlisted (%r)" % r)
+            r = tprobe(prefix, "10.200.1.1", 3333)
+            eq((r["status"], r["skip_reason"]), ("skipped", "home_net"), "home_nets (%r)" % r)
+            r = tprobe(prefix, "10.199.7.99", 3333)  # the fourth probe this minute
+            eq(r["result"], "silent", "nobody there (%r)" % r)
+            r = tprobe(prefix, "10.199.7.98", 3333)
+            eq((r["status"], r["skip_reason"]), ("skipped", "cap_rate"), "fifth this minute (%r)" % r)
+            ls = telemetry(prefix, "/sluice/probes")["/sluice/probes"]
+            rows = {(ls["ip"][i], ls["port"][i]): ls["result"][i] for i in range(len(ls["ip"]))}
+            eq(rows.get((PROBE_SRV, 3333)), "pool", "cache lists the pool (%r)" % rows)
+            eq(rows.get((PROBE_SRV, 22)), "not_pool", "cache lists the refuted peer")
+            eq(telemetry(prefix, "/sluice/probe,not-an-ip,3333")["/sluice/probe"], None, "bad ip")
+            eq(telemetry(prefix, "/sluice/probe,10.0.0.1,0")["/sluice/probe"], None, "bad port")
+            ctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                               "sluice-ctl")
+            c = subprocess.run(["/usr/bin/python3", ctl, "-p", prefix, "probe", PROBE_SRV, "3333"],
+                               capture_output=True, text=True, timeout=60)
+            eq(c.returncode, 0, "sluice-ctl probe (%s)" % c.stderr)
+            eq(json.loads(c.stdout)["result"], "pool", "sluice-ctl probe answer")
+            c = subprocess.run(["/usr/bin/python3", ctl, "-p", prefix, "probes"],
+                               capture_output=True, text=True, timeout=60)
+            eq(c.returncode, 0, "sluice-ctl probes (%s)" % c.stderr)
+            assert PROBE_SRV in json.loads(c.stdout)["ip"], c.stdout
+            time.sleep(0.5)
+            import urllib.request
+            m = urllib.request.urlopen("http://127.0.0.1:47719/metrics", timeout=5).read().decode()
+            for line in ('sluice_probes_total{result="pool"} 2', 'sluice_probes_total{result="silent"} 1',
+                         'sluice_probe_pools_total{protocol="sv2"} 1',
+                         'sluice_probe_skipped_total{reason="cap_dest"} 1'):
+                assert line in m.split("\n"), "metrics lack %r" % line
+        finally:
+            s = probe_stop(p, name, prefix)
+        pr = s["probe"]
+        eq((pr["results"]["pool"], pr["results"]["not_pool"], pr["results"]["silent"]), (2, 1, 1),
+           "results (%r)" % pr)
+        eq((pr["skipped"]["cap_dest"], pr["skipped"]["allowlisted"], pr["skipped"]["home_net"],
+            pr["skipped"]["cap_rate"]), (1, 1, 1, 1), "skips (%r)" % pr)
+        eq(pr["started"], 4, "probes started")
+        evs = read_events(evp, "probe")
+        eq(sorted((e["dest_ip"], e["dest_port"], e["probe"]["result"]) for e in evs),
+           sorted([(PROBE_SRV, 3333, "pool"), (PROBE_SRV, 22, "not_pool"), (PROBE_SRV, 34256, "pool"),
+                   (PROBE_SRV, 3334, "skipped"), ("10.199.7.77", 3333, "skipped"),
+                   ("10.200.1.1", 3333, "skipped"), ("10.199.7.99", 3333, "silent"),
+                   ("10.199.7.98", 3333, "skipped")]), "probe events")
+        st = [e for e in evs if e["dest_port"] == 3333 and e["probe"]["result"] == "pool"][0]
+        assert "mining.subscribe" in st["probe"]["request"], st
+        assert "mining.notify" in st["probe"]["answer"] or "mining.set_difficulty" in st["probe"]["answer"], st
+        eq(st["probe"]["origin"], "operator", "origin")
+
+
+@test
+def probe_own_flow_on_the_monitored_link_is_not_scored():
+    """sluice watches the veth its probes leave by (net_af_packet): the probe's own Stratum
+    session crosses the monitored link and is recognised (counted, never scored, no
+    detection line), while a real client's XMRig login on the same link is detected."""
+    import socket
+    prefix, name = "probe-own-%d" % os.getpid(), "probe-own"
+    with ProbeNet():
+        p, evp = probe_live(prefix, name, ["net_af_packet0,iface=" + PROBE_H],
+                            "report_interval_ms=100", "tcp_closed_timeout=1")
+        try:
+            time.sleep(1)
+            r = tprobe(prefix, PROBE_SRV, 3333)
+            eq(r["result"], "pool", "the probe (%r)" % r)
+            c = socket.create_connection((PROBE_SRV, 3334), timeout=5)
+            c.sendall(b'{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"44AFFq5kSiGBoZ4NMD'
+                      b'wYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A",'
+                      b'"pass":"x","agent":"XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0",'
+                      b'"algo":["rx/0"]}}\n')
+            c.recv(4096)
+            time.sleep(2)
+            c.close()
+            time.sleep(1)
+        finally:
+            s = probe_stop(p, name, prefix)
+        assert s["probe"]["own_flows"] >= 1, "the probe's flow was not seen: %r" % s["probe"]
+        d = s["control"]["detections"]
+        assert d["probe_own"] >= 1 and d["holds"], "detections of the probe's flow: %r" % d
+        evs = read_all_events(evp)
+        det = [e for e in evs if e["event_type"] == "detection"]
+        eq(sorted({e["dest_port"] for e in det}), [3334], "detections only on the client's flow (%r)" %
+           [(e["dest_port"], e["detector"]) for e in det])
+        alerts = [e for e in evs if e["event_type"] == "alert"]
+        for a in alerts:
+            for rsn in a["explanation"]["reasons"]:
+                assert rsn.get("dest_port") != 3333, "the probe's flow was scored: %r" % a
+
+
+@test
+def probe_offline_never_probes():
+    """Offline (-r) never probes, whatever probe says: no probe events, no probe object, and
+    the same events as without it (the precision of offline runs does not lean on probes)."""
+    cap = os.path.join(BEH, "enc_xmrig_tls.pcap")
+    rc, s, se, evs = offline_events(cap, "--set", "probe=1", name="probe-off", every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq([e for e in evs if e["event_type"] == "probe"], [], "probe events offline")
+    assert "probe" not in s, "a probe object offline"
+    rc, s0, se, evs0 = offline_events(cap, name="probe-off0", every=True)
+    strip = lambda l: [{k: v for k, v in e.items() if k != "host"} for e in l if e["event_type"] != "sluice_stats"]
+    eq(strip(evs), strip(evs0), "events with probe=1 offline")
+    assert [e for e in evs if e["event_type"] == "alert"], "the miners are still alerted offline"
+
+
+def probe_miner_run(name, pool_mode):
+    """enc_xmrig_tls replayed live (net_pcap, packet time) by a sluice in its own namespace
+    whose probes reach a scripted server on the capture's pool address 203.0.113.32:3333;
+    every other address of the capture is routed into the servers' namespace and answers
+    nothing. @return the summary's view of 10.20.1.12 (the miner of that pool) and the events."""
+    cap = os.path.join(BEH, "enc_xmrig_tls.pcap")
+    assert os.path.exists(cap), "no %s (tests/gen/gen.py makes it)" % cap
+    prefix = "probe-%s-%d" % (name, os.getpid())
+    with ProbeNet(sensor_ns=True, extra=("203.0.113.32", ["%s:3333:tls" % pool_mode])):
+        p, evp = probe_live(prefix, name, ["net_pcap0,rx_pcap=" + cap], "port_time=1",
+                            "exit_idle_ms=6000", "summary_top_hosts=50", netns=PROBE_SENS)
+        try:
+            p.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pass
+        s = probe_stop(p, name, prefix) if p.returncode is None else \
+            json.load(open(os.path.join(TMP, name + ".json")))
+        import shutil
+        shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    evs = read_all_events(evp)
+    top = {h["host"]: h for h in s["scoring"]["hosts"]}
+    return top.get("10.20.1.12"), evs, s
+
+
+@test
+def probe_confirmed_pool_blocks_an_encrypted_miner():
+    """An XMRig-over-TLS miner judged by behaviour alone: its pool, probed live, answers a
+    login with a job inside TLS, so pool_confirmed joins the behaviour and the host reaches
+    the block level; the alert quotes the probe's request and answer."""
+    h, evs, s = probe_miner_run("probe-pool", "xmrig")
+    pr = [e for e in evs if e["event_type"] == "probe" and e["dest_ip"] == "203.0.113.32"]
+    eq([(e["probe"]["result"], e["probe"].get("protocol"), e["probe"].get("tls")) for e in pr],
+       [("pool", "xmrig", True)], "the probe of the pool (%r)" % pr)
+    eq(pr[0]["judged_host"], "10.20.1.12", "who asked")
+    assert h is not None, "10.20.1.12 not scored"
+    eq(h["level"], "block", "level of the miner (%r)" % h)
+    sig = [r for r in h["reasons"] if r["signal"] == "pool_confirmed"]
+    assert sig and "login" in sig[0]["probe"]["request"] and "result" in sig[0]["probe"]["answer"], h
+    al = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] == "10.20.1.12"]
+    assert al, "no alert for the miner"
+
+
+@test
+def probe_refuted_peer_keeps_an_encrypted_miner_below_alert():
+    """The same session, but the address answers as a TLS web server: the probe refutes it,
+    the held behaviour never counts, and the host is never alerted."""
+    h, evs, s = probe_miner_run("probe-web", "http")
+    pr = [e for e in evs if e["event_type"] == "probe" and e["dest_ip"] == "203.0.113.32"]
+    eq([e["probe"]["result"] for e in pr], ["not_pool"], "the probe (%r)" % pr)
+    assert "http" in pr[0]["probe"]["what"], pr
+    al = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] == "10.20.1.12"]
+    eq(al, [], "alerts for 10.20.1.12")
+    assert h is None or h["peak"] < 60, h
+    # the other miners (peers that never answer: inconclusive) are still judged by behaviour
+    others = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] != "10.20.1.12"]
+    assert others, "inconclusive probes must not hide the other miners"
+
 
 # ------------------------------------------------------------------ BGP (FlowSpec, RTBH)
 

@@ -430,7 +430,7 @@ run_sample(struct run *r, struct sl_flow *f, const struct sl_flow_key *key, uint
 	r->samples++;
 	r->finals += final != 0;
 	sl_score_advance(r->sc, NULL, NULL, r->tick_us, s.ts_us);
-	sl_score_sample(r->sc, &s);
+	sl_score_sample(r->sc, &s, true);
 	pts = sl_score_behaviour(&r->p, &s, &b);
 	r->last_beh = b;
 	if (getenv("SL_TEST_VERBOSE") != NULL) { /* every sample of every session */
@@ -1718,6 +1718,72 @@ level_of(const struct sl_score_params *p, float score)
 	       score >= (float)p->alert ? SL_LEVEL_ALERT : SL_LEVEL_NONE;
 }
 
+/* The active probe's signals: weak evidence about one peer, a confirmation (pool_confirmed,
+ * tied to the flow of the evidence, strong), a refutation (behaviour and fingerprint about
+ * that peer removed, a listed address kept). */
+static void
+test_probe_signals(void **state)
+{
+	struct sl_score_params p;
+	struct sl_base_params bp;
+	struct notes nt = {0};
+	struct sl_score *s;
+	struct sl_score_view v;
+	uint8_t h1[16], h2[16], h3[16], peer1[16], peer2[16];
+	const uint64_t t = T0_US;
+	const uint8_t ans[] = "{\"id\":1,\"result\":[[[\"mining.notify\",\"ae68\"]],\"08000002\",4]}";
+	const struct sl_signal *g = NULL;
+	bool strong;
+
+	(void)state;
+	shipped_params(&p, &bp);
+	assert_int_equal(p.weight[SL_SIG_pool_confirmed], 90);
+	s = mk_score(&p, &nt);
+	mk_addr(1, h1);
+	mk_addr(2, h2);
+	mk_addr(3, h3);
+	mk_addr(0xfe0000 + 1, peer1);
+	mk_addr(0xfe0000 + 2, peer2);
+	detect(s, SL_DET_sv2_noise, 1, 11, t, 40);
+	detect(s, SL_DET_pool_ip, 1, 12, t, 50);
+	assert_float_equal(sl_score_peer_evidence(s, h1, peer1, 3333, &strong), 40 + 35, 0.001);
+	assert_false(strong);
+	assert_float_equal(sl_score_peer_evidence(s, h1, peer1, 4444, &strong), 0, 0.001);
+	assert_float_equal(sl_score_peer_evidence(s, h3, peer1, 3333, &strong), 0, 0.001);
+	assert_int_equal(sl_score_confirmed(s, h1, peer1, 3333, SL_DET_stratum_subscribe,
+		0 /* stratum */, true, ans, sizeof(ans) - 1, 250, t + 1000), 0);
+	assert_float_equal(host_score(s, 1, t + 1000), 100, 0.001);
+	assert_int_equal(sl_score_get(s, h1, t + 1000, &v), 0);
+	assert_int_equal(v.level, SL_LEVEL_BLOCK);
+	for (unsigned int i = 0; i < v.nsig; i++)
+		if (v.sig[i].kind == SL_SIG_pool_confirmed)
+			g = &v.sig[i];
+	assert_non_null(g);
+	assert_float_equal(g->points, 90, 0.001);
+	assert_int_equal(g->flow_id, 11); /* the flow of the evidence that asked */
+	assert_int_equal(g->dport, 3333);
+	assert_int_equal(g->u.probe.tls, 1);
+	assert_int_equal(g->u.probe.latency_ms, 250);
+	assert_memory_equal(g->u.probe.answer, ans, g->u.probe.len);
+	assert_int_equal(sl_signal_sid(g), 8100907);
+	assert_string_equal(sl_signal_kind_name(SL_SIG_pool_confirmed), "pool_confirmed");
+	sl_score_peer_evidence(s, h1, peer1, 3333, &strong);
+	assert_true(strong); /* confirmed: no second probe */
+	/* refuted: the Noise shape about that peer goes, the listed address stays */
+	detect(s, SL_DET_sv2_noise, 2, 21, t, 40);
+	detect(s, SL_DET_pool_ip, 2, 22, t, 50);
+	assert_float_equal(host_score(s, 2, t), 75, 0.001);
+	assert_int_equal(sl_score_refuted(s, h2, peer2, 4444, t + 10), 0); /* another port */
+	assert_int_equal(sl_score_refuted(s, h2, peer2, 3333, t + 10), 1);
+	assert_float_equal(host_score(s, 2, t + 10), 35, 0.001);
+	assert_int_equal(sl_score_refuted(s, h3, peer2, 3333, t + 10), 0); /* no such host */
+	/* a confirmation for a host with no signal yet (its behaviour was held) */
+	assert_int_equal(sl_score_confirmed(s, h3, peer1, 3333, SL_DET_xmr_login, 1, false, ans, 4,
+		10, t + 20), 0);
+	assert_float_equal(host_score(s, 3, t + 20), 90, 0.001);
+	score_free(s);
+}
+
 static void
 test_kind_max(void **state)
 {
@@ -2326,7 +2392,7 @@ test_known_not_judged(void **state)
 	fs.ts_us = T0_US;
 	fs.flow_id = 5;
 	memcpy(fs.src, a, 16);
-	sl_score_sample(s, &fs);
+	sl_score_sample(s, &fs, true);
 	assert_int_equal(sl_score_get(s, a, T0_US, &v), -ENOENT);
 	assert_int_equal(nt.n, 1);
 	assert_int_equal(nt.r[0].type, SL_NOTE_JUDGED);
@@ -2334,7 +2400,7 @@ test_known_not_judged(void **state)
 	/* once the host has a signal, its Tor flow is remembered for the explanation */
 	sl_score_detection(s, &ev, 60);
 	fs.ts_us = T0_US + SEC(10);
-	sl_score_sample(s, &fs);
+	sl_score_sample(s, &fs, true);
 	assert_int_equal(sl_score_get(s, a, T0_US + SEC(10), &v), 0);
 	assert_int_equal(v.known, 1ull << SL_KNOWN_tor);
 	/* an opaque flow past the gates is noted judged */
@@ -2342,14 +2408,14 @@ test_known_not_judged(void **state)
 	fs.flags = 0;
 	fs.flow_id = 6;
 	nt.n = 0;
-	sl_score_sample(s, &fs);
+	sl_score_sample(s, &fs, true);
 	assert_int_equal(nt.n, 1);
 	assert_int_equal(nt.r[0].type, SL_NOTE_JUDGED);
 	assert_int_equal(nt.r[0].kinds, SL_GATE_passed);
 	/* a young flow is not noted */
 	fs.age_ms = 1000;
 	nt.n = 0;
-	sl_score_sample(s, &fs);
+	sl_score_sample(s, &fs, true);
 	assert_int_equal(nt.n, 0);
 	score_free(s);
 }
@@ -2495,6 +2561,7 @@ main(void)
 		cmocka_unit_test_teardown(test_behaviour_features, leak_teardown),
 		/* B. mechanics */
 		cmocka_unit_test_teardown(test_kind_max, leak_teardown),
+		cmocka_unit_test_teardown(test_probe_signals, leak_teardown),
 		cmocka_unit_test_teardown(test_levels_and_notes, leak_teardown),
 		cmocka_unit_test_teardown(test_slot_replacement, leak_teardown),
 		cmocka_unit_test_teardown(test_table_full, leak_teardown),
