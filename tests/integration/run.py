@@ -1962,7 +1962,7 @@ def flood_hides_no_miner():
         for k in ("pkts_out", "pkts_in", "bytes_out", "bytes_in", "flows_opened"):
             eq(got[k], exp["miner_host"][k], "miner " + k)
         alerts = [e for e in evs if e["event_type"] == "alert"]
-        eq({e["host"] for e in alerts}, {exp["miner"]}, "alerted hosts")
+        eq({e["judged_host"] for e in alerts}, {exp["miner"]}, "alerted hosts")
         eq(s["conservation"]["ok"], True, "conservation")
 
 
