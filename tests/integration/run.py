@@ -2825,7 +2825,7 @@ def bgp_flowspec_announced_within_a_second_then_withdrawn():
             assert t is not None, "IPv6 block announced: %r" % fs_rules(rib)
             eq(fs_rules(rib)[rule6], ["65000:666"], "IPv6 rule's community")
             for _ in range(50):  # the control core reads the speaker thread's answers every 100 ms
-                if telemetry(prefix, "/sluice/blocks")["/sluice/blocks"]["bgp_routes_announced"] >= 3:
+                if telemetry(prefix, "/sluice/blocks")["/sluice/blocks"]["bgp_announced"] >= 3:
                     break
                 time.sleep(0.1)
         finally:
