@@ -96,7 +96,16 @@ struct sl_cidr_set {
 	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \
 	X(block_quiet_s, 60, 0, 86400, "a block expires only after its host was quiet this long") \
 	X(block_max_active, 1024, 1, 1048576, "most active blocks (more are refused, counted)") \
-	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")
+	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")        \
+	X(devices, 1, 0, 1, "learn devices from the wire: MAC/VLAN of new flows, ARP, LLDP, CDP, DHCP") \
+	X(device_capacity, 65536, 64, 16777216, "devices in the control core's table (full buckets evict, counted)") \
+	X(device_router_ips, 16, 2, 1000000, "a MAC seen with this many addresses is a router or gateway, never blamed") \
+	X(device_learn_s, 86400, 0, 31536000, "learning period: a device first seen later is new (new_device signal)") \
+	X(device_refresh_s, 60, 1, 86400, "a host's MAC and VLAN are sent again once per this period (device times have this granularity)") \
+	X(device_save_s, 300, 0, 86400, "live: seconds between device state file writes, 0 = only at stop") \
+	X(device_events, 0, 0, 1, "write device_new and device_moved event lines") \
+	X(score_weight_mining_hw, 40, 0, 100, "points of mining hardware: a listed MAC prefix, or a miner's DHCP name or vendor class") \
+	X(score_weight_new_device, 15, 0, 100, "points of a device first seen after the learning period that mines or keeps long external flows")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -112,6 +121,9 @@ struct sl_cidr_set {
 #define SL_CFG_STR_KEYS(X)                                                                   \
 	X(pools_domains, SL_CONFIG_DIR "/pools.domains", 1, "pool names, matched as suffixes on label boundaries") \
 	X(pools_ips, SL_CONFIG_DIR "/pools.ips", 1, "pool addresses (IPv4/IPv6 CIDRs)")        \
+	X(mining_hw, SL_CONFIG_DIR "/mining_hw.txt", 1, "MAC prefixes of mining hardware (24, 28 or 36 bits), with their sources") \
+	X(oui_dir, "/usr/share/ieee-data", 1, "IEEE registry (Debian ieee-data: oui.txt, mam.txt, oui36.txt), empty = no vendor names") \
+	X(device_state, "auto", 0, "live: device table state file; auto = /var/lib/sluice/devices.state when /var/lib/sluice is writable, empty = none (offline: --device-state)") \
 	X(detectors, "", 1, "detector overrides: '<detector> off|on|weight N' per line")        \
 	X(hs_cache_dir, "auto", 0, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \
 	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \

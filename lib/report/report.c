@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "report_priv.h"
+#include "sl_dev.h"
 #include "sl_common.h"
 #include "sl_report.h"
 
@@ -876,7 +877,8 @@ signal_json(struct sl_json *j, const struct sl_signal *g, float now_points)
 
 	sl_json_obj_open(j, NULL);
 	sl_json_str(j, "signal", sl_signal_kind_name(g->kind));
-	if (g->kind != SL_SIG_behaviour && g->kind != SL_SIG_baseline)
+	if (g->kind != SL_SIG_behaviour && g->kind != SL_SIG_baseline &&
+	    !sl_signal_is_device(g->kind))
 		sl_json_str(j, "detector", sl_det_name(g->detector));
 	sl_json_dbl(j, "points", now_points, 1);
 	sl_json_dbl(j, "weight", g->points, 1);
@@ -884,6 +886,17 @@ signal_json(struct sl_json *j, const struct sl_signal *g, float now_points)
 	sl_json_time(j, "first_seen", g->first_us);
 	sl_json_time(j, "last_seen", g->last_us);
 	sl_json_bool(j, "flow_alive", g->live != 0);
+	if (sl_signal_is_device(g->kind)) {
+		char mac[18];
+
+		sl_mac_format(g->u.dev.mac, mac);
+		sl_json_obj_open(j, "device");
+		sl_json_str(j, "mac", mac);
+		sl_json_str(j, "why", g->u.dev.why);
+		sl_json_obj_close(j);
+		sl_json_obj_close(j);
+		return;
+	}
 	if (g->kind == SL_SIG_baseline) {
 		const struct sl_base_dev *d = &g->u.base;
 
@@ -923,6 +936,14 @@ sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, si
 	char peer[64], ex[SL_EVIDENCE_MAX + 1];
 	int n;
 
+	if (sl_signal_is_device(g->kind)) {
+		char mac[18];
+
+		sl_mac_format(g->u.dev.mac, mac);
+		snprintf(buf, len, "%s %.0f/%.0f: %s %s", sl_signal_kind_name(g->kind), now_points,
+			g->points, mac, g->u.dev.why);
+		return;
+	}
 	if (g->kind == SL_SIG_baseline) {
 		const struct sl_base_dev *d = &g->u.base;
 
@@ -1011,7 +1032,15 @@ alert_of(struct sl_json *j, const struct sl_score_view *v, const char *h, bool b
 	g = &v->sig[best];
 	al.sid = sl_signal_sid(g);
 	sl_addr_format(g->peer, peer, sizeof(peer));
-	if (g->kind == SL_SIG_baseline) {
+	if (sl_signal_is_device(g->kind)) {
+		char mac[18];
+
+		sl_mac_format(g->u.dev.mac, mac);
+		al.category = SL_EVE_CATEGORY_ANOMALY;
+		snprintf(sig, sizeof(sig), "sluice: %s is %s (%s, %s)", h,
+			g->kind == SL_SIG_mining_hw ? "mining hardware" : "a new device", mac,
+			g->u.dev.why);
+	} else if (g->kind == SL_SIG_baseline) {
 		al.category = SL_EVE_CATEGORY_ANOMALY;
 		snprintf(sig, sizeof(sig), "sluice: %s far from its own baseline (%s)", h,
 			sl_base_metric_name(g->u.base.metric));
@@ -1062,6 +1091,7 @@ sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 	}
 	sl_json_str(&j, "host", sl_writer_sensor(w));
 	sl_json_str(&j, "judged_host", h);
+	sl_writer_device(w, &j, v->addr);
 	if (n->type == SL_NOTE_ALERT)
 		alert_of(&j, v, h, blocked, p);
 	sl_json_dbl(&j, "score", v->score, 1);
@@ -1249,6 +1279,7 @@ sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n)
 		sl_eve_alert(&j, &al);
 	}
 	rule_members(&j, n->r, n->type != SL_BNOTE_REFUSED, "judged_host");
+	sl_writer_device(w, &j, n->r->key.host);
 	if (n->type == SL_BNOTE_REFUSED)
 		sl_json_str(&j, "refusal", sl_block_refusal_name((unsigned int)n->refusal));
 	if (n->type == SL_BNOTE_UNBLOCK) {

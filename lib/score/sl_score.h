@@ -26,7 +26,9 @@
 	X(pool_ip, 8100903, "a flow to or from a listed pool address")                        \
 	X(fingerprint, 8100904, "handshake shape of an encrypted pool protocol (Stratum V2 Noise)") \
 	X(behaviour, 8100905, "an opaque flow that behaves like a miner: long, sparse, steady pushes") \
-	X(baseline, 8100906, "host traffic far from its own learned baseline")
+	X(baseline, 8100906, "host traffic far from its own learned baseline")                \
+	X(mining_hw, 8100908, "mining hardware: a listed MAC prefix, or a miner's DHCP name or vendor class") \
+	X(new_device, 8100909, "a device first seen after the learning period that mines or keeps long external flows")
 
 enum sl_signal_kind {
 #define SL_SIG_ENUM(name, sid, help) SL_SIG_##name,
@@ -169,6 +171,10 @@ struct sl_signal {
 		} det;
 		struct sl_beh beh;
 		struct sl_base_dev base;
+		struct {
+			uint8_t mac[6];      /**< the device */
+			char why[42];        /**< what made it (maker, DHCP name, "first seen ...") */
+		} dev;                       /**< mining_hw, new_device */
 	} u;
 };
 
@@ -251,6 +257,21 @@ void sl_score_sample(struct sl_score *s, const struct sl_flow_sample *fs);
 /** A baseline deviation of host @p addr at @p now_us. */
 void sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_base_dev *d,
 	uint64_t now_us);
+
+/**
+ * A device signal (SL_SIG_mining_hw or SL_SIG_new_device) for host @p addr, from device
+ * @p mac, saying @p why, at @p now_us; repeated calls refresh it. Its points are the kind's
+ * weight; neither kind alone should reach the alert level (config keys).
+ */
+void sl_score_device(struct sl_score *s, const uint8_t addr[16], unsigned int kind,
+	const uint8_t mac[6], const char *why, uint64_t now_us);
+
+/** A device signal kind (no flow behind it). */
+static inline bool
+sl_signal_is_device(unsigned int kind)
+{
+	return kind == SL_SIG_mining_hw || kind == SL_SIG_new_device;
+}
 
 /**
  * Decay pass at @p now_us: re-evaluate every host with signals, report level changes, forget
