@@ -47,7 +47,7 @@ struct ctl_dev_brief {
 	char vendor[48];
 	char vlans[64];
 	char name[SL_DEV_TEXT];
-	char miner[32];
+	char miner[64];
 	char note[40];
 	uint64_t first_us;
 };

@@ -221,10 +221,14 @@ ip_index(struct sl_devtab *t, const uint8_t ip[16], struct sl_dev *d, uint64_t n
 	return true;
 }
 
+/* Last-seen times at the refresh granularity (workers repeat a host's MAC once a period),
+ * never before @p first: the same whatever the number of workers. */
 static uint64_t
-coarse(const struct sl_devtab *t, uint64_t us)
+coarse_after(const struct sl_devtab *t, uint64_t us, uint64_t first)
 {
-	return t->p.refresh_us ? us - us % t->p.refresh_us : us;
+	uint64_t c = t->p.refresh_us ? us - us % t->p.refresh_us : us;
+
+	return c > first ? c : first;
 }
 
 static struct sl_dev *
@@ -253,7 +257,7 @@ insert(struct sl_devtab *t, const uint8_t mac[6], uint64_t now)
 	v->used = 1;
 	memcpy(v->mac, mac, 6);
 	v->first_us = now;
-	v->last_us = coarse(t, now);
+	v->last_us = coarse_after(t, now, now);
 	if ((s = sl_oui_vendor(t->oui, mac)) != NULL)
 		snprintf(v->vendor, sizeof(v->vendor), "%s", s);
 	if ((s = sl_oui_miner(t->oui, mac)) != NULL) {
@@ -275,11 +279,21 @@ usable_mac(const uint8_t mac[6])
 	return (mac[0] & 1) == 0 && memcmp(mac, zero, 6) != 0; /* no multicast, no zero */
 }
 
+static bool
+unspecified(const uint8_t ip[16])
+{
+	static const uint8_t z[16], v4z[16] = {[10] = 0xff, [11] = 0xff};
+
+	return memcmp(ip, z, 16) == 0 || memcmp(ip, v4z, 16) == 0;
+}
+
 static void
 add_ip(struct sl_devtab *t, struct sl_dev *d, const uint8_t ip[16], uint64_t now)
 {
 	unsigned int i, old = 0;
 
+	if (unspecified(ip)) /* a DHCP client before its lease: 0.0.0.0 names nobody */
+		return;
 	if (ip_index(t, ip, d, now) && ++d->nips_total == t->p.router_ips &&
 	    !(d->flags & SL_DEV_F_ROUTER)) {
 		d->flags |= SL_DEV_F_ROUTER;
@@ -287,7 +301,10 @@ add_ip(struct sl_devtab *t, struct sl_dev *d, const uint8_t ip[16], uint64_t now
 	}
 	for (i = 0; i < d->nip; i++) {
 		if (memcmp(d->ips[i].ip, ip, 16) == 0) {
-			d->ips[i].last_us = coarse(t, now);
+			if (now < d->ips[i].first_us)
+				d->ips[i].first_us = now;
+			if (coarse_after(t, now, d->ips[i].first_us) > d->ips[i].last_us)
+				d->ips[i].last_us = coarse_after(t, now, d->ips[i].first_us);
 			return;
 		}
 		if (d->ips[i].last_us < d->ips[old].last_us)
@@ -297,7 +314,7 @@ add_ip(struct sl_devtab *t, struct sl_dev *d, const uint8_t ip[16], uint64_t now
 		old = d->nip++;
 	memcpy(d->ips[old].ip, ip, 16);
 	d->ips[old].first_us = now;
-	d->ips[old].last_us = coarse(t, now);
+	d->ips[old].last_us = now;
 }
 
 static void
@@ -331,8 +348,8 @@ sl_devtab_observe(struct sl_devtab *t, const struct sl_dev_obs *o, unsigned int 
 	} else {
 		if (o->ts_us < d->first_us)
 			d->first_us = o->ts_us;
-		if (coarse(t, o->ts_us) > d->last_us)
-			d->last_us = coarse(t, o->ts_us);
+		if (coarse_after(t, o->ts_us, d->first_us) > d->last_us)
+			d->last_us = coarse_after(t, o->ts_us, d->first_us);
 		if (!(o->flags & SL_DEV_OF_RELAYED) && (d->port != o->port || d->queue != o->queue)) {
 			d->port = o->port;
 			d->queue = o->queue;

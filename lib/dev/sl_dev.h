@@ -144,7 +144,7 @@ struct sl_dev {
 	char client_id[SL_DEV_TEXT];    /**< DHCP client id (hex) */
 	char nbr_port[SL_DEV_TEXT];     /**< LLDP/CDP: the port the frame says it was sent from */
 	char vendor[48];                /**< IEEE registry organisation ("" = unknown) */
-	char miner[32];                 /**< why it is mining hardware */
+	char miner[64];                 /**< why it is mining hardware */
 };
 
 /* X(name, help): device table counters. */
