@@ -210,7 +210,15 @@ def gen_dev_new(outdir):
                                         "new_mac": NEW_MAC, "learn_s": 600})
 
 
+def gen_dev_raw(outdir):
+    """A miner in a raw-IP capture: no MAC anywhere, so its alert says "no MAC seen"."""
+    cap = gen.Capture("dev_raw")
+    stratum_from(cap, "10.7.0.5", "198.51.100.7", 51007, gen.T0 + 1.0, MINER_MAC, 0)
+    gen.write_pcap(os.path.join(outdir, "dev_raw.pcap"), cap, linktype=gen.DLT_RAW, conv=gen.to_raw)
+
+
 def gen_devices(outdir):
+    gen_dev_raw(outdir)
     gen_dev_miner(outdir)
     gen_dev_l2(outdir)
     gen_dev_new(outdir)
