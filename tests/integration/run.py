@@ -1808,6 +1808,72 @@ def device_new_after_learning_period():
         int(open(CFG).read().split("score_alert = ")[1].split()[0]), "device signals alone stay below alert"
 
 
+@test
+def device_live_telemetry_and_state():
+    """Live: /sluice/devices, /sluice/device by MAC and by address, /sluice/host with its
+    device, sluice-ctl devices; the state file is written at stop and loaded at the next
+    start (first seen kept, devices of both runs)."""
+    exp = json.load(open(os.path.join(DATA, "dev_miner.expect.json")))
+    m = exp["miner"]
+    st = os.path.join(TMP, "device-live.state")
+    prefix = "sl-device-%d" % os.getpid()
+    cap = os.path.join(DATA, "dev_miner.pcap")
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_pcap0,rx_pcap=" + cap, "--",
+                          "-q", "-e", os.devnull, "-D", st, "--set", "idle_polls=64"] + LIVE_SMALL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        one = None
+        for _ in range(100):
+            try:
+                one = telemetry(prefix, "/sluice/device," + m["mac"])["/sluice/device"]
+                if one and one.get("known") and one.get("name"):
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        assert one and one.get("known") == 1, one
+        eq((one["mac"], one["vendor"], one["vlans"], one["name"], one["vendor_class"]),
+           (m["mac"], m["vendor"], str(m["vlan"]), m["name"], m["vendor_class"]), "/sluice/device by MAC")
+        assert one["mining_hardware"].startswith("MAC prefix"), one
+        by_ip = telemetry(prefix, "/sluice/device," + m["ip"])["/sluice/device"]
+        eq(by_ip.get("mac"), m["mac"], "/sluice/device by address")
+        gw = telemetry(prefix, "/sluice/device," + exp["router"]["miner_ip"])["/sluice/device"]
+        eq((gw.get("note"), gw.get("mac"), gw.get("router")),
+           ("behind a router or gateway", exp["router"]["mac"], 1), "an address behind the gateway")
+        eq(telemetry(prefix, "/sluice/device,203.0.113.254")["/sluice/device"], {"known": 0}, "unknown")
+        eq(telemetry(prefix, "/sluice/device,zz:zz")["/sluice/device"], None, "a bad parameter")
+        for _ in range(50):
+            h = telemetry(prefix, "/sluice/host," + m["ip"])["/sluice/host"]
+            if h.get("device_mac"):
+                break
+            time.sleep(0.2)
+        eq((h.get("device_mac"), h.get("device_vendor"), h.get("device_vlans"), h.get("device_name")),
+           (m["mac"], m["vendor"], str(m["vlan"]), m["name"]), "/sluice/host says where the device is")
+        ctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                           "sluice-ctl")
+        r = subprocess.run([ctl, "-p", prefix, "devices", "50"], capture_output=True, text=True)
+        eq(r.returncode, 0, "sluice-ctl devices (%s)" % r.stderr)
+        devs = json.loads(r.stdout)
+        assert m["mac"] in devs["mac"] and exp["router"]["mac"] in devs["mac"], devs
+        r = subprocess.run([ctl, "-p", prefix, "device", m["ip"]], capture_output=True, text=True)
+        eq(json.loads(r.stdout).get("name"), m["name"], "sluice-ctl device")
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+    first = dev_state_lines(st)
+    assert m["mac"] in first, sorted(first)
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "dev_l2.pcap")], "-D", st)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    both = dev_state_lines(st)
+    eq(both[m["mac"]]["first"], first[m["mac"]]["first"], "first seen kept across a restart")
+    assert "00:1b:21:aa:00:04" in both, sorted(both)
+
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
