@@ -1179,6 +1179,7 @@ sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *ou
 		.block = ctl->block,
 		.score_now_us = ctl->score != NULL ? sl_score_now(ctl->score) : 0,
 		.ctl = &ctl->st,
+		.devs = ctl->devs,
 	};
 }
 

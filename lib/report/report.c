@@ -615,6 +615,83 @@ detection_json(struct sl_json *j, const struct sl_report_ctx *c, const struct sl
 
 /* The control plane: what became of the workers' records, and (live) how busy it was. */
 static void
+dev_collect(void *arg, const struct sl_dev *d)
+{
+	const struct sl_dev ***p = arg;
+
+	*(*p)++ = d;
+}
+
+static int
+dev_mac_cmp(const void *a, const void *b)
+{
+	return memcmp((*(const struct sl_dev *const *)a)->mac, (*(const struct sl_dev *const *)b)->mac, 6);
+}
+
+/* The device table: its counters, what the workers sent, and the devices by MAC (at most
+ * summary_top_hosts): what is on the wire, with where it was seen. */
+static void
+devices_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	struct sl_devtab_stats st;
+	uint64_t sent = 0, lost = 0, bad = 0;
+	const struct sl_dev **v, **p;
+	size_t n, k;
+
+	if (c->devs == NULL)
+		return;
+	sl_devtab_get_stats(c->devs, &st);
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		sent += SL_LOAD_RELAXED(&c->workers[i]->dev_obs);
+		lost += SL_LOAD_RELAXED(&c->workers[i]->dev_lost);
+		bad += SL_LOAD_RELAXED(&c->workers[i]->dev_malformed);
+	}
+	sl_json_obj_open(j, "devices");
+	sl_json_u64(j, "known", st.devices);
+	for (unsigned int i = 0; i < sl_devtab_num_counters(); i++)
+		sl_json_u64(j, sl_devtab_counter_name(i), sl_devtab_counter(&st, i));
+	sl_json_u64(j, "worker_records", sent);
+	sl_json_u64(j, "worker_records_lost", lost);
+	sl_json_u64(j, "malformed_frames", bad);
+	v = malloc((st.devices + 1) * sizeof(*v));
+	sl_json_arr_open(j, "list");
+	if (v != NULL) {
+		p = v;
+		sl_devtab_walk(c->devs, dev_collect, &p);
+		n = (size_t)(p - v);
+		qsort(v, n, sizeof(*v), dev_mac_cmp);
+		for (k = 0; k < n && k < (size_t)c->cfg->summary_top_hosts; k++) {
+			char mac[18];
+
+			sl_mac_format(v[k]->mac, mac);
+			sl_json_obj_open(j, NULL);
+			sl_json_str(j, "mac", mac);
+			sl_json_str(j, "vendor", v[k]->vendor);
+			sl_json_arr_open(j, "vlans");
+			for (unsigned int x = 0; x < v[k]->nvlan; x++)
+				sl_json_u64(j, NULL, v[k]->vlan[x]);
+			sl_json_arr_close(j);
+			sl_json_arr_open(j, "addresses");
+			for (unsigned int x = 0; x < v[k]->nip; x++) {
+				char a[64];
+
+				sl_addr_format(v[k]->ips[x].ip, a, sizeof(a));
+				sl_json_str(j, NULL, a);
+			}
+			sl_json_arr_close(j);
+			sl_json_str(j, "name", v[k]->name);
+			sl_json_str(j, "mining_hardware", v[k]->miner);
+			sl_json_bool(j, "router", (v[k]->flags & SL_DEV_F_ROUTER) != 0);
+			sl_json_time(j, "first_seen", v[k]->first_us);
+			sl_json_obj_close(j);
+		}
+		free(v);
+	}
+	sl_json_arr_close(j);
+	sl_json_obj_close(j);
+}
+
+static void
 control_json(struct sl_json *j, const struct sl_report_ctx *c)
 {
 	const struct sl_ctl_stats *st = c->ctl;
@@ -1559,6 +1636,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	detection_json(j, c, &ms);
 	scoring_json(j, c);
 	response_json(j, c);
+	devices_json(j, c);
 	control_json(j, c);
 
 	sl_json_obj_open(j, "conservation");

@@ -218,6 +218,7 @@ struct sl_report_ctx {
 	struct sl_block *block;             /**< the response, or NULL (mode = monitor) */
 	uint64_t score_now_us;              /**< time the scores are shown at */
 	const struct sl_ctl_stats *ctl;     /**< control-plane counters, or NULL */
+	const struct sl_devtab *devs;       /**< device table, or NULL (devices = 0) */
 };
 
 /**
