@@ -350,10 +350,12 @@ sl_devtab_observe(struct sl_devtab *t, const struct sl_dev_obs *o, unsigned int 
 			d->first_us = o->ts_us;
 		if (coarse_after(t, o->ts_us, d->first_us) > d->last_us)
 			d->last_us = coarse_after(t, o->ts_us, d->first_us);
-		if (!(o->flags & SL_DEV_OF_RELAYED) && (d->port != o->port || d->queue != o->queue)) {
+		/* a new port is a move; a new queue is only RSS spreading its addresses */
+		if (!(o->flags & SL_DEV_OF_RELAYED)) {
+			if (d->port != o->port)
+				ch |= SL_DEV_CH_MOVED;
 			d->port = o->port;
 			d->queue = o->queue;
-			ch |= SL_DEV_CH_MOVED;
 		}
 	}
 	was_miner = (d->flags & SL_DEV_F_MINER_HW) != 0;
