@@ -383,6 +383,14 @@ sl_devtab_observe(struct sl_devtab *t, const struct sl_dev_obs *o, unsigned int 
 		}
 		set_text(d->vclass, o->text);
 		break;
+	case SL_DEV_OBS_dhcp6:
+		if (o->name[0] != '\0' && strcmp(d->name_src, "dhcp") != 0) {
+			set_text(d->name, o->name);
+			snprintf(d->name_src, sizeof(d->name_src), "dhcp6");
+		}
+		if (d->client_id[0] == '\0')
+			set_text(d->client_id, o->text);
+		break;
 	case SL_DEV_OBS_dhcp_fp:
 		set_text(d->dhcp_fp, o->name);
 		set_text(d->client_id, o->text);

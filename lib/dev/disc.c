@@ -410,6 +410,75 @@ sl_dev_parse_dhcp(const uint8_t *p, uint32_t len, const uint8_t *frame_mac,
 	return 2;
 }
 
+/* A DNS wire-format name (RFC 1035 labels, no compression) as dotted text. */
+static void
+dns_name(char *dst, const uint8_t *v, uint32_t n)
+{
+	uint32_t i = 0, k = 0;
+
+	while (i < n && v[i] != 0 && k < SL_DEV_TEXT - 1) {
+		uint32_t l = v[i++];
+
+		if (l > 63 || i + l > n)
+			break;
+		if (k > 0)
+			dst[k++] = '.';
+		for (uint32_t j = 0; j < l && k < SL_DEV_TEXT - 1; j++, i++)
+			dst[k++] = v[i] >= 0x20 && v[i] < 0x7f ? (char)v[i] : '?';
+	}
+	dst[k] = '\0';
+}
+
+int
+sl_dev_parse_dhcp6(const uint8_t *p, uint32_t len, const uint8_t *frame_mac,
+	const uint8_t src[16], struct sl_dev_obs *o)
+{
+	static const uint8_t zero[16];
+	uint32_t i = 4;
+	bool mac = frame_mac != NULL;
+
+	if (len < 4)
+		return -1;
+	switch (p[0]) {
+	case 1: case 3: case 4: case 5: case 6: case 11:
+		break;
+	default:
+		return 0;
+	}
+	memset(o, 0, sizeof(*o));
+	o->kind = SL_DEV_OBS_dhcp6;
+	if (mac)
+		memcpy(o->mac, frame_mac, 6);
+	if (src != NULL && memcmp(src, zero, 16) != 0) {
+		memcpy(o->ip, src, 16);
+		o->flags |= SL_DEV_OF_IP;
+	}
+	while (i + 4 <= len) {
+		uint32_t code = sl_be16(p + i), ol = sl_be16(p + i + 2);
+		const uint8_t *v = p + i + 4;
+
+		if (i + 4 + ol > len)
+			return -1;
+		if (code == 1 && ol >= 4) { /* client DUID */
+			uint16_t type = sl_be16(v), hw = sl_be16(v + 2);
+
+			hex_copy(o->text, v, ol);
+			if (!mac && hw == 1 && ((type == 1 && ol == 14) || (type == 3 && ol == 10))) {
+				memcpy(o->mac, v + ol - 6, 6);
+				mac = true;
+			}
+		} else if (code == 39 && ol >= 1) { /* client FQDN: flags, then the name */
+			dns_name(o->name, v + 1, ol - 1);
+		}
+		i += 4 + ol;
+	}
+	if (i != len)
+		return -1;
+	if (!mac)
+		o->flags |= SL_DEV_OF_NO_MAC;
+	return 1;
+}
+
 const char *
 sl_dev_miner_name(const char *s)
 {

@@ -24,7 +24,8 @@
 	X(lldp, "LLDP: chassis, port, system name, management address")                       \
 	X(cdp, "CDP: device id, port, address")                                               \
 	X(dhcp, "DHCPv4 client: chaddr, hostname (12), vendor class (60), address")           \
-	X(dhcp_fp, "DHCPv4 client: parameter request list (55) and client id (61)")
+	X(dhcp_fp, "DHCPv4 client: parameter request list (55) and client id (61)")         \
+	X(dhcp6, "DHCPv6 client: DUID (option 1), FQDN (option 39), link-local address")
 
 enum sl_dev_obs_kind {
 #define SL_DEV_OBS_ENUM(name, help) SL_DEV_OBS_##name,
@@ -86,6 +87,15 @@ int sl_dev_parse_l2(int linktype, const uint8_t *p, uint32_t len, struct sl_dev_
 int sl_dev_parse_dhcp(const uint8_t *p, uint32_t len, const uint8_t *frame_mac,
 	struct sl_dev_obs out[2]);
 
+/**
+ * A DHCPv6 client message (UDP payload at @p p): SOLICIT, REQUEST, CONFIRM, RENEW, REBIND,
+ * INFORMATION-REQUEST. @p frame_mac (or NULL) names the device; without one, a DUID-LL or
+ * DUID-LLT with an Ethernet address does. @p src is the message's IPv6 source (recorded
+ * unless unspecified). @return 1 filled, 0 not taken (server or relay messages), -1 malformed.
+ */
+int sl_dev_parse_dhcp6(const uint8_t *p, uint32_t len, const uint8_t *frame_mac,
+	const uint8_t src[16], struct sl_dev_obs *out);
+
 /* ---- IEEE registry and mining hardware ---- */
 
 struct sl_oui;
@@ -138,7 +148,7 @@ struct sl_dev {
 	uint64_t first_us, last_us;
 	struct sl_dev_ip ips[SL_DEV_IPS];
 	char name[SL_DEV_TEXT];         /**< best name: DHCP hostname, else LLDP/CDP system name */
-	char name_src[8];               /**< "dhcp", "lldp", "cdp" */
+	char name_src[8];               /**< "dhcp", "dhcp6", "lldp", "cdp" */
 	char vclass[SL_DEV_TEXT];       /**< DHCP vendor class */
 	char dhcp_fp[SL_DEV_TEXT];      /**< DHCP parameter request list */
 	char client_id[SL_DEV_TEXT];    /**< DHCP client id (hex) */

@@ -332,7 +332,7 @@ dev_l2(struct sl_worker *w, const struct sl_rxq *q, int lt, const uint8_t *p, ui
 		dev_send(w, q, &o, obs_time(w, mb));
 }
 
-/* UDP 67/68: a DHCPv4 client message or the server's ACK. */
+/* UDP 67/68: a DHCPv4 client message or the server's ACK; UDP 546 -> 547: a DHCPv6 client. */
 static void
 dev_dhcp(struct sl_worker *w, const struct sl_rxq *q, int lt, const uint8_t *p, uint32_t avail,
 	const struct sl_pkt *pk, const struct rte_mbuf *mb)
@@ -346,7 +346,14 @@ dev_dhcp(struct sl_worker *w, const struct sl_rxq *q, int lt, const uint8_t *p, 
 	if (pk->payload_off >= avail)
 		return;
 	len = SL_MIN(avail - pk->payload_off, pk->payload_cap);
-	n = sl_dev_parse_dhcp(p + pk->payload_off, len, has > 0 ? mac : NULL, o);
+	if (pk->dport == 547) /* a DHCPv6 client, from its link-local address */
+		n = pk->ipver == 6 && pk->sport == 546 ?
+			sl_dev_parse_dhcp6(p + pk->payload_off, len, has > 0 ? mac : NULL, pk->src,
+				o) : 0;
+	else if ((uint16_t)(pk->sport - 67) <= 1)
+		n = sl_dev_parse_dhcp(p + pk->payload_off, len, has > 0 ? mac : NULL, o);
+	else
+		n = 0;
 	if (n < 0)
 		SL_STORE_RELAXED(&w->dev_malformed, w->dev_malformed + 1);
 	for (int i = 0; i < n; i++) {
@@ -580,9 +587,9 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			oc[o]++;
 			continue;
 		}
-		if (unlikely(pk[k].proto == 17) && unlikely((uint16_t)(pk[k].dport - 67) <= 1) &&
-		    (uint16_t)(pk[k].sport - 67) <= 1 && w->dev_seen != NULL) /* 67/68: DHCP */
-			dev_dhcp(w, q, lt, p, avail, &pk[k], mb);
+		if (unlikely(pk[k].proto == 17) && w->dev_seen != NULL &&
+		    unlikely((uint16_t)(pk[k].dport - 67) <= 1 || pk[k].dport == 547))
+			dev_dhcp(w, q, lt, p, avail, &pk[k], mb); /* DHCPv4 67/68, DHCPv6 547 */
 		src_hi[k] = (uint8_t)sl_flow_key_make(&pk[k], &keys[k]);
 		kp[k] = &keys[k];
 		which[k] = (uint8_t)i;

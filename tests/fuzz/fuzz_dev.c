@@ -1,6 +1,6 @@
 /* fuzz_dev.c: libFuzzer target for the device discovery parsers (lib/dev/disc.c):
- * sl_dev_parse_l2() (ARP, LLDP, CDP behind Ethernet, VLAN tags, SLL, SLL2), sl_dev_parse_dhcp()
- * and sl_dev_l2_src(), each on an exact-size heap copy, so a read one byte past the frame is
+ * sl_dev_parse_l2() (ARP, LLDP, CDP behind Ethernet, VLAN tags, SLL, SLL2), sl_dev_parse_dhcp(),
+ * sl_dev_parse_dhcp6() and sl_dev_l2_src(), each on an exact-size heap copy, so a read one byte past the frame is
  * an ASan report; what they produce is fed to a small device table (sl_devtab_observe) and
  * looked up again. Input: byte 0 picks the parser and link type, the rest is the frame.
  * Checks the documented results: return values, NUL-terminated text fields, a kind in range. */
@@ -56,7 +56,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lt = lts[(data[0] >> 2) & 3];
 	f = fuzz_dup(data + 1, size - 1);
 	switch (data[0] & 3) {
-	case 0: case 3:
+	case 3: {
+		static const uint8_t src[16] = {0xfe, 0x80, [15] = 1};
+
+		rc = sl_dev_parse_dhcp6(f, (uint32_t)(size - 1), (data[0] & 0x10) ? data : NULL, src,
+			&o[0]);
+		FUZZ_CHECK(rc >= -1 && rc <= 1);
+		if (rc == 1) {
+			FUZZ_CHECK(o[0].kind == SL_DEV_OBS_dhcp6);
+			o[0].ts_us = size;
+			check_obs(&o[0]);
+		}
+		break;
+	}
+	case 0:
 		rc = sl_dev_parse_l2(lt, f, (uint32_t)(size - 1), &o[0]);
 		FUZZ_CHECK(rc >= -1 && rc <= 1);
 		if (rc == 1) {

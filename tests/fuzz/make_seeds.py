@@ -237,6 +237,8 @@ def dev_seeds():
         "arp_sll": b"\x04" + struct.pack(">HHH", 0, 1, 6) + mac1 + b"\x00\x00\x08\x06" + arp,
         "dhcp": b"\x01" + dhcp,
         "dhcp_relayed": b"\x11" + dhcp[:24] + bytes([10, 43, 0, 1]) + dhcp[28:],
+        "dhcp6_solicit": b"\x03" + bytes([1, 0x12, 0x34, 0x56, 0, 1, 0, 14, 0, 1, 0, 1, 1, 2, 3, 4]) + mac2 +
+        bytes([0, 39, 0, 8, 1, 6]) + b"miner3" + bytes([0, 0, 8, 0, 2, 0, 0]),
         "mac_qinq": b"\x02" + b"\xff" * 6 + mac1 + b"\x88\xa8\x00\x05\x81\x00\x00\x07\x08\x00",
     }
 

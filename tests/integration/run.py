@@ -1749,6 +1749,13 @@ def device_corpus_captures():
         devs = dev_state_lines(st)
         for mac, (name, src, port) in devs_want.items():
             eq((devs[mac]["name"], devs[mac]["name_src"], devs[mac]["nbr_port"]), (name, src, port), cap)
+    path = os.path.join(DEVICE_CORPUS, "packets__dhcp6_outlease_acquisition.pcapng")
+    if os.path.exists(path):  # DHCPv6: the client's DUID and link-local address
+        st = os.path.join(TMP, "dhcp6.state")
+        offline(path, "-D", st)
+        d6 = dev_state_lines(st)["00:0c:29:5e:77:44"]
+        eq((d6["client_id"], d6["ips"]), ("000100011def69bd000c295e7744", ["fe80::20c:29ff:fe5e:7744"]),
+           "DHCPv6 client")
     path = os.path.join(DEVICE_CORPUS, "ipfixprobe__tests-functional-inputs-arp.pcap")
     if os.path.exists(path):
         st = os.path.join(TMP, "arp.state")

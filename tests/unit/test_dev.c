@@ -276,6 +276,41 @@ test_dhcp(void **state)
 }
 
 static void
+test_dhcp6(void **state)
+{
+	/* SOLICIT: client id DUID-LLT (Ethernet), FQDN "whatsminer-3.lan", elapsed time */
+	static const uint8_t m[] = {1, 0x12, 0x34, 0x56,
+		0, 1, 0, 14, 0, 1, 0, 1, 0x2a, 0x2b, 0x2c, 0x2d, 0xe0, 0xa5, 9, 0x12, 0x34, 0x56,
+		0, 39, 0, 19, 1, 12, 'w', 'h', 'a', 't', 's', 'm', 'i', 'n', 'e', 'r', '-', '3', 3, 'l',
+		'a', 'n', 0,
+		0, 8, 0, 2, 0, 0};
+	uint8_t b[sizeof(m)], src[16] = {0xfe, 0x80, [15] = 1};
+	struct sl_dev_obs o;
+
+	(void)state;
+	memcpy(b, m, sizeof(m));
+	assert_int_equal(sl_dev_parse_dhcp6(b, sizeof(b), NULL, src, &o), 1);
+	assert_int_equal(o.kind, SL_DEV_OBS_dhcp6);
+	assert_memory_equal(o.mac, MINER, 6); /* from the DUID: no frame MAC */
+	assert_string_equal(o.name, "whatsminer-3.lan");
+	assert_string_equal(o.text, "000100012a2b2c2de0a509123456");
+	assert_true(o.flags & SL_DEV_OF_IP);
+	assert_int_equal(sl_dev_parse_dhcp6(b, sizeof(b), MAC1, src, &o), 1);
+	assert_memory_equal(o.mac, MAC1, 6); /* the frame's MAC first */
+	for (size_t k = 0; k < sizeof(b); k++) { /* every cut: -1 or a whole option list */
+		int rc = sl_dev_parse_dhcp6(b, (uint32_t)k, NULL, src, &o);
+
+		assert_true(rc == -1 || (rc == 1 && (k == 4 || k == 22 || k == 45)));
+	}
+	b[0] = 7; /* a server's REPLY: not taken */
+	assert_int_equal(sl_dev_parse_dhcp6(b, sizeof(b), NULL, src, &o), 0);
+	b[0] = 1;
+	b[17] = 0x20; /* an option longer than the message */
+	b[7] = 0x40;
+	assert_int_equal(sl_dev_parse_dhcp6(b, sizeof(b), NULL, src, &o), -1);
+}
+
+static void
 test_l2_src(void **state)
 {
 	uint8_t b[64] = {0}, mac[6];
@@ -531,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_lldp),
 		cmocka_unit_test(test_cdp),
 		cmocka_unit_test(test_dhcp),
+		cmocka_unit_test(test_dhcp6),
 		cmocka_unit_test(test_l2_src),
 		cmocka_unit_test(test_miner_names),
 		cmocka_unit_test(test_oui),
