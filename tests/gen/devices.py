@@ -204,6 +204,7 @@ def gen_dev_new(outdir):
     web_from(cap, "10.5.0.11", "203.0.113.80", 40011, T + 3600.0, NEW_MAC)
     stratum_from(cap, "10.5.0.10", "198.51.100.7", 51010, T + 3610.0, OLD_MAC, 0)
     stratum_from(cap, "10.5.0.11", "198.51.100.7", 51011, T + 3620.0, NEW_MAC, 0)
+    web_from(cap, "10.5.0.10", "203.0.113.80", 40012, T + 3900.0, OLD_MAC, 9)  # moved to VLAN 9
     cap.items.sort(key=lambda x: x[0])
     gen.write_pcap(os.path.join(outdir, "dev_new.pcap"), cap)
     gen.save_expect(outdir, "dev_new", {"old": "10.5.0.10", "new": "10.5.0.11",

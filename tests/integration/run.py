@@ -1810,6 +1810,9 @@ def device_new_after_learning_period():
     dn = [e for e in evs if e["event_type"] == "device_new"]
     eq(sorted(e["device"]["mac"] for e in dn if e["device"]["mac"].startswith("00:1b:21")),
        ["00:1b:21:00:00:01", "00:1b:21:00:00:02"], "device_new lines")
+    mv = [e for e in evs if e["event_type"] == "device_moved"]
+    eq([(e["device"]["mac"], e["device"]["vlans"], e["judged_host"]) for e in mv],
+       [("00:1b:21:00:00:01", [0, 9], exp["old"])], "device_moved: the old host on VLAN 9")
     assert int(open(CFG).read().split("score_weight_new_device = ")[1].split()[0]) + \
         int(open(CFG).read().split("score_weight_mining_hw = ")[1].split()[0]) < \
         int(open(CFG).read().split("score_alert = ")[1].split()[0]), "device signals alone stay below alert"
