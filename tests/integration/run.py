@@ -1654,10 +1654,12 @@ def device_miner_alert_names_device():
     alerted; mining hardware alone (the idle Canaan) does not reach the alert level."""
     exp = json.load(open(os.path.join(DATA, "dev_miner.expect.json")))
     st = os.path.join(TMP, "dev_miner.state")
-    rc, s, se, evs = offline_events("dev_miner.pcap", "-D", st, every=True)
+    rc, s, se, evs = offline_events("dev_miner.pcap", "-D", st, "--set", "mode=dry_run", every=True)
     eq(rc, 0, "exit code (%s)" % se[-300:])
     al = dev_alerts(evs)
     m = exp["miner"]
+    blk = {e["judged_host"]: e for e in evs if e["event_type"] == "block"}
+    eq(blk[m["ip"]]["device"]["mac"], m["mac"], "the block names the device")
     d = al[m["ip"]]["device"]
     eq((d["mac"], d["vendor"], d["name"], d["name_source"], d["vendor_class"], d["vlans"],
         d["dhcp_fingerprint"]), (m["mac"], m["vendor"], m["name"], "dhcp", m["vendor_class"], [m["vlan"]],
