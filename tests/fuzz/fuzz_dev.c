@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const int lts[] = {SL_DLT_EN10MB, SL_DLT_LINUX_SLL, SL_DLT_LINUX_SLL2, SL_DLT_RAW};
 	struct sl_dev_obs o[2];
-	uint8_t *f, mac[6];
+	uint8_t *f, mac[6], fmac[6] = {0x02, 0, 0, 0, 0, 1}; /* the frame's MAC when bit 4 says so */
 	uint16_t vlan;
 	int rc, lt;
 
@@ -54,12 +54,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	lt = lts[(data[0] >> 2) & 3];
+	if (size >= 7)
+		memcpy(fmac, data + 1, 6);
 	f = fuzz_dup(data + 1, size - 1);
 	switch (data[0] & 3) {
 	case 3: {
 		static const uint8_t src[16] = {0xfe, 0x80, [15] = 1};
 
-		rc = sl_dev_parse_dhcp6(f, (uint32_t)(size - 1), (data[0] & 0x10) ? data : NULL, src,
+		rc = sl_dev_parse_dhcp6(f, (uint32_t)(size - 1), (data[0] & 0x10) ? fmac : NULL, src,
 			&o[0]);
 		FUZZ_CHECK(rc >= -1 && rc <= 1);
 		if (rc == 1) {
@@ -78,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 1:
-		rc = sl_dev_parse_dhcp(f, (uint32_t)(size - 1), (data[0] & 0x10) ? data : NULL, o);
+		rc = sl_dev_parse_dhcp(f, (uint32_t)(size - 1), (data[0] & 0x10) ? fmac : NULL, o);
 		FUZZ_CHECK(rc >= -1 && rc <= 2);
 		for (int i = 0; i < rc; i++) {
 			FUZZ_CHECK(o[i].kind == (i == 0 ? SL_DEV_OBS_dhcp : SL_DEV_OBS_dhcp_fp));
