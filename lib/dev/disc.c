@@ -1,6 +1,7 @@
 /* disc.c: discovery parsers (see sl_dev.h): the source MAC and VLAN of a frame, ARP, LLDP,
  * CDP and DHCPv4 into device observations. Every load is checked against the captured
  * length; a frame that is too short or inconsistent gives -1, never a read past its end. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -528,15 +529,15 @@ sl_mac_parse(const char *s, uint8_t mac[6])
 		int a, b;
 
 		if (k == 6)
-			return -22;
+			return -EINVAL;
 		a = hexv(c[0]);
 		b = a < 0 ? -1 : hexv(c[1]);
 		if (a < 0 || b < 0)
-			return -22;
+			return -EINVAL;
 		mac[k++] = (uint8_t)(a << 4 | b);
 		c += 2;
 		if (*c == ':' || *c == '-')
 			c++;
 	}
-	return k == 6 ? 0 : -22;
+	return k == 6 ? 0 : -EINVAL;
 }
