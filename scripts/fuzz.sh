@@ -30,7 +30,7 @@ case ${SL_FUZZ_SEED-} in
 *) SEED_ARGS=(-seed="$SL_FUZZ_SEED") ;;
 esac
 OUT=$ROOT/build-fuzz
-TARGETS=(${SL_FUZZ_TARGETS:-fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet fuzz_capture fuzz_probe})
+TARGETS=(${SL_FUZZ_TARGETS:-fuzz_dns fuzz_tls fuzz_http fuzz_ws fuzz_inspect fuzz_packet fuzz_capture fuzz_probe fuzz_dev})
 CC=${FUZZ_CC:-clang}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3

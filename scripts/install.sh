@@ -44,7 +44,7 @@ fi
 
 BIN=build/app/sluice/sluice
 [ -x "$BIN" ] || die "$BIN not found: build it first with scripts/build.sh"
-for f in config/sluice.conf config/pools.domains config/pools.ips config/sluice.service \
+for f in config/sluice.conf config/pools.domains config/pools.ips config/mining_hw.txt config/sluice.service \
          config/sluice.default config/logrotate.d/sluice scripts/hugepages.sh scripts/nic-bind.sh; do
     [ -f "$f" ] || die "$f is missing from this tree"
 done
@@ -90,6 +90,7 @@ if [ -f scripts/sluice-ctl ]; then put 0755 scripts/sluice-ctl /usr/local/bin/sl
 conffile config/sluice.conf /etc/sluice/sluice.conf 0
 conffile config/pools.domains /etc/sluice/pools.domains 1
 conffile config/pools.ips /etc/sluice/pools.ips 1
+conffile config/mining_hw.txt /etc/sluice/mining_hw.txt 1
 
 if [ -e "$root/etc/default/sluice" ]; then
     install -D -m 0644 "${own[@]}" config/sluice.default "$root/etc/default/sluice.dist"

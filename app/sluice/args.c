@@ -19,6 +19,9 @@ static const char usage[] =
 	"  -w, --workers N       offline: number of worker lcores (default: config 'workers')\n"
 	"  -e, --events FILE     JSON-lines event log (default: stdout offline, none live)\n"
 	"  -s, --summary FILE    write the end-of-run summary JSON to FILE\n"
+	"  -D, --device-state FILE  device table state file, loaded at start and written at the\n"
+	"                        end (offline only with this option; live it overrides the\n"
+	"                        config key device_state)\n"
 	"  -q, --quiet           no human-readable report on stderr\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         print the version\n";
@@ -30,6 +33,7 @@ static const struct option longopts[] = {
 	{"workers", required_argument, NULL, 'w'},
 	{"events", required_argument, NULL, 'e'},
 	{"summary", required_argument, NULL, 's'},
+	{"device-state", required_argument, NULL, 'D'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -61,7 +65,7 @@ sl_args_parse(int argc, char **argv, struct sl_args *a)
 	}
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(own_argc, own_argv, ":r:c:o:w:e:s:qhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(own_argc, own_argv, ":r:c:o:w:e:s:D:qhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (a->nread == SL_ARGS_MAX_READ) {
@@ -101,6 +105,13 @@ sl_args_parse(int argc, char **argv, struct sl_args *a)
 			break;
 		case 's':
 			a->summary = optarg;
+			break;
+		case 'D':
+			if (*optarg == '\0') {
+				fprintf(stderr, "sluice: --device-state: empty path\n");
+				return -1;
+			}
+			a->device_state = optarg;
 			break;
 		case 'q':
 			a->quiet = true;

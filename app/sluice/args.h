@@ -19,6 +19,7 @@ struct sl_args {
 	const char *config;            /**< -c/--config */
 	const char *events;            /**< -e/--events (NULL: stdout offline) */
 	const char *summary;           /**< -s/--summary */
+	const char *device_state;      /**< -D/--device-state (NULL: offline none, live the config) */
 	bool quiet;                    /**< -q/--quiet */
 	int workers;                   /**< -w/--workers, -1 if not given */
 	unsigned int nset;             /**< -o/--set overrides, applied after the config file */

@@ -85,6 +85,22 @@ write_outputs(struct app *a, double elapsed)
 	return ret;
 }
 
+/* The device state file: --device-state; live also the config key (auto: the state
+ * directory when it is writable). Offline none unless given, so runs repeat exactly. */
+static const char *
+device_state_path(const struct app *a)
+{
+	const char *k = a->cfg.device_state;
+
+	if (a->args.device_state != NULL)
+		return a->args.device_state;
+	if (!a->args.live || k[0] == '\0')
+		return NULL;
+	if (strcmp(k, "auto") == 0)
+		return access("/var/lib/sluice", W_OK) == 0 ? "/var/lib/sluice/devices.state" : NULL;
+	return k;
+}
+
 /* Where events go: --events FILE (appended), "-" = stdout; by default stdout offline (unless
  * the summary goes there), none live. */
 static const char *
@@ -188,6 +204,7 @@ main(int argc, char **argv)
 			.events_path = events_path(a),
 			.nworkers = a->nworkers,
 			.socket = (int)rte_socket_id(),
+			.device_state = device_state_path(a),
 		};
 
 		a->ctl = sl_ctl_create(&cc, &rc, err, sizeof(err));

@@ -74,6 +74,8 @@ worker_conf(const struct app *a)
 		.drop_blocked = !off && mode_of(a) == SL_MODE_INLINE,
 		.sample_us = c->score ? c->flow_sample_s * 1000000 : 0,
 		.sample_min_age_us = c->flow_sample_min_age_s * 1000000,
+		.devices = c->devices != 0,
+		.dev_refresh_us = c->device_refresh_s * 1000000,
 	};
 	if (c->score && c->flow_sample_s > 0) {
 		wc.flow.beh_msg_gap_us = (uint32_t)(c->beh_msg_gap_ms * 1000);

@@ -117,7 +117,16 @@ struct sl_cidr_set {
 	X(probe_timeout_ms, 2000, 50, 60000, "deadline of each probe step: connect, TLS handshake, one answer") \
 	X(probe_banner_ms, 300, 0, 10000, "wait this long after connecting for a server-first banner") \
 	X(probe_concurrency, 4, 1, 64, "probes in flight at once")                             \
-	X(probe_tls, 1, 0, 1, "also probe inside TLS where the port completes a handshake")
+	X(probe_tls, 1, 0, 1, "also probe inside TLS where the port completes a handshake") \
+	X(devices, 1, 0, 1, "learn devices from the wire: MAC/VLAN of new flows, ARP, LLDP, CDP, DHCP") \
+	X(device_capacity, 65536, 64, 16777216, "devices in the control core's table (full buckets evict, counted)") \
+	X(device_router_ips, 16, 2, 1000000, "a MAC seen with this many addresses is a router or gateway, never blamed") \
+	X(device_learn_s, 86400, 0, 31536000, "learning period: a device first seen later is new (new_device signal)") \
+	X(device_refresh_s, 60, 1, 86400, "a host's MAC and VLAN are sent again once per this period (device times have this granularity)") \
+	X(device_save_s, 300, 0, 86400, "live: seconds between device state file writes, 0 = only at stop") \
+	X(device_events, 0, 0, 1, "write device_new and device_moved event lines") \
+	X(score_weight_mining_hw, 40, 0, 100, "points of mining hardware: a listed MAC prefix, or a miner's DHCP name or vendor class") \
+	X(score_weight_new_device, 15, 0, 100, "points of a device first seen after the learning period that mines or keeps long external flows")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -154,6 +163,12 @@ enum sl_cfg_kind {
 		"pool names, matched as suffixes on label boundaries")                          \
 	X(pools_ips, SL_CONFIG_DIR "/pools.ips", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,             \
 		"pool addresses (IPv4/IPv6 CIDRs)")                                              \
+	X(mining_hw, SL_CONFIG_DIR "/mining_hw.txt", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,         \
+		"MAC prefixes of mining hardware (24, 28 or 36 bits), with their sources")      \
+	X(oui_dir, "/usr/share/ieee-data", SL_CFG_DIR, NULL, SL_CFG_PATH_MAX,                    \
+		"IEEE registry (Debian ieee-data: oui.txt, mam.txt, oui36.txt), empty = no vendor names") \
+	X(device_state, "auto", SL_CFG_DIR, NULL, SL_CFG_PATH_MAX,                               \
+		"live: device table state file; auto = /var/lib/sluice/devices.state when /var/lib/sluice is writable, empty = none (offline: --device-state)") \
 	X(detectors, "", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,                                     \
 		"detector overrides: '<detector> off|on|weight N' per line")                    \
 	X(hs_cache_dir, "auto", SL_CFG_DIR, NULL, SL_CFG_CACHE_DIR_MAX, "compiled Hyperscan database cache: a directory, auto (/var/cache/sluice if writable, else $XDG_CACHE_HOME/sluice or ~/.cache/sluice), empty = none") \

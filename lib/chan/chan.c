@@ -96,6 +96,8 @@ msg_time(const struct sl_msg *m)
 		return m->u.event.ts_us;
 	case SL_MSG_FLOW:
 		return m->u.flow.ts_us;
+	case SL_MSG_DEV:
+		return m->u.dev.ts_us;
 	default:
 		return 0;
 	}
@@ -112,6 +114,8 @@ sl_chan_deliver(const struct sl_chan_sink *k, const struct sl_msg *m)
 		k->on_event(k->arg, m->worker, &m->u.event);
 	else if (m->type == SL_MSG_FLOW && k->on_flow != NULL)
 		k->on_flow(k->arg, m->worker, &m->u.flow);
+	else if (m->type == SL_MSG_DEV && k->on_dev != NULL)
+		k->on_dev(k->arg, m->worker, &m->u.dev);
 }
 
 int

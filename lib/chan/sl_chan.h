@@ -11,6 +11,7 @@
 #include <rte_common.h>
 #include <rte_ring.h>
 
+#include "sl_dev.h"
 #include "sl_flow.h"
 #include "sl_host.h"
 #include "sl_match.h"
@@ -20,6 +21,7 @@
 #define SL_MSG_HOST 1  /**< payload is a struct sl_host_delta */
 #define SL_MSG_EVENT 2 /**< payload is a struct sl_event (a detection) */
 #define SL_MSG_FLOW 3  /**< payload is a struct sl_flow_sample (behaviour of one flow) */
+#define SL_MSG_DEV 4   /**< payload is a struct sl_dev_obs (a device observation) */
 
 /** One record on a channel: 128 bytes. */
 struct sl_msg {
@@ -29,6 +31,7 @@ struct sl_msg {
 		struct sl_host_delta host; /**< SL_MSG_HOST */
 		struct sl_event event;     /**< SL_MSG_EVENT */
 		struct sl_flow_sample flow; /**< SL_MSG_FLOW */
+		struct sl_dev_obs dev;     /**< SL_MSG_DEV */
 		uint8_t raw[120];          /**< room for later record kinds */
 	} u;
 };
@@ -71,6 +74,7 @@ struct sl_chan_sink {
 	void (*on_clock)(void *arg, uint64_t ts_us);
 	void (*on_event)(void *arg, unsigned int worker, const struct sl_event *ev);
 	void (*on_flow)(void *arg, unsigned int worker, const struct sl_flow_sample *s);
+	void (*on_dev)(void *arg, unsigned int worker, const struct sl_dev_obs *o);
 	void *arg;
 };
 

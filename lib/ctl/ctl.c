@@ -138,6 +138,11 @@ struct sl_ctl {
 		bool used;
 		struct sl_flow_sample s;
 	} held[CTL_HELD];
+	struct sl_oui *oui;              /* IEEE registry and mining-hardware prefixes */
+	struct sl_devtab *devs;          /* NULL: devices = 0 */
+	struct ctl_devs devctx;          /* the writer's device hook */
+	char dev_state[4096];            /* state file ("" = none) */
+	uint64_t next_dev_save_us;
 
 	/* topology */
 	unsigned int nworkers;
@@ -451,6 +456,28 @@ write_detection(void *arg, const struct sl_event *ev, unsigned int weight, uint6
 	return rc;
 }
 
+/* A device first seen after the learning period that mines or keeps long external flows:
+ * the new_device signal (once a device; refreshed while it goes on). */
+static void
+new_device_signal(struct sl_ctl *ctl, const uint8_t host[16], uint64_t ts)
+{
+	const struct sl_dev *d;
+	char why[42];
+	time_t t;
+	struct tm tm;
+
+	if (ctl->devs == NULL || ctl->score == NULL)
+		return;
+	d = sl_devtab_find_ip(ctl->devs, host, NULL);
+	if (d == NULL || !(d->flags & SL_DEV_F_NEW))
+		return;
+	t = (time_t)(d->first_us / 1000000);
+	gmtime_r(&t, &tm);
+	strftime(why, sizeof(why), "first seen %Y-%m-%dT%H:%M:%SZ", &tm);
+	sl_score_device(ctl->score, host, SL_SIG_new_device, d->mac, why, ts);
+	ctl->st.dev_signals++;
+}
+
 static void
 on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 {
@@ -476,6 +503,7 @@ on_event(void *arg, unsigned int worker, const struct sl_event *ev)
 		ctl->st.det_written++; /* with no event log: taken and scored, nothing to write */
 	}
 	if (ctl->score != NULL) {
+		new_device_signal(ctl, ev->host == SL_EV_HOST_DST ? ev->dst : ev->src, ev->ts_us);
 		sl_score_detection(ctl->score, ev, weight);
 		if (ctl->probe != NULL && (sl_signal_kind_of(ev->detector) == SL_SIG_fingerprint ||
 					   sl_signal_kind_of(ev->detector) == SL_SIG_pool_ip))
@@ -494,11 +522,53 @@ on_flow(void *arg, unsigned int worker, const struct sl_flow_sample *s)
 		sl_chost_note_known(ctl->hosts, s->host == SL_EV_HOST_DST ? s->dst : s->src, s->known);
 	if (ctl->score == NULL)
 		return;
+	/* a new device keeping a long flow with the outside */
+	if (ctl->devs != NULL && !s->final &&
+	    (uint64_t)s->age_ms >= ctl->cfg->long_flow_seconds * 1000) {
+		const uint8_t *host = s->host == SL_EV_HOST_DST ? s->dst : s->src;
+		const uint8_t *peer = s->host == SL_EV_HOST_DST ? s->src : s->dst;
+
+		if (ctl->cfg->home_nets.n == 0 || !sl_cidr_set_match(&ctl->cfg->home_nets, peer))
+			new_device_signal(ctl, host, s->ts_us);
+	}
 	if (ctl->probe != NULL) {
 		probe_sample(ctl, s);
 		return;
 	}
 	sl_score_sample(ctl->score, s, true);
+}
+
+/* A device observation: the table, device events, the mining-hardware signal. */
+static void
+on_dev(void *arg, unsigned int worker, const struct sl_dev_obs *o)
+{
+	struct sl_ctl *ctl = arg;
+	const struct sl_dev *d;
+	unsigned int ch;
+
+	RTE_SET_USED(worker);
+	ctl->st.dev_records++;
+	if (ctl->devs == NULL)
+		return;
+	d = sl_devtab_observe(ctl->devs, o, &ch);
+	if (d == NULL)
+		return;
+	if ((ch & (SL_DEV_CH_NEW | SL_DEV_CH_MOVED)) && ctl->cfg->device_events &&
+	    ctl->events != NULL && !ctl->events_failed) {
+		if (ctl_dev_event(ctl->events, d, (ch & SL_DEV_CH_NEW) ? "device_new" : "device_moved",
+			    o->ts_us, ctl->conf.live) < 0)
+			events_failed(ctl);
+		else
+			ctl->st.dev_events++;
+	}
+	/* mining hardware: a signal on the address this observation ties to it (a router's
+	 * MAC names no host) */
+	if (ctl->score != NULL && (d->flags & SL_DEV_F_MINER_HW) && !(d->flags & SL_DEV_F_ROUTER) &&
+	    (o->flags & SL_DEV_OF_IP) &&
+	    (o->kind == SL_DEV_OBS_flow || o->kind == SL_DEV_OBS_arp || o->kind == SL_DEV_OBS_dhcp)) {
+		sl_score_device(ctl->score, o->ip, SL_SIG_mining_hw, d->mac, d->miner, o->ts_us);
+		ctl->st.dev_signals++;
+	}
 }
 
 static uint64_t
@@ -675,6 +745,86 @@ open_events(struct sl_ctl *ctl, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The registry and the device table; the state file, when there is one, loaded. A corrupt
+ * or truncated file is not fatal: said on stderr, kept aside as <file>.bad, and the table
+ * starts empty. */
+static int
+open_devices(struct sl_ctl *ctl, char *err, size_t errlen)
+{
+	const struct sl_cfg *cfg = ctl->cfg;
+	char oerr[512] = "", lerr[512] = "";
+	struct sl_devtab_params p = {
+		.capacity = (uint32_t)cfg->device_capacity,
+		.router_ips = (uint32_t)cfg->device_router_ips,
+		.learn_us = cfg->device_learn_s * 1000000,
+		.refresh_us = cfg->device_refresh_s * 1000000,
+	};
+	int n;
+
+	shipped_list(ctl->conf.cfg->mining_hw, "mining_hw", "mining-hardware prefixes");
+	if (cfg->oui_dir[0] != '\0' && access(cfg->oui_dir, R_OK) != 0)
+		fprintf(stderr, "sluice: warning: oui_dir %s: %s; no vendor names (install ieee-data)\n",
+			cfg->oui_dir, strerror(errno));
+	ctl->oui = sl_oui_load(cfg->oui_dir, cfg->mining_hw, oerr, sizeof(oerr));
+	if (ctl->oui == NULL) {
+		snprintf(err, errlen, "mining_hw: %s", oerr);
+		return -EINVAL;
+	}
+	ctl->devs = sl_devtab_create(&p, ctl->oui);
+	if (ctl->devs == NULL) {
+		snprintf(err, errlen, "device table: out of memory");
+		return -ENOMEM;
+	}
+	ctl->devctx.t = ctl->devs;
+	ctl->devctx.live = ctl->conf.live;
+	if (ctl->events != NULL)
+		sl_writer_set_device(ctl->events, ctl_dev_json, &ctl->devctx);
+	if (ctl->conf.device_state != NULL)
+		snprintf(ctl->dev_state, sizeof(ctl->dev_state), "%s", ctl->conf.device_state);
+	if (ctl->dev_state[0] == '\0')
+		return 0;
+	n = sl_devtab_load(ctl->devs, ctl->dev_state, lerr, sizeof(lerr));
+	if (n == -EINVAL) {
+		char bad[4200];
+
+		snprintf(bad, sizeof(bad), "%s.bad", ctl->dev_state);
+		if (rename(ctl->dev_state, bad) == 0)
+			fprintf(stderr, "sluice: device state %s; starting with an empty device table "
+					"(the bad file is kept as %s)\n", lerr, bad);
+		else
+			fprintf(stderr, "sluice: device state %s; starting with an empty device table "
+					"(could not keep it aside: %s)\n", lerr, strerror(errno));
+	} else if (n < 0) {
+		fprintf(stderr, "sluice: device state %s; starting with an empty device table\n",
+			lerr);
+	} else if (n > 0 && !ctl->conf.live) {
+		fprintf(stderr, "sluice: device state %s: %d devices loaded\n", ctl->dev_state, n);
+	}
+	return 0;
+}
+
+/* Write the device table to its state file (a failure is said and counted, never fatal). */
+static void
+save_devices(struct sl_ctl *ctl)
+{
+	char serr[512] = "";
+
+	if (ctl->devs == NULL || ctl->dev_state[0] == '\0')
+		return;
+	if (sl_devtab_save(ctl->devs, ctl->dev_state, serr, sizeof(serr)) < 0) {
+		if (ctl->st.dev_save_errors++ == 0)
+			fprintf(stderr, "sluice: device state: %s\n", serr);
+	} else {
+		ctl->st.dev_saves++;
+	}
+}
+
+const struct sl_devtab *
+sl_ctl_devices(const struct sl_ctl *ctl)
+{
+	return ctl->devs;
+}
+
 struct sl_ctl *
 sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 {
@@ -799,11 +949,16 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (cfg->devices && open_devices(ctl, err, errlen) < 0) {
+		*rc = -EINVAL;
+		goto fail;
+	}
 	ctl->sink = (struct sl_chan_sink){
 		.hosts = ctl->hosts,
 		.on_clock = on_clock,
 		.on_event = on_event,
 		.on_flow = on_flow,
+		.on_dev = on_dev,
 		.arg = ctl,
 	};
 	*rc = 0;
@@ -868,12 +1023,33 @@ sl_ctl_attach(struct sl_ctl *ctl, struct sl_worker *const *workers, unsigned int
 
 /* ---- requests ---- */
 
+/* The registry and the mining-hardware list again (with the pool lists): a bad list keeps
+ * the old one. */
+static void
+reload_oui(struct sl_ctl *ctl)
+{
+	char err[512] = "";
+	struct sl_oui *o;
+
+	if (ctl->devs == NULL)
+		return;
+	o = sl_oui_load(ctl->cfg->oui_dir, ctl->cfg->mining_hw, err, sizeof(err));
+	if (o == NULL) {
+		fprintf(stderr, "sluice: mining_hw reload refused, keeping the old list: %s\n", err);
+		return;
+	}
+	sl_devtab_set_oui(ctl->devs, o);
+	sl_oui_free(ctl->oui);
+	ctl->oui = o;
+}
+
 static int
 do_reload(struct sl_ctl *ctl, char *msg, size_t len)
 {
 	char err[512] = "";
 	int rc;
 
+	reload_oui(ctl);
 	if (ctl->match == NULL) {
 		snprintf(msg, len, "detection is off (detect = 0)");
 		return -ENOTSUP;
@@ -1026,7 +1202,8 @@ worker_totals(struct sl_ctl *ctl)
 	ctl->st.samples_dropped_ring = sml;
 	ctl->st.ring_full = full;
 	ctl->st.host_deltas_deferred = hdef;
-	ctl->st.host_deltas = ctl->st.records - ctl->st.det_taken - ctl->st.samples_taken;
+	ctl->st.host_deltas = ctl->st.records - ctl->st.det_taken - ctl->st.samples_taken -
+			      ctl->st.dev_records;
 	if (ctl->dd != NULL) {
 		struct ctl_dedup_stats ds;
 
@@ -1180,6 +1357,9 @@ sl_ctl_serve(struct sl_ctl *ctl, char *err, size_t errlen)
 		if (ctl->http == NULL)
 			return -EADDRINUSE;
 	}
+	hostq_devices(ctl->devs != NULL);
+	if (ctl->devs != NULL && devq_register() < 0)
+		fprintf(stderr, "sluice: telemetry device commands not registered\n");
 	if (hostq_register() < 0)
 		fprintf(stderr, "sluice: telemetry host commands not registered\n");
 	if (ops_register() < 0)
@@ -1211,7 +1391,7 @@ void
 sl_ctl_run(struct sl_ctl *ctl)
 {
 	uint64_t last_rx = 0, last_change = wall_us(), tsc = rte_rdtsc();
-	struct hostq_src hq = {.hosts = ctl->hosts, .score = ctl->score};
+	struct hostq_src hq = {.hosts = ctl->hosts, .score = ctl->score, .devs = ctl->devs};
 
 	while (!sl_ctl_stopping()) {
 		uint64_t wall = wall_us(), now = wall, rx, t;
@@ -1230,6 +1410,12 @@ sl_ctl_run(struct sl_ctl *ctl)
 			on_clock(ctl, now); /* decay goes on when no records come */
 		work = requests(ctl) || n != 0;
 		hostq_poll(&hq);
+		devq_poll(ctl->devs);
+		if (ctl->devs != NULL && ctl->cfg->device_save_s != 0 && wall >= ctl->next_dev_save_us) {
+			if (ctl->next_dev_save_us != 0)
+				save_devices(ctl);
+			ctl->next_dev_save_us = wall + ctl->cfg->device_save_s * 1000000;
+		}
 		block_timer(ctl, now);
 		ops_poll(ctl->block, now);
 		probeq_poll(ctl->probe, sl_ctl_now(ctl), probe_operator, ctl);
@@ -1281,6 +1467,7 @@ sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
 	}
 	if (ctl->dd != NULL)
 		ctl_dedup_flush(ctl->dd);
+	save_devices(ctl);
 	if (ctl->events != NULL && !ctl->events_failed && (ctl->score != NULL || ctl->conf.live)) {
 		struct sl_report_ctx rc;
 
@@ -1328,6 +1515,7 @@ sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *ou
 		.score_now_us = ctl->score != NULL ? sl_score_now(ctl->score) : 0,
 		.ctl = &ctl->st,
 		.probe = ctl->probe,
+		.devs = ctl->devs,
 	};
 }
 
@@ -1363,6 +1551,8 @@ sl_ctl_free(struct sl_ctl *ctl)
 	if (ctl->merging)
 		sl_chan_merge_fini(&ctl->merge);
 	ctl_dedup_free(ctl->dd);
+	if (ctl->events != NULL) /* the writer thread formats no more lines */
+		sl_writer_set_device(ctl->events, NULL, NULL);
 	if (ctl->events != NULL && sl_writer_close(ctl->events) < 0) { /* flushes, joins, closes */
 		if (!ctl->events_failed)
 			fprintf(stderr, "sluice: writing events: %s\n", strerror(errno));
@@ -1373,6 +1563,8 @@ sl_ctl_free(struct sl_ctl *ctl)
 		rc = -EIO;
 	/* the telemetry snapshots stay until the process ends: a telemetry thread may hold them */
 	sl_snapshot_free(ctl->metrics);
+	sl_devtab_free(ctl->devs);
+	sl_oui_free(ctl->oui);
 	free(ctl);
 	return rc;
 }

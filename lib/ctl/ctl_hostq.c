@@ -31,7 +31,16 @@ static struct {
 	bool tracked[TEL_HOSTS_MAX];              /* out[i] is in the host table */
 	bool scored[TEL_HOSTS_MAX];               /* sv[i] is valid */
 	struct sl_score_view sv[TEL_HOSTS_MAX];
+	struct ctl_dev_brief dev;                 /* TEL_HOST: its device */
 } tel_q = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool a_devs_on; /* the control plane learns devices (set before serving) */
+
+void
+hostq_devices(bool on)
+{
+	a_devs_on = on;
+}
 
 /* One answer row: counters and score of host @p addr. */
 static void
@@ -76,6 +85,7 @@ hostq_poll(struct hostq_src *a)
 	} else {
 		tel_row(a, 0, tel_q.addr, now);
 		tel_q.nout = tel_q.tracked[0] || tel_q.scored[0];
+		ctl_dev_host_keys(a->devs, tel_q.addr, &tel_q.dev);
 	}
 	mbox_done(&tel_q.mb, ticket);
 }
@@ -202,6 +212,24 @@ tel_host_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 				tel_q.tracked[0] ? (uint64_t)(sl_chost_peers(h) + 0.5) : 0);
 			rte_tel_data_add_dict_u64(d, "first_seen_us", h->first_us);
 			rte_tel_data_add_dict_u64(d, "last_seen_us", h->last_us);
+			if (a_devs_on) { /* where the device is */
+				const struct ctl_dev_brief *b = &tel_q.dev;
+
+				if (b->note[0] != '\0')
+					rte_tel_data_add_dict_string(d, "device_note", b->note);
+				if (b->mac[0] != '\0') {
+					rte_tel_data_add_dict_string(d, b->known ? "device_mac" :
+									"gateway_mac", b->mac);
+					rte_tel_data_add_dict_string(d, b->known ? "device_vendor" :
+									"gateway_vendor", b->vendor);
+				}
+				if (b->known) {
+					rte_tel_data_add_dict_string(d, "device_vlans", b->vlans);
+					rte_tel_data_add_dict_string(d, "device_name", b->name);
+					rte_tel_data_add_dict_string(d, "device_mining_hardware", b->miner);
+					rte_tel_data_add_dict_u64(d, "device_first_seen_us", b->first_us);
+				}
+			}
 			for (unsigned int g = 0; tel_q.scored[0] && g < v->nsig; g++) {
 				char why[128];
 

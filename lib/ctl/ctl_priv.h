@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sl_block.h"
+#include "sl_dev.h"
 #include "sl_host.h"
 #include "sl_probe.h"
 #include "sl_score.h"
@@ -17,12 +18,49 @@
 struct hostq_src {
 	struct sl_chost_table *hosts;
 	struct sl_score *score; /**< NULL: score = 0 */
+	const struct sl_devtab *devs; /**< NULL: devices = 0 */
 };
+
+/* Devices (ctl_dev.c). */
+struct ctl_devs {
+	const struct sl_devtab *t; /**< NULL: devices = 0 */
+	bool live;                 /**< show the queue (offline it depends on the workers) */
+};
+
+struct sl_json;
+struct sl_writer;
+
+/** Writer hook (sl_writer_set_device): the "device" member for host @p addr. @p arg is a
+ * struct ctl_devs. */
+void ctl_dev_json(void *arg, struct sl_json *j, const uint8_t addr[16]);
+/** One device_new or device_moved line. @return 0 or -errno from the writer. */
+int ctl_dev_event(struct sl_writer *w, const struct sl_dev *d, const char *type, uint64_t ts,
+	bool live);
+/** Register /sluice/devices and /sluice/device. @return 0 or -EINVAL. */
+int devq_register(void);
+/** Control core: answer a pending device query, if any. */
+void devq_poll(const struct sl_devtab *t);
+
+/** A host's device in short, for /sluice/host. */
+struct ctl_dev_brief {
+	int known;
+	char mac[18];
+	char vendor[48];
+	char vlans[64];
+	char name[SL_DEV_TEXT];
+	char miner[64];
+	char note[40];
+	uint64_t first_us;
+};
+void ctl_dev_host_keys(const struct sl_devtab *t, const uint8_t addr[16],
+	struct ctl_dev_brief *b);
 
 /** Register the two commands. @return 0 or -EINVAL. */
 int hostq_register(void);
 /** Control core: answer a pending query, if any. */
 void hostq_poll(struct hostq_src *a);
+/** /sluice/host answers say where the device is (device_* keys). Before serving. */
+void hostq_devices(bool on);
 
 /* Operator commands on the response: block, unblock, list, allowlist add, remove and list. */
 /** Register the commands. @return 0 or -errno. */

@@ -54,6 +54,11 @@ enum sl_ctl_clock {
 	X(reloads, 0, "successful list and detector reloads") \
 	X(reload_errors, 0, "reloads refused (bad list: the old tables stay)") \
 	X(reopens, 0, "event log reopens (SIGHUP)") \
+	X(dev_records, 0, "device observations taken from the rings") \
+	X(dev_events, 0, "device_new and device_moved lines written") \
+	X(dev_signals, 0, "mining_hw and new_device signals given to the scorer") \
+	X(dev_saves, 1, "device state file writes") \
+	X(dev_save_errors, 1, "device state file writes that failed") \
 	X(syslog_sent, 0, "event lines a syslog receiver took (syslog)") \
 	X(syslog_dropped, 0, "event lines not sent to syslog: socket missing, receiver down or behind") \
 	X(syslog_errors, 0, "syslog send errors that closed the connection (then retried)") \
@@ -83,6 +88,8 @@ struct sl_ctl_conf {
 	bool live;                 /**< live capture (else offline, exact) */
 	const char *events_path;   /**< event log: NULL none, "-" stdout, else a file (appended) */
 	unsigned int nworkers;     /**< workers that will be attached */
+	const char *device_state;  /**< device table state file, loaded at start and saved
+	                                (periodically live, and at the end); NULL = none */
 	int socket;                /**< NUMA socket of the tables */
 };
 
@@ -105,6 +112,9 @@ struct sl_match *sl_ctl_match(struct sl_ctl *ctl);
 struct sl_block *sl_ctl_block(struct sl_ctl *ctl);
 struct sl_chost_table *sl_ctl_hosts(struct sl_ctl *ctl);
 struct sl_score *sl_ctl_score(struct sl_ctl *ctl);
+struct sl_devtab;
+/** The device table (NULL when devices = 0). Control core. */
+const struct sl_devtab *sl_ctl_devices(const struct sl_ctl *ctl);
 /** The response mode in force (enum sl_mode; offline a response is a dry run). */
 int sl_ctl_mode(const struct sl_ctl *ctl);
 

@@ -369,6 +369,21 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, const struct
 	scoring_families(t, c);
 	block_families(t, c);
 	probe_families(t, c);
+	if (c->devs != NULL) {
+		struct sl_devtab_stats ds;
+
+		sl_devtab_get_stats(c->devs, &ds);
+		head(t, FAM_devices_known);
+		sl_text_printf(t, "sluice_devices_known %" PRIu64 "\n", ds.devices);
+		head(t, FAM_devices_new_total);
+		sl_text_printf(t, "sluice_devices_new_total %" PRIu64 "\n", ds.devices_new);
+		head(t, FAM_devices_moved_total);
+		sl_text_printf(t, "sluice_devices_moved_total %" PRIu64 "\n", ds.devices_moved);
+		head(t, FAM_devices_evicted_total);
+		sl_text_printf(t, "sluice_devices_evicted_total %" PRIu64 "\n", ds.evicted);
+		head(t, FAM_devices_routers);
+		sl_text_printf(t, "sluice_devices_routers %" PRIu64 "\n", ds.routers);
+	}
 	if (c->db != NULL) {
 		uint32_t nd, nr, ndet, npat;
 

@@ -79,6 +79,11 @@
 	X(detection_reloads_total, counter, "Detection table reloads, by result")               \
 	X(pool_names, gauge, "Pool names loaded")                                               \
 	X(pool_ranges, gauge, "Pool address ranges loaded")                                     \
+	X(devices_known, gauge, "Devices in the device table")                                  \
+	X(devices_new_total, counter, "Devices added to the device table")                     \
+	X(devices_moved_total, counter, "Devices seen on a new VLAN or port")                   \
+	X(devices_evicted_total, counter, "Devices evicted because their bucket was full (device table full)") \
+	X(devices_routers, gauge, "MACs marked router or gateway (many addresses)")              \
 	X(syslog_messages_total, counter, "Event lines for syslog by result: sent, dropped (socket missing, receiver down or behind), errors") \
 	X(metrics_requests_cut_total, counter, "/metrics connections closed at their deadline (metrics_request_timeout_s)") \
 	X(render_seconds, gauge, "Time the control core took to render this snapshot")         \

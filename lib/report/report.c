@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "report_priv.h"
+#include "sl_dev.h"
 #include "sl_common.h"
 #include "sl_probe.h"
 #include "sl_report.h"
@@ -628,6 +629,83 @@ detection_json(struct sl_json *j, const struct sl_report_ctx *c, const struct sl
 
 /* The control plane: what became of the workers' records, and (live) how busy it was. */
 static void
+dev_collect(void *arg, const struct sl_dev *d)
+{
+	const struct sl_dev ***p = arg;
+
+	*(*p)++ = d;
+}
+
+static int
+dev_mac_cmp(const void *a, const void *b)
+{
+	return memcmp((*(const struct sl_dev *const *)a)->mac, (*(const struct sl_dev *const *)b)->mac, 6);
+}
+
+/* The device table: its counters, what the workers sent, and the devices by MAC (at most
+ * summary_top_hosts): what is on the wire, with where it was seen. */
+static void
+devices_json(struct sl_json *j, const struct sl_report_ctx *c)
+{
+	struct sl_devtab_stats st;
+	uint64_t sent = 0, lost = 0, bad = 0;
+	const struct sl_dev **v, **p;
+	size_t n, k;
+
+	if (c->devs == NULL)
+		return;
+	sl_devtab_get_stats(c->devs, &st);
+	for (unsigned int i = 0; i < c->nworkers; i++) {
+		sent += SL_LOAD_RELAXED(&c->workers[i]->dev_obs);
+		lost += SL_LOAD_RELAXED(&c->workers[i]->dev_lost);
+		bad += SL_LOAD_RELAXED(&c->workers[i]->dev_malformed);
+	}
+	sl_json_obj_open(j, "devices");
+	sl_json_u64(j, "known", st.devices);
+	for (unsigned int i = 0; i < sl_devtab_num_counters(); i++)
+		sl_json_u64(j, sl_devtab_counter_name(i), sl_devtab_counter(&st, i));
+	sl_json_u64(j, "worker_records", sent);
+	sl_json_u64(j, "worker_records_lost", lost);
+	sl_json_u64(j, "malformed_frames", bad);
+	v = malloc((st.devices + 1) * sizeof(*v));
+	sl_json_arr_open(j, "list");
+	if (v != NULL) {
+		p = v;
+		sl_devtab_walk(c->devs, dev_collect, &p);
+		n = (size_t)(p - v);
+		qsort(v, n, sizeof(*v), dev_mac_cmp);
+		for (k = 0; k < n && k < (size_t)c->cfg->summary_top_hosts; k++) {
+			char mac[18];
+
+			sl_mac_format(v[k]->mac, mac);
+			sl_json_obj_open(j, NULL);
+			sl_json_str(j, "mac", mac);
+			sl_json_str(j, "vendor", v[k]->vendor);
+			sl_json_arr_open(j, "vlans");
+			for (unsigned int x = 0; x < v[k]->nvlan; x++)
+				sl_json_u64(j, NULL, v[k]->vlan[x]);
+			sl_json_arr_close(j);
+			sl_json_arr_open(j, "addresses");
+			for (unsigned int x = 0; x < v[k]->nip; x++) {
+				char a[64];
+
+				sl_addr_format(v[k]->ips[x].ip, a, sizeof(a));
+				sl_json_str(j, NULL, a);
+			}
+			sl_json_arr_close(j);
+			sl_json_str(j, "name", v[k]->name);
+			sl_json_str(j, "mining_hardware", v[k]->miner);
+			sl_json_bool(j, "router", (v[k]->flags & SL_DEV_F_ROUTER) != 0);
+			sl_json_time(j, "first_seen", v[k]->first_us);
+			sl_json_obj_close(j);
+		}
+		free(v);
+	}
+	sl_json_arr_close(j);
+	sl_json_obj_close(j);
+}
+
+static void
 control_json(struct sl_json *j, const struct sl_report_ctx *c)
 {
 	const struct sl_ctl_stats *st = c->ctl;
@@ -895,7 +973,8 @@ signal_json(struct sl_json *j, const struct sl_signal *g, float now_points)
 
 	sl_json_obj_open(j, NULL);
 	sl_json_str(j, "signal", sl_signal_kind_name(g->kind));
-	if (g->kind != SL_SIG_behaviour && g->kind != SL_SIG_baseline)
+	if (g->kind != SL_SIG_behaviour && g->kind != SL_SIG_baseline &&
+	    !sl_signal_is_device(g->kind))
 		sl_json_str(j, "detector", sl_det_name(g->detector));
 	sl_json_dbl(j, "points", now_points, 1);
 	sl_json_dbl(j, "weight", g->points, 1);
@@ -903,6 +982,17 @@ signal_json(struct sl_json *j, const struct sl_signal *g, float now_points)
 	sl_json_time(j, "first_seen", g->first_us);
 	sl_json_time(j, "last_seen", g->last_us);
 	sl_json_bool(j, "flow_alive", g->live != 0);
+	if (sl_signal_is_device(g->kind)) {
+		char mac[18];
+
+		sl_mac_format(g->u.dev.mac, mac);
+		sl_json_obj_open(j, "device");
+		sl_json_str(j, "mac", mac);
+		sl_json_str(j, "why", g->u.dev.why);
+		sl_json_obj_close(j);
+		sl_json_obj_close(j);
+		return;
+	}
 	if (g->kind == SL_SIG_baseline) {
 		const struct sl_base_dev *d = &g->u.base;
 
@@ -951,6 +1041,14 @@ sl_report_reason_text(const struct sl_signal *g, float now_points, char *buf, si
 	char peer[64], ex[SL_EVIDENCE_MAX + 1];
 	int n;
 
+	if (sl_signal_is_device(g->kind)) {
+		char mac[18];
+
+		sl_mac_format(g->u.dev.mac, mac);
+		snprintf(buf, len, "%s %.0f/%.0f: %s %s", sl_signal_kind_name(g->kind), now_points,
+			g->points, mac, g->u.dev.why);
+		return;
+	}
 	if (g->kind == SL_SIG_baseline) {
 		const struct sl_base_dev *d = &g->u.base;
 
@@ -1055,7 +1153,15 @@ alert_of(struct sl_json *j, const struct sl_score_view *v, const char *h, bool b
 	g = &v->sig[best];
 	al.sid = sl_signal_sid(g);
 	sl_addr_format(g->peer, peer, sizeof(peer));
-	if (g->kind == SL_SIG_baseline) {
+	if (sl_signal_is_device(g->kind)) {
+		char mac[18];
+
+		sl_mac_format(g->u.dev.mac, mac);
+		al.category = SL_EVE_CATEGORY_ANOMALY;
+		snprintf(sig, sizeof(sig), "sluice: %s is %s (%s, %s)", h,
+			g->kind == SL_SIG_mining_hw ? "mining hardware" : "a new device", mac,
+			g->u.dev.why);
+	} else if (g->kind == SL_SIG_baseline) {
 		al.category = SL_EVE_CATEGORY_ANOMALY;
 		snprintf(sig, sizeof(sig), "sluice: %s far from its own baseline (%s)", h,
 			sl_base_metric_name(g->u.base.metric));
@@ -1146,6 +1252,7 @@ sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 	}
 	sl_json_str(&j, "host", sl_writer_sensor(w));
 	sl_json_str(&j, "judged_host", h);
+	sl_writer_device(w, &j, v->addr);
 	if (n->type == SL_NOTE_ALERT)
 		alert_of(&j, v, h, blocked, p);
 	sl_json_dbl(&j, "score", v->score, 1);
@@ -1340,6 +1447,7 @@ sl_report_block_note(struct sl_writer *w, const struct sl_block_note *n)
 		sl_eve_alert(&j, &al);
 	}
 	rule_members(&j, n->r, n->type != SL_BNOTE_REFUSED, "judged_host");
+	sl_writer_device(w, &j, n->r->key.host);
 	if (n->type == SL_BNOTE_REFUSED)
 		sl_json_str(&j, "refusal", sl_block_refusal_name((unsigned int)n->refusal));
 	if (n->type == SL_BNOTE_UNBLOCK) {
@@ -1726,6 +1834,7 @@ sl_report_summary(FILE *f, const struct sl_report_ctx *c)
 	scoring_json(j, c);
 	response_json(j, c);
 	probe_json(j, c);
+	devices_json(j, c);
 	control_json(j, c);
 
 	sl_json_obj_open(j, "conservation");

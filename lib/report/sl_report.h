@@ -226,6 +226,7 @@ struct sl_report_ctx {
 	uint64_t score_now_us;              /**< time the scores are shown at */
 	const struct sl_ctl_stats *ctl;     /**< control-plane counters, or NULL */
 	struct sl_probe *probe;             /**< the active probe, or NULL (off, offline) */
+	const struct sl_devtab *devs;       /**< device table, or NULL (devices = 0) */
 };
 
 /**
@@ -320,6 +321,13 @@ int sl_community_id(uint16_t seed, const uint8_t src[16], const uint8_t dst[16],
 /** SHA-1 of @p len bytes (for the Community ID). */
 void sl_sha1(const void *data, size_t len, uint8_t out[20]);
 
+/** Writes the "device" member of a line about host @p addr (where the device is: MAC,
+ * vendor, VLANs, names, first seen). */
+typedef void (*sl_writer_device_fn)(void *arg, struct sl_json *j, const uint8_t addr[16]);
+/** Alerts, host scores and blocks of @p w call @p fn after judged_host (NULL: none). */
+void sl_writer_set_device(struct sl_writer *w, sl_writer_device_fn fn, void *arg);
+/** Write the "device" member for @p addr through the function set, if any. */
+void sl_writer_device(struct sl_writer *w, struct sl_json *j, const uint8_t addr[16]);
 /** The sensor's name, EVE's `host` on every line @p w writes (truncated to SL_SENSOR_ID_MAX - 1). */
 void sl_writer_set_sensor(struct sl_writer *w, const char *sensor_id);
 /** The sensor's name set on @p w ("" if none). */

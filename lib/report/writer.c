@@ -56,6 +56,8 @@ struct sl_writer {
 	bool failed;               /* any write or close failed since open */
 	uint64_t lines, bytes, chunks, waits;
 	char sensor[SL_SENSOR_ID_MAX]; /* EVE's host on every line */
+	sl_writer_device_fn device_fn;  /* writes the judged host's "device" member, or NULL */
+	void *device_arg;
 	struct sl_syslog *sys;         /* also send every line as a syslog message, or NULL */
 	/* unthreaded: the caller's; threaded: the writer thread's once it runs */
 	int fd;
@@ -513,6 +515,20 @@ void
 sl_writer_set_sensor(struct sl_writer *w, const char *sensor_id)
 {
 	snprintf(w->sensor, sizeof(w->sensor), "%s", sensor_id != NULL ? sensor_id : "");
+}
+
+void
+sl_writer_set_device(struct sl_writer *w, sl_writer_device_fn fn, void *arg)
+{
+	w->device_fn = fn;
+	w->device_arg = arg;
+}
+
+void
+sl_writer_device(struct sl_writer *w, struct sl_json *j, const uint8_t addr[16])
+{
+	if (w->device_fn != NULL)
+		w->device_fn(w->device_arg, j, addr);
 }
 
 const char *

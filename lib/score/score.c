@@ -47,7 +47,7 @@ uint32_t
 sl_signal_sid(const struct sl_signal *g)
 {
 	if (g->kind == SL_SIG_behaviour || g->kind == SL_SIG_baseline ||
-	    g->kind == SL_SIG_pool_confirmed)
+	    g->kind == SL_SIG_pool_confirmed || sl_signal_is_device(g->kind))
 		return sl_signal_kind_sid(g->kind);
 	return sl_det_sid(g->detector);
 }
@@ -510,7 +510,7 @@ evaluate(struct sl_score *s, struct shost *h, uint64_t now, uint64_t flow_id, bo
 static inline bool
 keyed_by_detector(unsigned int kind)
 {
-	return kind != SL_SIG_behaviour && kind != SL_SIG_baseline;
+	return kind != SL_SIG_behaviour && kind != SL_SIG_baseline && !sl_signal_is_device(kind);
 }
 
 /*
@@ -828,6 +828,30 @@ sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_b
 }
 
 void
+sl_score_device(struct sl_score *s, const uint8_t addr[16], unsigned int kind,
+	const uint8_t mac[6], const char *why, uint64_t now_us)
+{
+	struct sl_signal g;
+	struct shost *h;
+
+	if (!sl_signal_is_device(kind) || s->p.weight[kind] == 0)
+		return;
+	clock_to(s, now_us);
+	h = host_get(s, addr, now_us, true);
+	if (h == NULL)
+		return;
+	memset(&g, 0, sizeof(g));
+	g.kind = (uint8_t)kind;
+	g.live = 0;
+	g.points = (float)s->p.weight[kind];
+	g.first_us = g.last_us = now_us;
+	memcpy(g.u.dev.mac, mac, 6);
+	snprintf(g.u.dev.why, sizeof(g.u.dev.why), "%s", why);
+	add_signal(s, h, &g, now_us);
+	evaluate(s, h, s->now_us, 0, true);
+}
+
+void
 sl_score_tick(struct sl_score *s, uint64_t now_us)
 {
 	uint64_t t0 = rte_rdtsc();
@@ -955,6 +979,8 @@ sl_score_params_from_cfg(const struct sl_cfg *c, struct sl_score_params *p,
 	p->weight[SL_SIG_behaviour] = (uint32_t)c->score_weight_behaviour;
 	p->weight[SL_SIG_baseline] = (uint32_t)c->score_weight_baseline;
 	p->weight[SL_SIG_pool_confirmed] = (uint32_t)c->score_weight_pool_confirmed;
+	p->weight[SL_SIG_mining_hw] = (uint32_t)c->score_weight_mining_hw;
+	p->weight[SL_SIG_new_device] = (uint32_t)c->score_weight_new_device;
 	p->alert = (uint32_t)c->score_alert;
 	p->block = (uint32_t)c->score_block;
 	p->hold_us = c->score_hold_s * 1000000;

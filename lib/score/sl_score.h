@@ -27,7 +27,9 @@
 	X(fingerprint, 8100904, "handshake shape of an encrypted pool protocol (Stratum V2 Noise)") \
 	X(behaviour, 8100905, "an opaque flow that behaves like a miner: long, sparse, steady pushes") \
 	X(baseline, 8100906, "host traffic far from its own learned baseline")                \
-	X(pool_confirmed, 8100907, "an active probe found the peer speaking a pool protocol")
+	X(pool_confirmed, 8100907, "an active probe found the peer speaking a pool protocol") \
+	X(mining_hw, 8100908, "mining hardware: a listed MAC prefix, or a miner's DHCP name or vendor class") \
+	X(new_device, 8100909, "a device first seen after the learning period that mines or keeps long external flows")
 
 enum sl_signal_kind {
 #define SL_SIG_ENUM(name, sid, help) SL_SIG_##name,
@@ -184,6 +186,10 @@ struct sl_signal {
 			uint32_t latency_ms;   /**< how long the probe took */
 			uint8_t answer[SL_EVIDENCE_MAX]; /**< first bytes of the answer */
 		} probe;
+		struct {
+			uint8_t mac[6];      /**< the device */
+			char why[42];        /**< what made it (maker, DHCP name, "first seen ...") */
+		} dev;                       /**< mining_hw, new_device */
 	} u;
 };
 
@@ -301,6 +307,21 @@ unsigned int sl_score_refuted(struct sl_score *s, const uint8_t host[16], const 
 /** A baseline deviation of host @p addr at @p now_us. */
 void sl_score_deviation(struct sl_score *s, const uint8_t addr[16], const struct sl_base_dev *d,
 	uint64_t now_us);
+
+/**
+ * A device signal (SL_SIG_mining_hw or SL_SIG_new_device) for host @p addr, from device
+ * @p mac, saying @p why, at @p now_us; repeated calls refresh it. Its points are the kind's
+ * weight; neither kind alone should reach the alert level (config keys).
+ */
+void sl_score_device(struct sl_score *s, const uint8_t addr[16], unsigned int kind,
+	const uint8_t mac[6], const char *why, uint64_t now_us);
+
+/** A device signal kind (no flow behind it). */
+static inline bool
+sl_signal_is_device(unsigned int kind)
+{
+	return kind == SL_SIG_mining_hw || kind == SL_SIG_new_device;
+}
 
 /**
  * Decay pass at @p now_us: re-evaluate every host with signals, report level changes, forget

@@ -76,6 +76,20 @@ struct sl_worker_conf {
 	bool drop_blocked;           /**< inline: packets of blocked flows are not forwarded */
 	uint64_t sample_us;          /**< flow sample interval (0 = no samples) */
 	uint64_t sample_min_age_us;  /**< flows younger than this are not sampled */
+	bool devices;                /**< learn devices: MAC/VLAN of new flows, ARP, LLDP, CDP,
+	                                  DHCP (sl_dev.h) */
+	uint64_t dev_refresh_us;     /**< a host's MAC/VLAN is sent again once per this period */
+};
+
+#define SL_DEV_CACHE 4096 /**< worker cache of (address, MAC, VLAN) already sent */
+
+/** What a worker last sent about an address (so new flows of a known host send nothing). */
+struct sl_dev_seen {
+	uint8_t ip[16];
+	uint8_t mac[6];
+	uint16_t vlan;
+	uint32_t bucket;             /**< refresh period it was sent in (+1; 0 = empty) */
+	uint32_t pad;
 };
 
 /** A worker. Hot fields first; counters below are written only by the worker. */
@@ -113,6 +127,10 @@ struct sl_worker {
 	uint64_t blocked_bytes;     /**< ... and their wire bytes */
 	uint64_t samples_lost;      /**< live: flow samples dropped because the ring was full */
 	uint64_t wall0_us;          /**< live: wall clock at init, so times are epoch-based */
+	uint64_t dev_obs;           /**< device observations sent to the control core */
+	uint64_t dev_lost;          /**< live: device observations dropped (ring full) */
+	uint64_t dev_malformed;     /**< ARP/LLDP/CDP/DHCP frames too short or inconsistent */
+	struct sl_dev_seen *dev_seen; /**< SL_DEV_CACHE entries, NULL when devices are off */
 	unsigned int ntop;          /**< entries in top[] */
 	unsigned int top_want;      /**< size of the top list (summary_top_flows) */
 	struct sl_flow_rec top[SL_TOP_FLOWS]; /**< largest finished flows by bytes */

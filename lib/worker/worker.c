@@ -88,7 +88,8 @@ uint64_t
 sl_worker_memsize(const struct sl_worker_conf *c)
 {
 	return sl_flow_table_memsize(&c->flow) + sl_whost_memsize(c->host_capacity) +
-	       (uint64_t)c->ring_size * sizeof(struct sl_msg) + sizeof(struct sl_worker);
+	       (uint64_t)c->ring_size * sizeof(struct sl_msg) + sizeof(struct sl_worker) +
+	       (c->devices ? SL_DEV_CACHE * sizeof(struct sl_dev_seen) : 0);
 }
 
 static void
@@ -234,6 +235,18 @@ sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf
 			goto err_free_hosts;
 		}
 	}
+	if (c->devices) {
+		if (w->conf.dev_refresh_us == 0)
+			w->conf.dev_refresh_us = 60000000;
+		w->dev_seen = rte_zmalloc_socket("sl_dev_seen",
+			SL_DEV_CACHE * sizeof(*w->dev_seen), RTE_CACHE_LINE_SIZE, socket);
+		if (w->dev_seen == NULL) {
+			rc = -ENOMEM;
+			rte_free(w->mx.work);
+			sl_chan_fini(&w->chan);
+			goto err_free_hosts;
+		}
+	}
 	w->top_want = SL_MIN(c->top_flows, (uint32_t)SL_TOP_FLOWS);
 	{
 		struct timespec ts;
@@ -259,6 +272,8 @@ sl_worker_fini(struct sl_worker *w)
 {
 	rte_free(w->mx.work);
 	w->mx.work = NULL;
+	rte_free(w->dev_seen);
+	w->dev_seen = NULL;
 	sl_chan_fini(&w->chan);
 	sl_whost_free(w->hosts);
 	sl_flow_table_free(w->flows);
@@ -279,6 +294,112 @@ sl_worker_add_rxq(struct sl_worker *w, uint16_t port, uint16_t queue, bool meta,
 	q->linktype = linktype;
 	q->tx_port = -1;
 	return 0;
+}
+
+/* ---- devices (sl_dev.h): off the path of ordinary packets ---- */
+
+/* Time of an observation: the packet's own (offline, or the port's RX timestamp). */
+static uint64_t
+obs_time(const struct sl_worker *w, const struct rte_mbuf *mb)
+{
+	if (w->conf.offline || (w->conf.port_time && (mb->ol_flags & sl_ts_flag)))
+		return sl_mbuf_ts_us(mb);
+	return w->now_us;
+}
+
+static void
+dev_send(struct sl_worker *w, const struct sl_rxq *q, struct sl_dev_obs *o, uint64_t ts)
+{
+	struct sl_msg m;
+
+	o->ts_us = ts;
+	o->port = q->port;
+	o->queue = w->conf.offline ? 0 : q->queue; /* offline: the same whatever the workers */
+	m.type = SL_MSG_DEV;
+	m.worker = w->id;
+	m.u.dev = *o;
+	if (send_msg(w, &m) == 0)
+		SL_STORE_RELAXED(&w->dev_obs, w->dev_obs + 1);
+	else
+		SL_STORE_RELAXED(&w->dev_lost, w->dev_lost + 1);
+}
+
+/* A frame the parser called non-IP: ARP, LLDP, CDP describe devices. */
+static void
+dev_l2(struct sl_worker *w, const struct sl_rxq *q, int lt, const uint8_t *p, uint32_t avail,
+	const struct rte_mbuf *mb)
+{
+	struct sl_dev_obs o;
+	int rc = sl_dev_parse_l2(lt, p, avail, &o);
+
+	if (rc < 0)
+		SL_STORE_RELAXED(&w->dev_malformed, w->dev_malformed + 1);
+	else if (rc > 0)
+		dev_send(w, q, &o, obs_time(w, mb));
+}
+
+/* UDP 67/68: a DHCPv4 client message or the server's ACK; UDP 546 -> 547: a DHCPv6 client. */
+static void
+dev_dhcp(struct sl_worker *w, const struct sl_rxq *q, int lt, const uint8_t *p, uint32_t avail,
+	const struct sl_pkt *pk, const struct rte_mbuf *mb)
+{
+	struct sl_dev_obs o[2];
+	uint8_t mac[6];
+	uint16_t vlan = 0;
+	int has = sl_dev_l2_src(lt, p, avail, mac, &vlan), n;
+	uint32_t len;
+
+	if (pk->payload_off >= avail)
+		return;
+	len = SL_MIN(avail - pk->payload_off, pk->payload_cap);
+	if (pk->dport == 547) /* a DHCPv6 client, from its link-local address */
+		n = pk->ipver == 6 && pk->sport == 546 ?
+			sl_dev_parse_dhcp6(p + pk->payload_off, len, has > 0 ? mac : NULL, pk->src,
+				o) : 0;
+	else if ((uint16_t)(pk->sport - 67) <= 1)
+		n = sl_dev_parse_dhcp(p + pk->payload_off, len, has > 0 ? mac : NULL, o);
+	else
+		n = 0;
+	if (n < 0)
+		SL_STORE_RELAXED(&w->dev_malformed, w->dev_malformed + 1);
+	for (int i = 0; i < n; i++) {
+		if (!(o[i].flags & SL_DEV_OF_RELAYED)) /* relayed: the VLAN is the relay's */
+			o[i].vlan = vlan;
+		dev_send(w, q, &o[i], obs_time(w, mb));
+	}
+}
+
+/* A new flow of an inside host: its MAC and VLAN, sent when the worker has not said them in
+ * this refresh period (a small direct-mapped cache), so a busy host costs one record a period. */
+static void
+dev_flow(struct sl_worker *w, const struct sl_rxq *q, struct rte_mbuf *mb, const uint8_t *src)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(mb, const uint8_t *);
+	int lt = q->meta ? sl_mbuf_meta(mb)->linktype : q->linktype;
+	struct sl_dev_seen *e;
+	struct sl_dev_obs o;
+	uint8_t mac[6];
+	uint16_t vlan;
+	uint64_t ts = obs_time(w, mb);
+	uint32_t bucket = (uint32_t)(ts / w->conf.dev_refresh_us) + 1;
+
+	if (sl_dev_l2_src(lt, p, mb->data_len, mac, &vlan) <= 0)
+		return; /* no MAC on this link type: the device table says "no MAC seen" */
+	e = &w->dev_seen[sl_addr_hash(src, 0x7e5) & (SL_DEV_CACHE - 1)];
+	if (e->bucket == bucket && e->vlan == vlan && memcmp(e->ip, src, 16) == 0 &&
+	    memcmp(e->mac, mac, 6) == 0)
+		return;
+	memcpy(e->ip, src, 16);
+	memcpy(e->mac, mac, 6);
+	e->vlan = vlan;
+	e->bucket = bucket;
+	memset(&o, 0, sizeof(o));
+	o.kind = SL_DEV_OBS_flow;
+	o.flags = SL_DEV_OF_IP;
+	o.vlan = vlan;
+	memcpy(o.mac, mac, 6);
+	memcpy(o.ip, src, 16);
+	dev_send(w, q, &o, ts);
 }
 
 /* Flow slots a reclaim looks at for idle flows whose host references can go: at least
@@ -558,9 +679,14 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 		}
 		o = sl_pkt_parse(lt, p, avail, mb->pkt_len, wire, &pk[k]);
 		if (unlikely(o != SL_PKT_handled)) {
+			if (o == SL_PKT_non_ip && w->dev_seen != NULL)
+				dev_l2(w, q, lt, p, avail, mb);
 			oc[o]++;
 			continue;
 		}
+		if (unlikely(pk[k].proto == 17) && w->dev_seen != NULL &&
+		    unlikely((uint16_t)(pk[k].dport - 67) <= 1 || pk[k].dport == 547))
+			dev_dhcp(w, q, lt, p, avail, &pk[k], mb); /* DHCPv4 67/68, DHCPv6 547 */
 		src_hi[k] = (uint8_t)sl_flow_key_make(&pk[k], &keys[k]);
 		kp[k] = &keys[k];
 		which[k] = (uint8_t)i;
@@ -594,10 +720,14 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			oc[SL_PKT_flow_table_full]++;
 			continue;
 		}
-		if (is_new)
+		if (is_new) {
 			flow_opened(w, f, &keys[j], now);
-		else if (unlikely(f->host[0] == SL_HOST_DETACHED || f->host[1] == SL_HOST_DETACHED))
+			if (w->dev_seen != NULL && f->host[0] != SL_FLOW_NONE)
+				dev_flow(w, q, m[which[j]],
+					(f->flags & SL_FLOW_F_INIT_HI) ? keys[j].hi : keys[j].lo);
+		} else if (unlikely(f->host[0] == SL_HOST_DETACHED || f->host[1] == SL_HOST_DETACHED)) {
 			reattach(w, f, &keys[j], now);
+		}
 		/* the soft blocklist: looked up when the flow starts or the table changed */
 		if (bl != NULL && unlikely(f->pad != (uint8_t)sl_softbl_gen(bl)))
 			flow_block_check(bl, f, &keys[j]);

@@ -287,6 +287,9 @@ new_worker(unsigned int id, uint32_t capacity, uint32_t hosts, struct sl_run *ru
 		.top_flows = 0,
 		.keep_mbufs = true,
 		.match = match,
+		/* devices = 1 as configured by default; SL_BENCH_NO_DEVICES measures without */
+		.devices = getenv("SL_BENCH_NO_DEVICES") == NULL,
+		.dev_refresh_us = 60000000,
 	};
 	if (getenv("SL_BENCH_NO_BEHAVIOUR") != NULL) { /* to measure what the statistics cost */
 		c.flow.beh_msg_gap_us = 0;

@@ -256,8 +256,39 @@ def pcapng_file(frames, bo="<", ifaces=((1, 65535, None),), kinds=None, ups=10 *
 LT = {"eth": 0, "raw": 1, "sll": 2, "null": 3, "sll2": 4, "loop": 5, "ipv4": 6, "ipv6": 7}
 
 
+def dev_seeds():
+    """fuzz_dev: byte 0 = parser (bits 0-1: 0 L2, 1 DHCP, 2 MAC/VLAN) and link type (bits 2-3)."""
+    mac1, mac2 = bytes([0, 0x1b, 0x21, 0xaa, 0, 1]), bytes([0xe0, 0xa5, 9, 0x12, 0x34, 0x56])
+
+    def tlv(t, v):
+        return struct.pack(">H", (t << 9) | len(v)) + v
+    lldp = tlv(1, b"\x04" + mac1) + tlv(2, b"\x05eth0") + tlv(3, b"\x00\x78") + tlv(5, b"db-3") + \
+        tlv(8, bytes([5, 1, 10, 1, 0, 30, 2, 0, 0, 0, 1, 0])) + b"\x00\x00"
+    cdp_tlv = lambda t, v: struct.pack(">HH", t, len(v) + 4) + v
+    cdp = bytes([2, 180, 0, 0]) + cdp_tlv(1, b"sw-2") + cdp_tlv(2, struct.pack(">I", 1) + bytes(
+        [1, 1, 0xcc]) + struct.pack(">H", 4) + bytes([10, 1, 0, 2])) + cdp_tlv(3, b"Gi0/12")
+    llc = b"\xaa\xaa\x03\x00\x00\x0c\x20\x00" + cdp
+    arp = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + mac1 + bytes([10, 1, 0, 5]) + bytes(6) + bytes([10, 1, 0, 1])
+    opts = bytes([53, 1, 3, 12, 7]) + b"antmine" + bytes([60, 4]) + b"MSFT" + bytes([55, 4, 1, 3, 6, 15]) + \
+        bytes([61, 7, 1]) + mac2 + bytes([50, 4, 10, 42, 0, 50, 255])
+    dhcp = bytes([1, 1, 6, 0]) + bytes(24) + mac2 + bytes(10) + bytes(192) + b"\x63\x82\x53\x63" + opts
+    eth = lambda et, p: b"\x01\x80\xc2\x00\x00\x0e" + mac1 + struct.pack(">H", et) + p
+    return {
+        "lldp": b"\x00" + eth(0x88cc, lldp),
+        "cdp": b"\x00" + b"\x01\x00\x0c\xcc\xcc\xcc" + mac1 + struct.pack(">H", len(llc)) + llc,
+        "arp_vlan": b"\x00" + b"\xff" * 6 + mac1 + b"\x81\x00\x00\x07\x08\x06" + arp,
+        "arp_sll": b"\x04" + struct.pack(">HHH", 0, 1, 6) + mac1 + b"\x00\x00\x08\x06" + arp,
+        "dhcp": b"\x01" + dhcp,
+        "dhcp_relayed": b"\x11" + dhcp[:24] + bytes([10, 43, 0, 1]) + dhcp[28:],
+        "dhcp6_solicit": b"\x03" + bytes([1, 0x12, 0x34, 0x56, 0, 1, 0, 14, 0, 1, 0, 1, 1, 2, 3, 4]) + mac2 +
+        bytes([0, 39, 0, 8, 1, 6]) + b"miner3" + bytes([0, 0, 8, 0, 2, 0, 0]),
+        "mac_qinq": b"\x02" + b"\xff" * 6 + mac1 + b"\x88\xa8\x00\x05\x81\x00\x00\x07\x08\x00",
+    }
+
+
 def seeds():
     s = {}
+    s["fuzz_dev"] = dev_seeds()
     pool = POOL_NAME
     s["fuzz_dns"] = {
         "query": dns_query("pool." + pool),

@@ -657,6 +657,10 @@ def main():
     if not which or "calib" in which or "tests" in which:
         import calib
         calib.gen_calib(outdir)
+    if not which or "devices" in which or "tests" in which:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import devices
+        devices.gen_devices(outdir)
 
 
 if __name__ == "__main__":

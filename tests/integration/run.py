@@ -3246,6 +3246,275 @@ def known_protocols_in_host_view_live():
         p.communicate(timeout=30)
 
 
+# ---- devices (lib/dev) ----
+
+DEVICE_CORPUS = os.environ.get("SL_CORPUS", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                         "..", "..", "..", "shared", "corpus"))
+CFG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config", "sluice.conf")
+
+
+def dev_state_lines(path):
+    """The device state file as {mac: fields}."""
+    devs = {}
+    with open(path) as f:
+        lines = f.read().split("\n")
+    eq(lines[0], "sluice-devices 1", "state header")
+    for line in lines[1:]:
+        if line.startswith("dev\t"):
+            f = line.split("\t")
+            devs[f[1]] = {"flags": int(f[2]), "first": int(f[3]), "last": int(f[4]),
+                          "vlans": [int(v) for v in f[8].split(",") if v],
+                          "ips": [a.split("=")[0] for a in f[9].split(",") if a],
+                          "name": f[10], "name_src": f[11], "vclass": f[12], "fp": f[13],
+                          "client_id": f[14], "nbr_port": f[15], "vendor": f[16], "miner": f[17]}
+    return devs
+
+
+def dev_alerts(evs):
+    return {e["judged_host"]: e for e in evs if e["event_type"] == "alert"}
+
+
+@test
+def device_miner_alert_names_device():
+    """A Bitmain miner that takes its address by DHCP on VLAN 42 and then mines: its alert
+    names the MAC, vendor, DHCP name, vendor class and VLAN, and mining_hw is one of its
+    reasons; a host behind a gateway MAC is alerted without blaming the gateway; a relayed
+    DHCP client is known by its chaddr (not the relay's MAC, no VLAN); the laptop is not
+    alerted; mining hardware alone (the idle Canaan) does not reach the alert level."""
+    exp = json.load(open(os.path.join(DATA, "dev_miner.expect.json")))
+    st = os.path.join(TMP, "dev_miner.state")
+    rc, s, se, evs = offline_events("dev_miner.pcap", "-D", st, "--set", "mode=dry_run", every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    al = dev_alerts(evs)
+    m = exp["miner"]
+    blk = {e["judged_host"]: e for e in evs if e["event_type"] == "block"}
+    eq(blk[m["ip"]]["device"]["mac"], m["mac"], "the block names the device")
+    d = al[m["ip"]]["device"]
+    eq((d["mac"], d["vendor"], d["name"], d["name_source"], d["vendor_class"], d["vlans"],
+        d["dhcp_fingerprint"]), (m["mac"], m["vendor"], m["name"], "dhcp", m["vendor_class"], [m["vlan"]],
+                                 m["dhcp_fingerprint"]), "miner's device")
+    assert d["mining_hardware"].startswith("MAC prefix: Bitmain"), d
+    assert m["ip"] in d["addresses"], d
+    reasons = {r["signal"]: r for r in al[m["ip"]]["explanation"]["reasons"]}
+    assert "mining_hw" in reasons and "dpi" in reasons, reasons
+    eq(reasons["mining_hw"]["device"]["mac"], m["mac"], "mining_hw names the device")
+    r = exp["router"]
+    g = al[r["miner_ip"]]["device"]
+    eq((g["note"], g["gateway_mac"]), ("behind a router or gateway", r["mac"]), "behind the gateway")
+    assert "mac" not in g, g
+    assert "mining_hw" not in {x["signal"] for x in al[r["miner_ip"]]["explanation"]["reasons"]}
+    assert exp["laptop"]["ip"] not in al, "the laptop is not alerted"
+    assert exp["relayed"]["ip"] not in al, "mining hardware alone is not an alert"
+    devs = dev_state_lines(st)
+    eq(devs[r["mac"]]["flags"] & 1, 1, "the gateway MAC is marked a router")
+    rel = devs[exp["relayed"]["mac"]]
+    eq((rel["name"], rel["vlans"], rel["ips"], rel["vendor"]),
+       (exp["relayed"]["name"], [], [exp["relayed"]["ip"]], exp["relayed"]["vendor"]), "relayed DHCP client")
+    assert rel["miner"].startswith("MAC prefix: Canaan"), rel  # a 28-bit MA-M prefix
+    eq(devs[exp["laptop"]["mac"]]["name"], exp["laptop"]["name"], "laptop's DHCP name")
+    eq(devs[exp["laptop"]["mac"]]["flags"] & 2, 0, "the laptop is not mining hardware")
+    eq(s["control"]["dev_records"] > 0, True, "device records counted")
+
+
+@test
+def device_repeatable_and_two_workers():
+    """Offline without --device-state neither loads nor saves, and device members keep
+    results identical run after run and with two workers."""
+    _, _, _, a = offline_events("dev_miner.pcap", every=True)
+    _, _, _, b = offline_events("dev_miner.pcap", every=True)
+    _, _, _, c = offline_events("dev_miner.pcap", "-w", "2", every=True)
+    key = lambda e: json.dumps(e, sort_keys=True)
+    eq(list(map(key, b)), list(map(key, a)), "second run")
+    eq(sorted(map(key, c)), sorted(map(key, a)), "two workers")
+
+
+@test
+def device_no_mac_seen():
+    """Raw IP: no MAC anywhere; the alert says so."""
+    rc, s, se, evs = offline_events("dev_raw.pcap", every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    al = dev_alerts(evs)
+    eq(al["10.7.0.5"]["device"], {"note": "no MAC seen"}, "device of a raw-IP host")
+
+
+@test
+def device_discovery_frames_and_malformed():
+    """ARP (one tagged), LLDP (chassis MAC, port, system name, management address) and CDP
+    (device id, port) make devices; truncated and malformed forms make none and crash
+    nothing; every packet is still accounted for."""
+    exp = json.load(open(os.path.join(DATA, "dev_l2.expect.json")))
+    st = os.path.join(TMP, "dev_l2.state")
+    rc, s, se, _ = offline("dev_l2.pcap", "-D", st)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    eq(s["conservation"]["ok"], True, "conservation")
+    devs = dev_state_lines(st)
+    for mac, want in exp["devices"].items():
+        assert mac in devs, (mac, sorted(devs))
+        got = devs[mac]
+        if "ip" in want:
+            eq(got["ips"], [want["ip"]], mac + " address")
+        if "vlan" in want:
+            eq(got["vlans"], [want["vlan"]], mac + " VLAN")
+        if "name" in want:
+            eq((got["name"], got["nbr_port"]), (want["name"], want["neighbor_port"]), mac + " neighbour")
+    for bad in ("00:1b:21:aa:00:06", "00:1b:21:aa:00:07"):
+        assert bad not in devs, "malformed frame made a device: " + bad
+    eq(devs["00:1b:21:aa:00:01"]["vendor"], "Intel Corporate", "vendor from ieee-data")
+
+
+@test
+def device_corpus_captures():
+    """The real LLDP, CDP, DHCP and ARP captures of the corpus."""
+    want = {
+        "tcpdump__tests-LLDP_and_CDP.pcap": {"00:18:ba:98:68:8f": ("S1.cisco.com", "lldp", "Fa0/13")},
+        "tcpdump__tests-3560_CDP.pcap": {"00:19:06:ea:b8:85": ("Switch", "cdp", "GigabitEthernet0/5")},
+        "packets__dhcp_nolease_initialization.pcapng": {"00:0c:29:59:fd:21": ("ubuntu2", "dhcp", "")},
+    }
+    for cap, devs_want in want.items():
+        path = os.path.join(DEVICE_CORPUS, cap)
+        if not os.path.exists(path):
+            continue
+        st = os.path.join(TMP, cap + ".state")
+        rc, s, se, _ = offline(path, "-D", st)
+        eq(rc, 0, "%s exit code (%s)" % (cap, se[-300:]))
+        devs = dev_state_lines(st)
+        for mac, (name, src, port) in devs_want.items():
+            eq((devs[mac]["name"], devs[mac]["name_src"], devs[mac]["nbr_port"]), (name, src, port), cap)
+    path = os.path.join(DEVICE_CORPUS, "packets__dhcp6_outlease_acquisition.pcapng")
+    if os.path.exists(path):  # DHCPv6: the client's DUID and link-local address
+        st = os.path.join(TMP, "dhcp6.state")
+        offline(path, "-D", st)
+        d6 = dev_state_lines(st)["00:0c:29:5e:77:44"]
+        eq((d6["client_id"], d6["ips"]), ("000100011def69bd000c295e7744", ["fe80::20c:29ff:fe5e:7744"]),
+           "DHCPv6 client")
+    path = os.path.join(DEVICE_CORPUS, "ipfixprobe__tests-functional-inputs-arp.pcap")
+    if os.path.exists(path):
+        st = os.path.join(TMP, "arp.state")
+        offline(path, "-D", st)
+        devs = dev_state_lines(st)
+        eq(len(devs), 6, "ARP senders")
+        eq(devs["b8:27:eb:4d:ae:8c"]["vendor"], "Raspberry Pi Foundation", "vendor")
+        eq(devs["b8:27:eb:4d:ae:8c"]["ips"], ["192.168.0.251"], "ARP sender address")
+
+
+@test
+def device_state_restart_and_corrupt():
+    """A state file carries devices across runs (first seen kept); a truncated file is
+    refused with a clear message, kept aside as .bad, and the run starts empty."""
+    st = os.path.join(TMP, "restart.state")
+    offline("dev_miner.pcap", "-D", st)
+    first = dev_state_lines(st)
+    rc, s, se, _ = offline("dev_l2.pcap", "-D", st)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    both = dev_state_lines(st)
+    miner = "e0:a5:09:12:34:56"
+    eq(both[miner]["first"], first[miner]["first"], "first seen kept across runs")
+    assert "00:1b:21:aa:00:04" in both, "new devices added"
+    data = open(st).read()
+    open(st, "w").write(data[:len(data) // 2])
+    rc, s, se, _ = offline("dev_l2.pcap", "-D", st)
+    eq(rc, 0, "a corrupt state file is not fatal (%s)" % se[-300:])
+    assert "device state" in se and ("truncated" in se or "cut short" in se) and ".bad" in se, se
+    eq(open(st + ".bad").read(), data[:len(data) // 2], "the bad file kept aside")
+    after = dev_state_lines(st)
+    assert miner not in after, "started empty"
+    open(st, "w").write("not a state file\n")
+    rc, s, se, _ = offline("dev_l2.pcap", "-D", st)
+    assert "not a sluice device state file" in se, se
+
+
+@test
+def device_new_after_learning_period():
+    """With device_learn_s = 600, a device first seen an hour in that mines gets new_device;
+    one seen from the start does not. Neither device signal alone alerts."""
+    exp = json.load(open(os.path.join(DATA, "dev_new.expect.json")))
+    rc, s, se, evs = offline_events("dev_new.pcap", "--set", "device_learn_s=%d" % exp["learn_s"],
+                                    "--set", "device_events=1", every=True)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    al = dev_alerts(evs)
+    new = {r["signal"] for r in al[exp["new"]]["explanation"]["reasons"]}
+    old = {r["signal"] for r in al[exp["old"]]["explanation"]["reasons"]}
+    assert "new_device" in new, new
+    assert "new_device" not in old, old
+    eq(al[exp["new"]]["device"]["new"], True, "device marked new")
+    eq(al[exp["old"]]["device"]["new"], False, "old device")
+    dn = [e for e in evs if e["event_type"] == "device_new"]
+    eq(sorted(e["device"]["mac"] for e in dn if e["device"]["mac"].startswith("00:1b:21")),
+       ["00:1b:21:00:00:01", "00:1b:21:00:00:02"], "device_new lines")
+    mv = [e for e in evs if e["event_type"] == "device_moved"]
+    eq([(e["device"]["mac"], e["device"]["vlans"], e["judged_host"]) for e in mv],
+       [("00:1b:21:00:00:01", [0, 9], exp["old"])], "device_moved: the old host on VLAN 9")
+    assert int(open(CFG).read().split("score_weight_new_device = ")[1].split()[0]) + \
+        int(open(CFG).read().split("score_weight_mining_hw = ")[1].split()[0]) < \
+        int(open(CFG).read().split("score_alert = ")[1].split()[0]), "device signals alone stay below alert"
+
+
+@test
+def device_live_telemetry_and_state():
+    """Live: /sluice/devices, /sluice/device by MAC and by address, /sluice/host with its
+    device, sluice-ctl devices; the state file is written at stop and loaded at the next
+    start (first seen kept, devices of both runs)."""
+    exp = json.load(open(os.path.join(DATA, "dev_miner.expect.json")))
+    m = exp["miner"]
+    st = os.path.join(TMP, "device-live.state")
+    prefix = "sl-device-%d" % os.getpid()
+    cap = os.path.join(DATA, "dev_miner.pcap")
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=" + prefix, "--vdev", "net_pcap0,rx_pcap=" + cap, "--",
+                          "-q", "-e", os.devnull, "-D", st, "--set", "idle_polls=64"] + LIVE_SMALL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        one = None
+        for _ in range(100):
+            try:
+                one = telemetry(prefix, "/sluice/device," + m["mac"])["/sluice/device"]
+                if one and one.get("known") and one.get("name"):
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        assert one and one.get("known") == 1, one
+        eq((one["mac"], one["vendor"], one["vlans"], one["name"], one["vendor_class"]),
+           (m["mac"], m["vendor"], str(m["vlan"]), m["name"], m["vendor_class"]), "/sluice/device by MAC")
+        assert one["mining_hardware"].startswith("MAC prefix"), one
+        by_ip = telemetry(prefix, "/sluice/device," + m["ip"])["/sluice/device"]
+        eq(by_ip.get("mac"), m["mac"], "/sluice/device by address")
+        gw = telemetry(prefix, "/sluice/device," + exp["router"]["miner_ip"])["/sluice/device"]
+        eq((gw.get("note"), gw.get("mac"), gw.get("router")),
+           ("behind a router or gateway", exp["router"]["mac"], 1), "an address behind the gateway")
+        eq(telemetry(prefix, "/sluice/device,203.0.113.254")["/sluice/device"], {"known": 0}, "unknown")
+        eq(telemetry(prefix, "/sluice/device,zz:zz")["/sluice/device"], None, "a bad parameter")
+        for _ in range(50):
+            h = telemetry(prefix, "/sluice/host," + m["ip"])["/sluice/host"]
+            if h.get("device_mac"):
+                break
+            time.sleep(0.2)
+        eq((h.get("device_mac"), h.get("device_vendor"), h.get("device_vlans"), h.get("device_name")),
+           (m["mac"], m["vendor"], str(m["vlan"]), m["name"]), "/sluice/host says where the device is")
+        ctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                           "sluice-ctl")
+        r = subprocess.run([ctl, "-p", prefix, "devices", "50"], capture_output=True, text=True)
+        eq(r.returncode, 0, "sluice-ctl devices (%s)" % r.stderr)
+        devs = json.loads(r.stdout)
+        assert m["mac"] in devs["mac"] and exp["router"]["mac"] in devs["mac"], devs
+        r = subprocess.run([ctl, "-p", prefix, "device", m["ip"]], capture_output=True, text=True)
+        eq(json.loads(r.stdout).get("name"), m["name"], "sluice-ctl device")
+    finally:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+    first = dev_state_lines(st)
+    assert m["mac"] in first, sorted(first)
+    rc, s, se = live(["net_pcap0,rx_pcap=%s" % os.path.join(DATA, "dev_l2.pcap")], "-D", st)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    both = dev_state_lines(st)
+    eq(both[m["mac"]]["first"], first[m["mac"]]["first"], "first seen kept across a restart")
+    assert "00:1b:21:aa:00:04" in both, sorted(both)
+
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
