@@ -96,7 +96,14 @@ struct sl_cidr_set {
 	X(block_ttl_max_s, 86400, 1, 31536000, "longest a block lasts")                        \
 	X(block_quiet_s, 60, 0, 86400, "a block expires only after its host was quiet this long") \
 	X(block_max_active, 1024, 1, 1048576, "most active blocks (more are refused, counted)") \
-	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")
+	X(block_max_per_minute, 60, 1, 1000000, "most new automatic blocks per minute")          \
+	X(evidence_snaplen, 1518, 64, 9216, "evidence: bytes kept of each packet")             \
+	X(evidence_ring, 1024, 16, 65536, "evidence: records per worker ring to the control core (power of 2)") \
+	X(evidence_flow_packets, 10000, 1, 1000000000, "evidence: packets written per flow per alert") \
+	X(evidence_file_flows, 64, 1, 4096, "evidence: flows written per alert (host)")        \
+	X(evidence_host_kb, 16384, 4, 1073741824, "evidence: KiB per alert's files (one host)")  \
+	X(evidence_max_kb, 1048576, 4, 1073741824, "evidence: KiB of all files; past it the oldest are removed") \
+	X(evidence_max_files, 256, 1, 65536, "evidence: alerts whose files are kept; past it the oldest are removed")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -117,6 +124,7 @@ struct sl_cidr_set {
 	X(metrics_bind, "127.0.0.1", 0, "live: address /metrics listens on (IPv4 or IPv6)")   \
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", 0,                \
 		"ports of benign long-lived services whose flows are not judged by behaviour") \
+	X(evidence_dir, "", 1, "evidence packets: directory of one pcap (and stream file) per alerted host per alert; empty = off") \
 	X(sensor_id, "", 0, "this sensor's name: EVE's host on every event line; empty = the machine's hostname") \
 	X(syslog, "", 0, "also send event lines as RFC 5424 syslog: unix[:PATH] (default /dev/log), udp:HOST:PORT or tcp:HOST:PORT; empty = off") \
 	X(syslog_facility, "local5", 0, "syslog facility: local0..local7, daemon, user, ...") \

@@ -16,6 +16,7 @@
 #include "sl_block.h"
 #include "sl_cfg.h"
 #include "sl_chan.h"
+#include "sl_evid.h"
 #include "sl_flow.h"
 #include "sl_host.h"
 #include "sl_match.h"
@@ -76,6 +77,7 @@ struct sl_worker_conf {
 	bool drop_blocked;           /**< inline: packets of blocked flows are not forwarded */
 	uint64_t sample_us;          /**< flow sample interval (0 = no samples) */
 	uint64_t sample_min_age_us;  /**< flows younger than this are not sampled */
+	struct sl_evid *evid;        /**< live evidence packets (marks, rings), NULL = none */
 };
 
 /** A worker. Hot fields first; counters below are written only by the worker. */
@@ -95,6 +97,8 @@ struct sl_worker {
 	struct sl_chan chan;
 	const struct sl_match_db *db; /**< detection object for this pass (RCU) */
 	const struct sl_softbl *bl;   /**< soft blocklist for this pass (RCU), or NULL */
+	const struct sl_evset *ev;    /**< evidence marks for this pass (RCU), or NULL */
+	struct sl_evring *evr;        /**< evidence ring to the control core, or NULL */
 	struct sl_match_wctx mx;      /**< inspection context and counters */
 
 	/* counters, flushed once per burst */
