@@ -1070,7 +1070,7 @@ sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 		sl_json_u64(&j, "threshold", p->alert);
 		sl_report_score_view(&j, "explanation", v, p);
 		if (ev_pcap != NULL) { /* evidence packets of the flows behind the alert */
-			sl_json_obj_open(&j, "evidence");
+			sl_json_obj_open(&j, "evidence_files");
 			sl_json_str(&j, "pcap", ev_pcap);
 			sl_json_str(&j, "stream", ev_stream);
 			sl_json_obj_close(&j);

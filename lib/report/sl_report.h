@@ -243,7 +243,7 @@ int sl_report_event_agg(struct sl_writer *w, const struct sl_event *ev, unsigned
  * at full strength, flow, peer and evidence or feature values) or "host_score" (a level
  * change up or down). The 5-tuple is the flow that made the change, when there is one.
  * @p blocked: a block holds the host now (the alert's action). @p ev_pcap, @p ev_stream: the
- * alert's evidence files (field evidence {pcap, stream}), NULL = none.
+ * alert's evidence files (field evidence_files {pcap, stream}), NULL = none.
  * @return as sl_report_event().
  */
 int sl_report_note(struct sl_writer *w, const struct sl_score_note *n,

@@ -68,6 +68,8 @@ top_insert(struct sl_worker *w, const struct sl_flow_key *key, const struct sl_f
 
 static void send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key,
 	uint64_t now, int final);
+static void evid_check(const struct sl_evset *ev, uint8_t gen, struct sl_flow *f,
+	const struct sl_flow_key *key);
 
 /* A flow's initiator and responder as an evidence record names them. */
 static void
@@ -117,8 +119,14 @@ on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_
 	struct sl_worker *w = arg;
 
 	top_insert(w, key, f, at_exit);
-	if (unlikely(f->bflags & SL_FLOW_B_EVID) && w->evr != NULL)
-		evid_stream(w, f, key);
+	if (w->ev != NULL) { /* marked since its last packet (at exit: marked after it) */
+		uint8_t g = (uint8_t)sl_evset_gen(w->ev);
+
+		if (f->evgen != g)
+			evid_check(w->ev, g, f, key);
+		if (f->bflags & SL_FLOW_B_EVID)
+			evid_stream(w, f, key);
+	}
 	/* the signs stop: tell the scorer (stamped now, so each worker's records stay in time
 	 * order for the control core's merge) */
 	if ((f->bflags & SL_FLOW_B_SAMPLED) && !at_exit)
@@ -771,6 +779,8 @@ sl_worker_main(void *arg)
 		if (w->conf.evid != NULL)
 			sl_evid_quiescent(w->conf.evid, w->id);
 	}
+	if (w->conf.evid != NULL) /* the latest marks for the flows the flush ends */
+		w->ev = sl_evid_acquire(w->conf.evid);
 	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) :
 			    w->conf.port_time ? w->now_us : live_now_us(w));
 	if (w->conf.match != NULL)
