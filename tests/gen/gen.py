@@ -622,6 +622,10 @@ def main():
     if not which or "behave" in which or "tests" in which:
         import behave
         behave.gen_behave(outdir)
+    if not which or "evidence" in which or "tests" in which:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import evidence
+        evidence.gen_evidence(outdir)
 
 
 if __name__ == "__main__":
