@@ -66,6 +66,7 @@
 	X(pool_names, gauge, "Pool names loaded")                                               \
 	X(pool_ranges, gauge, "Pool address ranges loaded")                                     \
 	X(syslog_messages_total, counter, "Event lines for syslog by result: sent, dropped (socket missing, receiver down or behind), errors") \
+	X(evidence_total, counter, "Evidence packets (evidence_dir): files, packets, bytes written and every bound, by counter") \
 	X(render_seconds, gauge, "Time the control core took to render this snapshot")         \
 	X(snapshot_timestamp_seconds, gauge, "When this snapshot was rendered (Unix time)")
 
