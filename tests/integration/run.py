@@ -1818,6 +1818,27 @@ def evidence_dir_unusable():
 
 
 @test
+def evidence_disk_full():
+    """evidence_dir on a 32 KiB tmpfs under a flood of alerts: writes fail, are counted and
+    reported once on stderr; the run ends normally with every alert line written."""
+    d = os.path.join(TMP, "evidence-full")
+    os.makedirs(d, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", d], capture_output=True, text=True)
+    eq(r.returncode, 0, "mount a small tmpfs (root needed, as for the netns tests): %s" % r.stderr)
+    try:
+        evp = os.path.join(TMP, "evfull.events")
+        rc, s, se, _ = offline(os.path.join(DET, "many_miners.pcap"), "-e", evp,
+                               "--set", "evidence_dir=" + d, name="evfull")
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        c = ev_counters(s)
+        assert c["errors"] > 0, c
+        assert "No space left on device" in se and "evidence_errors" in se, se
+        eq(len([e for e in read_all_events(evp) if e["event_type"] == "alert"]), 800, "alert lines")
+    finally:
+        subprocess.run(["umount", d])
+
+
+@test
 def evidence_off_by_default_and_bad_keys():
     """No evidence_dir: no files, no field, counters 0. Bad keys: exit 2 naming the key."""
     evp = os.path.join(TMP, "evoff.events")
