@@ -2,7 +2,9 @@
  * parses, resolves flows with one bulk hash lookup per burst, accounts packets to flows and
  * per-host slots, ages flows in bounded steps, and reports host deltas to the control core
  * every report interval. No locks, no allocation, no syscalls on the packet path; counters
- * are summed in locals and stored once per burst. Offline (packet time), each queue is
+ * are summed in locals and stored once per burst. Flows the control core marked for evidence
+ * (looked up per flow when the mark table's generation changes) copy their packets into a
+ * bounded evidence ring that drops when full. Offline (packet time), each queue is
  * processed in full bursts only, so a run is the same whatever the timing between cores. */
 #ifndef SL_WORKER_H
 #define SL_WORKER_H
