@@ -122,7 +122,7 @@ on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_
 	if (w->ev != NULL) { /* marked since its last packet (at exit: marked after it) */
 		uint8_t g = (uint8_t)sl_evset_gen(w->ev);
 
-		if (f->evgen != g)
+		if (f->evseen != g)
 			evid_check(w->ev, g, f, key);
 		if (f->bflags & SL_FLOW_B_EVID)
 			evid_stream(w, f, key);
@@ -436,19 +436,24 @@ flow_block_check(const struct sl_softbl *bl, struct sl_flow *f, const struct sl_
 		f->bflags &= (uint8_t)~SL_FLOW_B_BLOCKED;
 }
 
-/* Is the flow marked for evidence? Looked up when the flow starts or the marks changed. */
+/* Is the flow marked for evidence? Looked up when the flow starts or the marks changed. An
+ * unmarked flow keeps the generation in evgen (its packets then pay one compare); a marked one
+ * keeps 0 there, so its packets come to evid_slow(). */
 static __rte_noinline void
 evid_check(const struct sl_evset *ev, uint8_t gen, struct sl_flow *f,
 	const struct sl_flow_key *key)
 {
 	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
 
-	f->evgen = gen;
+	f->evseen = gen;
 	if (sl_evset_match(ev, hi ? key->hi : key->lo, hi ? key->lo : key->hi,
-		    hi ? key->port_hi : key->port_lo, hi ? key->port_lo : key->port_hi, key->proto))
+		    hi ? key->port_hi : key->port_lo, hi ? key->port_lo : key->port_hi, key->proto)) {
 		f->bflags |= SL_FLOW_B_EVID;
-	else
+		f->evgen = 0;
+	} else {
 		f->bflags &= (uint8_t)~SL_FLOW_B_EVID;
+		f->evgen = gen;
+	}
 }
 
 /* A packet of a marked flow into the evidence ring (full: dropped, counted; never waits). */
@@ -476,6 +481,18 @@ evid_pkt(struct sl_worker *w, const struct sl_rxq *q, const struct sl_flow *f,
 	r->dir = 0;
 	evrec_flow(r, f, key);
 	sl_evring_commit(w->evr);
+}
+
+/* A packet whose flow is marked, or not looked up under this generation yet. */
+static __rte_noinline void
+evid_slow(struct sl_worker *w, const struct sl_rxq *q, struct sl_flow *f,
+	const struct sl_flow_key *key, struct rte_mbuf *mb, uint32_t wire, uint64_t ts,
+	uint8_t gen)
+{
+	if (f->evseen != gen)
+		evid_check(w->ev, gen, f, key);
+	if (f->bflags & SL_FLOW_B_EVID)
+		evid_pkt(w, q, f, key, mb, wire, ts);
 }
 
 /* Inline: send what is not dropped on the pair's port (parse failures too: fail open). */
@@ -517,8 +534,8 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	uint8_t src_hi[SL_BURST], which[SL_BURST], drop[SL_BURST] = {0};
 	uint64_t blocked = 0, blocked_bytes = 0;
 	const struct sl_softbl *bl = w->bl;
-	const struct sl_evset *ev = w->ev;
-	const uint8_t evg = (uint8_t)sl_evset_gen(ev);
+	/* evidence off: 0, which every flow holds, so no packet leaves the fast path */
+	const uint8_t evg = (uint8_t)sl_evset_gen(w->ev);
 	uint32_t oc[SL_PKT_OUTCOME_MAX] = {0};
 	uint8_t hdr[SL_PKT_HDR_MAX];
 	uint64_t bytes = 0, now = w->now_us;
@@ -605,12 +622,8 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			blocked_bytes += pk[j].wire_len;
 		}
 		/* evidence: marks looked up as the soft blocklist is; marked flows copy packets */
-		if (ev != NULL) {
-			if (unlikely(f->evgen != evg))
-				evid_check(ev, evg, f, &keys[j]);
-			if (unlikely(f->bflags & SL_FLOW_B_EVID))
-				evid_pkt(w, q, f, &keys[j], m[which[j]], pk[j].wire_len, now);
-		}
+		if (unlikely(f->evgen != evg))
+			evid_slow(w, q, f, &keys[j], m[which[j]], pk[j].wire_len, now, evg);
 		dir = src_hi[j] ^ ((f->flags & SL_FLOW_F_INIT_HI) != 0);
 		before = f->buf_len[dir];
 		prev_last = f->last_us;
