@@ -21,7 +21,7 @@
 #include "sl_pkt.h"
 
 #define EV_MARKS 8          /**< flows marked per alert (the scorer keeps 8 reasons) */
-#define EV_OPEN_MAX 64      /**< files kept open at once (the others are reopened to write) */
+#define EV_OPEN_MAX 128     /**< alerts whose files stay open (the others are reopened to write) */
 #define EV_PCAP_HDR 24      /**< pcap global header */
 #define EV_REC_HDR 16       /**< pcap record header */
 #define EV_TCP_SYN 0x02

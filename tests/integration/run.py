@@ -1839,6 +1839,42 @@ def evidence_disk_full():
 
 
 @test
+def evidence_metrics():
+    """Live /metrics: sluice_evidence_total{counter=...} for every evidence counter, equal to
+    the summary's; promtool accepts the page."""
+    import re
+    port = free_port()
+    d = os.path.join(TMP, "evmetrics")
+    out = os.path.join(TMP, "evmetrics.json")
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=sl-evidence-%d" % os.getpid(), "--vdev",
+                          "net_pcap0,rx_pcap=" + os.path.join(DATA, "demo.pcap"), "--", "-s", out, "-q",
+                          "-e", os.devnull, "--set", "idle_polls=64", "--set", "metrics_port=%d" % port,
+                          "--set", "metrics_interval_ms=200", "--set", "evidence_dir=" + d] + LIVE_SIZES,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    body = ""
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                st, _, body = http_get(port, "/metrics")
+                if st == 200 and 'sluice_evidence_total{counter="files"} 1' in body:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=60)
+    assert 'sluice_evidence_total{counter="files"} 1' in body, [l for l in body.splitlines() if "evidence" in l]
+    got = dict(re.findall(r'^sluice_evidence_total\{counter="(\w+)"\} (\d+)$', body, re.M))
+    s = json.load(open(out))
+    eq(sorted(got), sorted(ev_counters(s)), "every evidence counter served")
+    chk = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
+    eq(chk.returncode, 0, "promtool: %s" % (chk.stdout + chk.stderr)[-300:])
+
+
+@test
 def evidence_off_by_default_and_bad_keys():
     """No evidence_dir: no files, no field, counters 0. Bad keys: exit 2 naming the key."""
     evp = os.path.join(TMP, "evoff.events")
