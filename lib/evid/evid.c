@@ -884,7 +884,9 @@ sl_evid_drain(struct sl_evid *e, uint32_t budget)
 		struct sl_evring *r = e->ring[w];
 		const struct sl_evrec *rec;
 
-		for (uint32_t i = 0; i < budget && (rec = sl_evring_peek(r)) != NULL; i++) {
+		uint32_t i;
+
+		for (i = 0; i < budget && (rec = sl_evring_peek(r)) != NULL; i++) {
 			struct evfile *f = resolve(e, rec->src, rec->dst, rec->sport, rec->dport,
 				rec->proto, rec->ts_us, false);
 
@@ -897,6 +899,8 @@ sl_evid_drain(struct sl_evid *e, uint32_t budget)
 			sl_evring_pop(r);
 			taken++;
 		}
+		if (i == budget)
+			e->st.evidence_drain_budget++;
 	}
 	if (taken > 0)
 		sl_evid_flush(e);

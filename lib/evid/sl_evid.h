@@ -39,7 +39,8 @@
 	X(evidence_rotated, 0, "evidence files removed: evidence_max_files or evidence_max_kb reached") \
 	X(evidence_orphans, 0, "records of an alert whose files are gone (rotated, failed)") \
 	X(evidence_linktype_mismatch, 0, "packets not written: link type differs from the file's") \
-	X(evidence_errors, 0, "evidence files that could not be created or written")
+	X(evidence_errors, 0, "evidence files that could not be created or written") \
+	X(evidence_drain_budget, 0, "live: control passes that took a worker ring's whole per-pass budget (the rest waited a pass)")
 
 struct sl_evid_stats {
 #define SL_EVID_CNT(name, timing, help) uint64_t name; /**< help */

@@ -230,8 +230,12 @@ test_drain_writes_pcap(void **state)
 	rec->len = 5;
 	memcpy(rec->data, "hello", 5);
 	sl_evring_commit(r);
-	assert_int_equal(sl_evid_drain(e, UINT32_MAX), 5);
+	assert_int_equal(sl_evid_drain(e, 2), 2); /* bounded per pass, counted */
 	sl_evid_get_stats(e, &st);
+	assert_int_equal(st.evidence_drain_budget, 1);
+	assert_int_equal(sl_evid_drain(e, UINT32_MAX), 3);
+	sl_evid_get_stats(e, &st);
+	assert_int_equal(st.evidence_drain_budget, 1);
 	assert_int_equal(st.evidence_pkts, 3);
 	assert_int_equal(st.evidence_streams, 1);
 	assert_int_equal(st.evidence_orphans, 1);
