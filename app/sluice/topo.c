@@ -71,6 +71,7 @@ worker_conf(const struct app *a)
 		.match = a->ctl != NULL ? sl_ctl_match(a->ctl) : NULL,
 		.port_time = !off && c->port_time,
 		.block = a->ctl != NULL ? sl_ctl_block(a->ctl) : NULL,
+		.evid = a->ctl != NULL ? sl_ctl_evid(a->ctl) : NULL,
 		.drop_blocked = !off && mode_of(a) == SL_MODE_INLINE,
 		.sample_us = c->score ? c->flow_sample_s * 1000000 : 0,
 		.sample_min_age_us = c->flow_sample_min_age_s * 1000000,

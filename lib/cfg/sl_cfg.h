@@ -126,7 +126,14 @@ struct sl_cidr_set {
 	X(device_save_s, 300, 0, 86400, "live: seconds between device state file writes, 0 = only at stop") \
 	X(device_events, 0, 0, 1, "write device_new and device_moved event lines") \
 	X(score_weight_mining_hw, 40, 0, 100, "points of mining hardware: a listed MAC prefix, or a miner's DHCP name or vendor class") \
-	X(score_weight_new_device, 15, 0, 100, "points of a device first seen after the learning period that mines or keeps long external flows")
+	X(score_weight_new_device, 15, 0, 100, "points of a device first seen after the learning period that mines or keeps long external flows") \
+	X(evidence_snaplen, 1518, 64, 9216, "evidence: bytes kept of each packet")             \
+	X(evidence_ring, 1024, 16, 65536, "evidence: records per worker ring to the control core (power of 2)") \
+	X(evidence_flow_packets, 10000, 1, 1000000000, "evidence: packets written per flow per alert") \
+	X(evidence_file_flows, 64, 1, 4096, "evidence: flows written per alert (host)")        \
+	X(evidence_host_kb, 16384, 4, 1073741824, "evidence: KiB per alert's files (one host)")  \
+	X(evidence_max_kb, 1048576, 4, 1073741824, "evidence: KiB of all files; past it the oldest are removed") \
+	X(evidence_max_files, 256, 1, 65536, "evidence: alerts whose files are kept; past it the oldest are removed")
 
 #ifndef SL_CONFIG_DIR
 #define SL_CONFIG_DIR "/etc/sluice" /**< where the shipped lists live (set by meson) */
@@ -177,6 +184,8 @@ enum sl_cfg_kind {
 	X(score_beh_service_ports, "22,853,993,995,1883,5222,5223,5228,8883", SL_CFG_PORTS,      \
 		NULL, SL_CFG_TEXT_MAX,                                                           \
 		"ports of benign long-lived services whose flows are not judged by behaviour")  \
+	X(evidence_dir, "", SL_CFG_PATH, NULL, SL_CFG_PATH_MAX,                                  \
+		"evidence packets: directory of one pcap (and stream file) per alerted host per alert; empty = off") \
 	X(sensor_id, "", SL_CFG_TEXT, NULL, 256,                                                 \
 		"this sensor's name: EVE's host on every event line; empty = the machine's hostname") \
 	X(syslog, "", SL_CFG_SYSLOG, NULL, SL_CFG_TEXT_MAX,                                      \

@@ -126,6 +126,7 @@ struct sl_ctl {
 	struct sl_block *block;          /* NULL: mode = monitor (without bgp) */
 	struct sl_bgp *bgp;              /* NULL: blocks are not announced */
 	struct sl_block_params block_p;
+	struct sl_evid *evid;            /* NULL: evidence_dir empty (or unusable: counted) */
 	struct sl_match *match;          /* NULL: detect = 0 */
 	struct sl_writer *events;        /* event log, or NULL */
 	bool events_close;               /* a file we opened (reopened on SIGHUP) */
@@ -621,15 +622,46 @@ on_clock(void *arg, uint64_t ts_us)
 		ctl_dedup_expire(ctl->dd, ts_us);
 }
 
+/* An alert: evidence files for it, the flows behind its reasons marked (each reason that
+ * names the pool end of a flow, as a pool-scope block would). @return true when the files
+ * were made (their paths in @p pcap and @p stream). */
+static bool
+evidence_alert(struct sl_ctl *ctl, const struct sl_score_note *n, char *pcap, char *stream,
+	size_t len)
+{
+	const struct sl_score_view *v = n->v;
+	struct sl_evid_flow fl[SL_SCORE_SIGNALS];
+	unsigned int k = 0;
+
+	if (ctl->evid == NULL || n->type != SL_NOTE_ALERT)
+		return false;
+	for (unsigned int i = 0; i < v->nsig && k < SL_SCORE_SIGNALS; i++) {
+		const struct sl_signal *g = &v->sig[i];
+
+		if (g->kind == SL_SIG_baseline || g->detector == SL_DET_dns_pool_name ||
+		    g->flow_id == 0 || (g->proto != 6 && g->proto != 17))
+			continue;
+		memset(&fl[k], 0, sizeof(fl[k]));
+		memcpy(fl[k].peer, g->peer, 16);
+		fl[k].port = g->host_dst ? g->sport : g->dport; /* the peer's port */
+		fl[k].proto = g->proto;
+		k++;
+	}
+	return sl_evid_alert(ctl->evid, v->addr, n->ts_us, fl, k, pcap, stream, len) == 0;
+}
+
 /* Scorer: a host crossed a threshold. */
 static void
 on_note(void *arg, const struct sl_score_note *n)
 {
 	struct sl_ctl *ctl = arg;
+	char pcap[SL_CFG_PATH_MAX + 192], stream[SL_CFG_PATH_MAX + 192];
+	bool ev = evidence_alert(ctl, n, pcap, stream, sizeof(pcap));
 
 	if (ctl->events != NULL && !ctl->events_failed) {
 		if (sl_report_note(ctl->events, n, &ctl->score_p,
-				   ctl->block != NULL && sl_block_holds(ctl->block, n->v->addr)) < 0)
+				   ctl->block != NULL && sl_block_holds(ctl->block, n->v->addr),
+				   ev ? pcap : NULL, ev ? stream : NULL) < 0)
 			events_failed(ctl);
 		else
 			ctl->st.notes_written++;
@@ -825,6 +857,31 @@ sl_ctl_devices(const struct sl_ctl *ctl)
 	return ctl->devs;
 }
 
+/* Evidence packets, when evidence_dir is set. A directory that cannot be used is a warning
+ * and a counter, not a failure: detection goes on without evidence. @return 0 or -EINVAL
+ * (bad keys, out of memory). */
+static int
+evidence_create(struct sl_ctl *ctl, const struct sl_ctl_conf *c, char *err, size_t errlen)
+{
+	struct sl_evid_params ep;
+	char eerr[SL_CFG_PATH_MAX + 128];
+	int on = sl_evid_params_from_cfg(c->cfg, &ep, err, errlen), erc;
+
+	if (on <= 0)
+		return on;
+	ep.nworkers = c->live ? c->nworkers : 0; /* offline: written after the run (exact) */
+	ctl->evid = sl_evid_create(&ep, c->socket, &erc, eerr, sizeof(eerr));
+	if (ctl->evid != NULL)
+		return 0;
+	if (erc == -ENOMEM || erc == -EINVAL) {
+		snprintf(err, errlen, "%s", eerr);
+		return -EINVAL;
+	}
+	fprintf(stderr, "sluice: %s: evidence packets off (counted: evidence_errors)\n", eerr);
+	ctl->st.evidence_errors++;
+	return 0;
+}
+
 struct sl_ctl *
 sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 {
@@ -892,6 +949,10 @@ sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, size_t errlen)
 			}
 			sl_block_set_bgp(ctl->block, ctl->bgp);
 		}
+	}
+	if (evidence_create(ctl, c, err, errlen) < 0) {
+		*rc = -EINVAL;
+		goto fail;
 	}
 	if (cfg->detect) {
 		char merr[1024] = "";
@@ -970,6 +1031,7 @@ fail:
 
 struct sl_match *sl_ctl_match(struct sl_ctl *ctl) { return ctl->match; }
 struct sl_block *sl_ctl_block(struct sl_ctl *ctl) { return ctl->block; }
+struct sl_evid *sl_ctl_evid(struct sl_ctl *ctl) { return ctl->conf.live ? ctl->evid : NULL; }
 struct sl_chost_table *sl_ctl_hosts(struct sl_ctl *ctl) { return ctl->hosts; }
 struct sl_score *sl_ctl_score(struct sl_ctl *ctl) { return ctl->score; }
 
@@ -1409,6 +1471,10 @@ sl_ctl_run(struct sl_ctl *ctl)
 		else
 			on_clock(ctl, now); /* decay goes on when no records come */
 		work = requests(ctl) || n != 0;
+		if (ctl->evid != NULL) { /* marks out, a bounded number of records in per worker */
+			sl_evid_tick(ctl->evid);
+			work |= sl_evid_drain(ctl->evid, 256) != 0;
+		}
 		hostq_poll(&hq);
 		devq_poll(ctl->devs);
 		if (ctl->devs != NULL && ctl->cfg->device_save_s != 0 && wall >= ctl->next_dev_save_us) {
@@ -1448,6 +1514,36 @@ sl_ctl_run(struct sl_ctl *ctl)
 	}
 }
 
+/* Evidence at the end: live, what the rings still hold (the workers' final flush put the
+ * marked flows' streams there); offline, the files are written now from the capture. */
+static void
+evidence_finish(struct sl_ctl *ctl)
+{
+	if (ctl->conf.live) {
+		sl_evid_drain(ctl->evid, UINT32_MAX);
+	} else if (ctl->input != NULL) {
+		unsigned int n = sl_input_nfiles(ctl->input);
+		const char **files = calloc(n + 1, sizeof(*files));
+		int *lt = calloc(n + 1, sizeof(*lt));
+		char err[512];
+
+		if (files == NULL || lt == NULL) {
+			fprintf(stderr, "sluice: evidence: out of memory\n");
+		} else {
+			for (unsigned int i = 0; i < n; i++) {
+				files[i] = sl_input_file(ctl->input, i);
+				lt[i] = sl_input_file_linktype(ctl->input, i);
+			}
+			if (sl_evid_offline(ctl->evid, files, lt, n, err, sizeof(err)) < 0)
+				fprintf(stderr, "sluice: evidence: %s\n", err);
+		}
+		free(files);
+		free(lt);
+	}
+	if (sl_evid_last_error(ctl->evid)[0] != '\0')
+		fprintf(stderr, "sluice: %s (counted: evidence_errors)\n", sl_evid_last_error(ctl->evid));
+}
+
 void
 sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
 {
@@ -1468,6 +1564,8 @@ sl_ctl_finish(struct sl_ctl *ctl, uint64_t end_us)
 	if (ctl->dd != NULL)
 		ctl_dedup_flush(ctl->dd);
 	save_devices(ctl);
+	if (ctl->evid != NULL)
+		evidence_finish(ctl);
 	if (ctl->events != NULL && !ctl->events_failed && (ctl->score != NULL || ctl->conf.live)) {
 		struct sl_report_ctx rc;
 
@@ -1487,6 +1585,14 @@ void
 sl_ctl_report_ctx(struct sl_ctl *ctl, double elapsed_s, struct sl_report_ctx *out)
 {
 	worker_totals(ctl);
+	if (ctl->evid != NULL) {
+		struct sl_evid_stats es;
+
+		sl_evid_get_stats(ctl->evid, &es);
+#define SL_CTL_EVCOPY(name, timing, help) ctl->st.name = es.name;
+		SL_EVID_COUNTERS(SL_CTL_EVCOPY)
+#undef SL_CTL_EVCOPY
+	}
 	if (ctl->events != NULL) {
 		struct sl_writer_stats ws;
 
@@ -1542,6 +1648,8 @@ sl_ctl_free(struct sl_ctl *ctl)
 	}
 	sl_probe_free(ctl->probe); /* the thread stops; probes in flight are abandoned */
 	ctl->probe = NULL;
+	sl_evid_free(ctl->evid); /* workers have stopped */
+	ctl->evid = NULL;
 	sl_http_stop(ctl->http); /* before the snapshot it serves */
 	ctl->http = NULL;
 	sl_text_free(&ctl->text);

@@ -16,6 +16,7 @@
 
 #include "sl_block.h"
 #include "sl_cfg.h"
+#include "sl_evid.h"
 #include "sl_host.h"
 #include "sl_match.h"
 #include "sl_score.h"
@@ -63,7 +64,8 @@ enum sl_ctl_clock {
 	X(syslog_dropped, 0, "event lines not sent to syslog: socket missing, receiver down or behind") \
 	X(syslog_errors, 0, "syslog send errors that closed the connection (then retried)") \
 	X(passes, 1, "control loop passes") \
-	X(idle_passes, 1, "control loop passes that found nothing to do")
+	X(idle_passes, 1, "control loop passes that found nothing to do") \
+	SL_EVID_COUNTERS(X)
 
 struct sl_ctl_stats {
 #define SL_CTL_CNT(name, timing, help) uint64_t name; /**< help */
@@ -110,6 +112,8 @@ struct sl_ctl *sl_ctl_create(const struct sl_ctl_conf *c, int *rc, char *err, si
 /** What the workers need from it (valid until sl_ctl_free()). NULL when off. */
 struct sl_match *sl_ctl_match(struct sl_ctl *ctl);
 struct sl_block *sl_ctl_block(struct sl_ctl *ctl);
+/** Live evidence packets (the workers' marks and rings), or NULL (off, or offline). */
+struct sl_evid *sl_ctl_evid(struct sl_ctl *ctl);
 struct sl_chost_table *sl_ctl_hosts(struct sl_ctl *ctl);
 struct sl_score *sl_ctl_score(struct sl_ctl *ctl);
 struct sl_devtab;

@@ -59,6 +59,7 @@ struct sl_flow_key {
 #define SL_FLOW_B_DETECTED 0x04 /**< the inspector reported a detection on this flow */
 #define SL_FLOW_B_BULK_SENT 0x08 /**< a sample has told the scorer the flow is bulk */
 #define SL_FLOW_B_BLOCKED 0x10  /**< the soft blocklist (generation in sl_flow.pad) holds it */
+#define SL_FLOW_B_EVID 0x20     /**< marked for evidence (generation in sl_flow.evseen) */
 
 /**
  * Message statistics of one TCP flow, for behavioural scoring of encrypted sessions. A
@@ -169,6 +170,10 @@ struct sl_flow {
 	uint8_t fin1;          /**< responder sent FIN */
 	uint8_t bflags;        /**< SL_FLOW_B_*: behaviour tracking, blocked */
 	uint8_t pad;           /**< soft blocklist generation (low byte) last checked */
+	uint8_t evgen;         /**< evidence: the mark table generation (low byte) under which the
+				 flow is known unmarked; 0 = marked or not yet looked up, so a
+				 packet of an unmarked flow pays one compare */
+	uint8_t evseen;        /**< evidence: the generation last looked up */
 } __rte_cache_aligned;
 
 /* X(name, help): flow-table counters (single writer: the owning worker). */

@@ -400,6 +400,14 @@ sl_metrics_render(struct sl_text *t, const struct sl_report_ctx *c, const struct
 		head(t, FAM_pool_ranges);
 		sl_text_printf(t, "sluice_pool_ranges %u\n", nr);
 	}
+	if (c->ctl != NULL && c->cfg->evidence_dir[0] != '\0') {
+		head(t, FAM_evidence_total);
+#define SL_METRIC_EV(name, timing, help)                                                     \
+	sl_text_printf(t, "sluice_evidence_total{counter=\"%s\"} %" PRIu64 "\n",                \
+		#name + sizeof("evidence_") - 1, c->ctl->name);
+		SL_EVID_COUNTERS(SL_METRIC_EV)
+#undef SL_METRIC_EV
+	}
 	if (c->ctl != NULL && c->cfg->syslog[0] != '\0') {
 		head(t, FAM_syslog_messages_total);
 		sl_text_printf(t, "sluice_syslog_messages_total{result=\"sent\"} %" PRIu64 "\n"

@@ -86,6 +86,7 @@
 	X(devices_routers, gauge, "MACs marked router or gateway (many addresses)")              \
 	X(syslog_messages_total, counter, "Event lines for syslog by result: sent, dropped (socket missing, receiver down or behind), errors") \
 	X(metrics_requests_cut_total, counter, "/metrics connections closed at their deadline (metrics_request_timeout_s)") \
+	X(evidence_total, counter, "Evidence packets (evidence_dir): files, packets, bytes written and every bound, by counter") \
 	X(render_seconds, gauge, "Time the control core took to render this snapshot")         \
 	X(snapshot_timestamp_seconds, gauge, "When this snapshot was rendered (Unix time)")
 

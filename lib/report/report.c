@@ -1218,7 +1218,7 @@ judged_note(struct sl_writer *w, const struct sl_score_note *n)
 
 int
 sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
-	const struct sl_score_params *p, bool blocked)
+	const struct sl_score_params *p, bool blocked, const char *ev_pcap, const char *ev_stream)
 {
 	struct sl_json j;
 	const struct sl_score_view *v = n->v;
@@ -1260,6 +1260,12 @@ sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
 	if (n->type == SL_NOTE_ALERT) {
 		sl_json_u64(&j, "threshold", p->alert);
 		sl_report_score_view(&j, "explanation", v, p);
+		if (ev_pcap != NULL) { /* evidence packets of the flows behind the alert */
+			sl_json_obj_open(&j, "evidence_files");
+			sl_json_str(&j, "pcap", ev_pcap);
+			sl_json_str(&j, "stream", ev_stream);
+			sl_json_obj_close(&j);
+		}
 	} else {
 		sl_json_str(&j, "previous_level", level_name(n->old_level));
 		sl_json_str(&j, "direction", n->new_level > n->old_level ? "up" : "down");

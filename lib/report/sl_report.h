@@ -251,10 +251,12 @@ int sl_report_event_agg(struct sl_writer *w, const struct sl_event *ev, unsigned
  * alert object of its strongest reason, reasons: every signal with its kind, points now and
  * at full strength, flow, peer and evidence or feature values) or "host_score" (a level
  * change up or down). The 5-tuple is the flow that made the change, when there is one.
- * @p blocked: a block holds the host now (the alert's action). @return as sl_report_event().
+ * @p blocked: a block holds the host now (the alert's action). @p ev_pcap, @p ev_stream: the
+ * alert's evidence files (field evidence_files {pcap, stream}), NULL = none.
+ * @return as sl_report_event().
  */
 int sl_report_note(struct sl_writer *w, const struct sl_score_note *n,
-	const struct sl_score_params *p, bool blocked);
+	const struct sl_score_params *p, bool blocked, const char *ev_pcap, const char *ev_stream);
 
 /**
  * Write a response note as a JSON line: event_type "block" (host, scope, peer, port, proto,

@@ -2,7 +2,9 @@
  * parses, resolves flows with one bulk hash lookup per burst, accounts packets to flows and
  * per-host slots, ages flows in bounded steps, and reports host deltas to the control core
  * every report interval. No locks, no allocation, no syscalls on the packet path; counters
- * are summed in locals and stored once per burst. Offline (packet time), each queue is
+ * are summed in locals and stored once per burst. Flows the control core marked for evidence
+ * (looked up per flow when the mark table's generation changes) copy their packets into a
+ * bounded evidence ring that drops when full. Offline (packet time), each queue is
  * processed in full bursts only, so a run is the same whatever the timing between cores. */
 #ifndef SL_WORKER_H
 #define SL_WORKER_H
@@ -16,6 +18,7 @@
 #include "sl_block.h"
 #include "sl_cfg.h"
 #include "sl_chan.h"
+#include "sl_evid.h"
 #include "sl_flow.h"
 #include "sl_host.h"
 #include "sl_match.h"
@@ -79,6 +82,7 @@ struct sl_worker_conf {
 	bool devices;                /**< learn devices: MAC/VLAN of new flows, ARP, LLDP, CDP,
 	                                  DHCP (sl_dev.h) */
 	uint64_t dev_refresh_us;     /**< a host's MAC/VLAN is sent again once per this period */
+	struct sl_evid *evid;        /**< live evidence packets (marks, rings), NULL = none */
 };
 
 #define SL_DEV_CACHE 4096 /**< worker cache of (address, MAC, VLAN) already sent */
@@ -111,6 +115,8 @@ struct sl_worker {
 	const struct sl_softbl *bl;   /**< soft blocklist for this pass (RCU), or NULL */
 	uint64_t reclaim_next_us;     /**< host table full and nothing reclaimable: retry then */
 	uint32_t reclaim_pos;         /**< flow slot where the next reclaim walk starts */
+	const struct sl_evset *ev;    /**< evidence marks for this pass (RCU), or NULL */
+	struct sl_evring *evr;        /**< evidence ring to the control core, or NULL */
 	struct sl_match_wctx mx;      /**< inspection context and counters */
 
 	/* counters, flushed once per burst */

@@ -68,6 +68,50 @@ top_insert(struct sl_worker *w, const struct sl_flow_key *key, const struct sl_f
 
 static void send_sample(struct sl_worker *w, struct sl_flow *f, const struct sl_flow_key *key,
 	uint64_t now, int final);
+static void evid_check(const struct sl_evset *ev, uint8_t gen, struct sl_flow *f,
+	const struct sl_flow_key *key);
+
+/* A flow's initiator and responder as an evidence record names them. */
+static void
+evrec_flow(struct sl_evrec *r, const struct sl_flow *f, const struct sl_flow_key *key)
+{
+	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
+
+	memcpy(r->src, hi ? key->hi : key->lo, 16);
+	memcpy(r->dst, hi ? key->lo : key->hi, 16);
+	r->sport = hi ? key->port_hi : key->port_lo;
+	r->dport = hi ? key->port_lo : key->port_hi;
+	r->proto = key->proto;
+	memset(r->pad, 0, sizeof(r->pad));
+}
+
+/* A marked flow ended: the first payload bytes of each direction, once (a full ring drops
+ * them, counted). */
+static void
+evid_stream(struct sl_worker *w, const struct sl_flow *f, const struct sl_flow_key *key)
+{
+	for (int d = 0; d < 2; d++) {
+		uint32_t len = 0;
+		const uint8_t *p = sl_flow_payload(w->flows, f, d, &len);
+		struct sl_evrec *r;
+
+		if (f->payload[d] == 0)
+			continue;
+		r = sl_evring_reserve(w->evr);
+		if (r == NULL)
+			return;
+		r->ts_us = f->last_us;
+		r->wire_len = (uint32_t)SL_MIN(f->payload[d], (uint64_t)UINT32_MAX);
+		r->len = p != NULL ? SL_MIN(len, sl_evring_cap(w->evr)) : 0;
+		r->linktype = 0;
+		r->kind = SL_EVREC_STREAM;
+		r->dir = (uint8_t)d;
+		evrec_flow(r, f, key);
+		if (r->len > 0)
+			memcpy(r->data, p, r->len);
+		sl_evring_commit(w->evr);
+	}
+}
 
 static void
 on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_exit)
@@ -75,6 +119,14 @@ on_flow_end(void *arg, const struct sl_flow_key *key, struct sl_flow *f, int at_
 	struct sl_worker *w = arg;
 
 	top_insert(w, key, f, at_exit);
+	if (w->ev != NULL) { /* marked since its last packet (at exit: marked after it) */
+		uint8_t g = (uint8_t)sl_evset_gen(w->ev);
+
+		if (f->evseen != g)
+			evid_check(w->ev, g, f, key);
+		if (f->bflags & SL_FLOW_B_EVID)
+			evid_stream(w, f, key);
+	}
 	/* the signs stop: tell the scorer (stamped now, so each worker's records stay in time
 	 * order for the control core's merge) */
 	if ((f->bflags & SL_FLOW_B_SAMPLED) && !at_exit)
@@ -248,6 +300,7 @@ sl_worker_init(struct sl_worker *w, unsigned int id, const struct sl_worker_conf
 		}
 	}
 	w->top_want = SL_MIN(c->top_flows, (uint32_t)SL_TOP_FLOWS);
+	w->evr = c->evid != NULL ? sl_evid_ring(c->evid, id) : NULL;
 	{
 		struct timespec ts;
 
@@ -601,6 +654,65 @@ flow_block_check(const struct sl_softbl *bl, struct sl_flow *f, const struct sl_
 		f->bflags &= (uint8_t)~SL_FLOW_B_BLOCKED;
 }
 
+/* Is the flow marked for evidence? Looked up when the flow starts or the marks changed. An
+ * unmarked flow keeps the generation in evgen (its packets then pay one compare); a marked one
+ * keeps 0 there, so its packets come to evid_slow(). */
+static __rte_noinline void
+evid_check(const struct sl_evset *ev, uint8_t gen, struct sl_flow *f,
+	const struct sl_flow_key *key)
+{
+	bool hi = (f->flags & SL_FLOW_F_INIT_HI) != 0;
+
+	f->evseen = gen;
+	if (sl_evset_match(ev, hi ? key->hi : key->lo, hi ? key->lo : key->hi,
+		    hi ? key->port_hi : key->port_lo, hi ? key->port_lo : key->port_hi, key->proto)) {
+		f->bflags |= SL_FLOW_B_EVID;
+		f->evgen = 0;
+	} else {
+		f->bflags &= (uint8_t)~SL_FLOW_B_EVID;
+		f->evgen = gen;
+	}
+}
+
+/* A packet of a marked flow into the evidence ring (full: dropped, counted; never waits). */
+static __rte_noinline void
+evid_pkt(struct sl_worker *w, const struct sl_rxq *q, const struct sl_flow *f,
+	const struct sl_flow_key *key, struct rte_mbuf *mb, uint32_t wire, uint64_t ts)
+{
+	struct sl_evrec *r = sl_evring_reserve(w->evr);
+	uint32_t len;
+	const void *p;
+
+	if (r == NULL)
+		return;
+	len = SL_MIN(mb->pkt_len, sl_evring_snaplen(w->evr));
+	p = rte_pktmbuf_read(mb, 0, len, r->data);
+	if (p == NULL)
+		len = 0;
+	else if (p != r->data)
+		memcpy(r->data, p, len);
+	r->ts_us = ts;
+	r->wire_len = wire;
+	r->len = len;
+	r->linktype = (uint16_t)(q->meta ? sl_mbuf_meta(mb)->linktype : q->linktype);
+	r->kind = SL_EVREC_PKT;
+	r->dir = 0;
+	evrec_flow(r, f, key);
+	sl_evring_commit(w->evr);
+}
+
+/* A packet whose flow is marked, or not looked up under this generation yet. */
+static __rte_noinline void
+evid_slow(struct sl_worker *w, const struct sl_rxq *q, struct sl_flow *f,
+	const struct sl_flow_key *key, struct rte_mbuf *mb, uint32_t wire, uint64_t ts,
+	uint8_t gen)
+{
+	if (f->evseen != gen)
+		evid_check(w->ev, gen, f, key);
+	if (f->bflags & SL_FLOW_B_EVID)
+		evid_pkt(w, q, f, key, mb, wire, ts);
+}
+
 /* Inline: send what is not dropped on the pair's port (parse failures too: fail open). */
 static void
 forward(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, unsigned int n,
@@ -640,6 +752,8 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 	uint8_t src_hi[SL_BURST], which[SL_BURST], drop[SL_BURST] = {0};
 	uint64_t blocked = 0, blocked_bytes = 0;
 	const struct sl_softbl *bl = w->bl;
+	/* evidence off: 0, which every flow holds, so no packet leaves the fast path */
+	const uint8_t evg = (uint8_t)sl_evset_gen(w->ev);
 	uint32_t oc[SL_PKT_OUTCOME_MAX] = {0};
 	uint8_t hdr[SL_PKT_HDR_MAX];
 	uint64_t bytes = 0, now = w->now_us;
@@ -736,6 +850,9 @@ sl_worker_process(struct sl_worker *w, struct sl_rxq *q, struct rte_mbuf **m, un
 			blocked++;
 			blocked_bytes += pk[j].wire_len;
 		}
+		/* evidence: marks looked up as the soft blocklist is; marked flows copy packets */
+		if (unlikely(f->evgen != evg))
+			evid_slow(w, q, f, &keys[j], m[which[j]], pk[j].wire_len, now, evg);
 		dir = src_hi[j] ^ ((f->flags & SL_FLOW_F_INIT_HI) != 0);
 		before = f->buf_len[dir];
 		prev_last = f->last_us;
@@ -854,6 +971,8 @@ sl_worker_main(void *arg)
 		sl_match_worker_online(w->conf.match, w->id);
 	if (w->conf.block != NULL)
 		sl_block_worker_online(w->conf.block, w->id);
+	if (w->conf.evid != NULL)
+		sl_evid_worker_online(w->conf.evid, w->id);
 	w->next_report_us = w->now_us + w->conf.report_us;
 	for (;;) {
 		unsigned int got = 0;
@@ -865,6 +984,8 @@ sl_worker_main(void *arg)
 			w->db = sl_match_acquire(w->conf.match);
 		if (w->conf.block != NULL) /* one soft blocklist per pass */
 			w->bl = sl_block_acquire(w->conf.block);
+		if (w->conf.evid != NULL) /* one evidence mark table per pass */
+			w->ev = sl_evid_acquire(w->conf.evid);
 		for (unsigned int i = 0; i < w->nrxq; i++) {
 			struct sl_rxq *q = &w->rxq[i];
 
@@ -897,7 +1018,11 @@ sl_worker_main(void *arg)
 			sl_match_quiescent(w->conf.match, w->id);
 		if (w->conf.block != NULL)
 			sl_block_quiescent(w->conf.block, w->id);
+		if (w->conf.evid != NULL)
+			sl_evid_quiescent(w->conf.evid, w->id);
 	}
+	if (w->conf.evid != NULL) /* the latest marks for the flows the flush ends */
+		w->ev = sl_evid_acquire(w->conf.evid);
 	sl_worker_finish(w, w->conf.offline ? SL_LOAD_ACQUIRE(&w->run->end_us) :
 			    w->conf.port_time ? w->now_us : live_now_us(w));
 	if (w->conf.match != NULL)
@@ -906,6 +1031,9 @@ sl_worker_main(void *arg)
 	if (w->conf.block != NULL)
 		sl_block_worker_offline(w->conf.block, w->id);
 	w->bl = NULL;
+	if (w->conf.evid != NULL)
+		sl_evid_worker_offline(w->conf.evid, w->id);
+	w->ev = NULL;
 	SL_STORE_RELEASE(&w->run->done[w->id], 1);
 	return 0;
 }

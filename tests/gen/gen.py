@@ -661,6 +661,10 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import devices
         devices.gen_devices(outdir)
+    if not which or "evidence" in which or "tests" in which:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import evidence
+        evidence.gen_evidence(outdir)
 
 
 if __name__ == "__main__":

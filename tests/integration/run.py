@@ -3515,6 +3515,282 @@ def device_live_telemetry_and_state():
     assert "00:1b:21:aa:00:04" in both, sorted(both)
 
 
+# ------------------------------------------------------------------ evidence packets (lib/evid)
+
+EVD = os.path.abspath(os.path.join(DATA, "evidence"))
+
+
+def ts_us(text):
+    """EVE timestamp ('2023-11-14T22:13:21.036200+0000') -> epoch microseconds."""
+    import datetime
+    d = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+    return int(d.timestamp()) * 1000000 + d.microsecond
+
+
+def tshark_pkts(cap, flt=None):
+    """(time us, src, sport, dst, dport, seq, len) per TCP packet of a capture, via tshark."""
+    args = ["tshark", "-r", cap, "-T", "fields", "-e", "frame.time_epoch", "-e", "ip.src",
+            "-e", "tcp.srcport", "-e", "ip.dst", "-e", "tcp.dstport", "-e", "tcp.seq_raw",
+            "-e", "tcp.len"]
+    if flt:
+        args += ["-Y", flt]
+    r = subprocess.run(args, capture_output=True, text=True)
+    eq(r.returncode, 0, "tshark -r %s (%s)" % (cap, r.stderr[-300:]))
+    out = []
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        sec, _, frac = f[0].partition(".")
+        out.append((int(sec) * 1000000 + int((frac + "000000")[:6]),) + tuple(f[1:]))
+    return out
+
+
+_EV_RUNS = [0]
+
+
+def evidence_run(cap, *extra, live_run=False, name="ev"):
+    _EV_RUNS[0] += 1
+    d = os.path.join(TMP, "%s-%d-%d" % (name, len(RESULTS), _EV_RUNS[0]))
+    evp = d + ".events"
+    if live_run:
+        rc, s, se = live(["net_pcap0,rx_pcap=%s" % cap], "-e", evp, "--set", "evidence_dir=" + d, *extra)
+    else:
+        rc, s, se, _ = offline(cap, "-e", evp, "--set", "evidence_dir=" + d, *extra, name=name)
+    eq(rc, 0, "exit code (%s)" % se[-300:])
+    evs = read_all_events(evp)  # validates every line against config/eve.schema.json
+    return s, evs, d, se
+
+
+def ev_counters(s):
+    return {k[len("evidence_"):]: v for k, v in s["control"].items() if k.startswith("evidence_")}
+
+
+def miner_alert(evs, host):
+    al = [e for e in evs if e["event_type"] == "alert" and e["judged_host"] == host]
+    eq(len(al), 1, "one alert for %s" % host)
+    assert "evidence_files" in al[0], al[0]
+    return al[0]
+
+
+@test
+def evidence_offline_pcap_from_the_alert_on():
+    """Offline: the alert names its pcap and stream file; the pcap opens in tshark and holds
+    exactly the mining flow's packets from the alert's timestamp on (compared with the
+    capture); the stream file holds the flow's first bytes; a second run writes the same
+    bytes."""
+    cap = os.path.join(EVD, "miner_tail.pcap")
+    m = json.load(open(os.path.join(EVD, "miner_tail.json")))
+    s, evs, d, _ = evidence_run(cap)
+    al = miner_alert(evs, m["host"])
+    pcap, stream = al["evidence_files"]["pcap"], al["evidence_files"]["stream"]
+    eq(os.path.dirname(pcap), d, "files in evidence_dir")
+    assert os.path.basename(pcap).startswith("sluice-%s-" % m["host"]), pcap
+    got = tshark_pkts(pcap)
+    flt = "tcp.port==%d && ip.addr==%s" % (m["sport"], m["peer"])
+    t0 = ts_us(al["timestamp"])
+    want = [p for p in tshark_pkts(cap, flt) if p[0] >= t0]
+    eq(len(want) > 250, True, "the capture has packets after the alert (%d)" % len(want))
+    eq(got, want, "evidence = the flow's packets from the alert on")
+    c = ev_counters(s)
+    eq(c["files"], 1, "files")
+    eq(c["pkts"], len(got), "packets counted")
+    eq(c["streams"], 2, "both directions' first bytes")
+    eq(c["errors"] + c["ring_full"] + c["orphans"] + c["over_flow"] + c["over_host"], 0, "nothing lost")
+    body = open(stream, "rb").read()
+    assert b"# sluice stream to_server %s:%d -> %s:%d tcp" % (m["host"].encode(), m["sport"], m["peer"].encode(), m["dport"]) in body, body[:200]
+    assert b'"method":"mining.subscribe","params":["xmrig/6.21.0"]' in body, body[:300]
+    assert b'"method":"mining.authorize"' in body
+    assert b"# sluice stream to_client" in body and b'"result":true' in body
+    eq(os.path.getsize(pcap) + os.path.getsize(stream), c["bytes"], "bytes counted")
+    s2, evs2, d2, _ = evidence_run(cap)
+    al2 = miner_alert(evs2, m["host"])
+    for k in ("pcap", "stream"):
+        eq(open(al2["evidence_files"][k], "rb").read(), open(al["evidence_files"][k], "rb").read(), "%s identical run after run" % k)
+    eq(ev_counters(s2), c, "counters identical run after run")
+
+
+@test
+def evidence_live_net_pcap():
+    """Live (net_pcap replay): the workers copy the marked flow's packets once the alert has
+    reached them; the pcap holds a tail of the flow (every packet the capture has after the
+    first one copied, in order), the stream file its first bytes."""
+    cap = os.path.join(EVD, "miner_tail.pcap")
+    m = json.load(open(os.path.join(EVD, "miner_tail.json")))
+    s, evs, d, _ = evidence_run(cap, live_run=True, name="evlive")
+    al = miner_alert(evs, m["host"])
+    got = tshark_pkts(al["evidence_files"]["pcap"])
+    flow = tshark_pkts(cap, "tcp.port==%d && ip.addr==%s" % (m["sport"], m["peer"]))
+    c = ev_counters(s)
+    eq(c["pkts"], len(got), "packets counted")
+    eq(c["ring_full"] + c["orphans"] + c["errors"], 0, "nothing lost")
+    # the alert reaches the workers while the 150 000 benign packets play (tens of ms); on a
+    # loaded machine the control core may be late, so a part of the session is enough
+    assert len(got) >= 100, "the session after the benign packets (%d packets)" % len(got)
+    strip = lambda ps: [p[1:] for p in ps]  # live times are the replay's
+    eq(strip(got), strip(flow[-len(got):]), "a tail of the flow, in order")
+    body = open(al["evidence_files"]["stream"], "rb").read()
+    assert b'"method":"mining.subscribe"' in body, body[:300]
+    eq(c["streams"], 2, "streams")
+
+
+@test
+def evidence_live_ring_full_counted():
+    """Live with an evidence ring of 16 records: the workers never wait; what does not fit is
+    counted, and what the pcap holds is what was counted written."""
+    cap = os.path.join(EVD, "miner_tail.pcap")
+    m = json.load(open(os.path.join(EVD, "miner_tail.json")))
+    s, evs, d, _ = evidence_run(cap, "--set", "evidence_ring=16", live_run=True, name="evring")
+    al = miner_alert(evs, m["host"])
+    c = ev_counters(s)
+    assert c["ring_full"] > 0, c
+    eq(len(tshark_pkts(al["evidence_files"]["pcap"])), c["pkts"], "pcap = packets counted")
+    assert c["pkts"] + c["ring_full"] >= 100, c
+
+
+@test
+def evidence_bounds_under_a_flood_of_alerts():
+    """800 miners alerted within seconds: at most evidence_max_files alerts keep files, their
+    bytes stay within evidence_max_kb, the rest is rotated away, counted; what stays opens in
+    tshark."""
+    cap = os.path.join(DET, "many_miners.pcap")
+    s, evs, d, _ = evidence_run(cap, "--set", "evidence_max_files=40", "--set", "evidence_max_kb=24",
+                                "--set", "evidence_host_kb=4", name="evflood")
+    al = [e for e in evs if e["event_type"] == "alert"]
+    eq(len(al), 800, "alerts")
+    assert all("evidence_files" in e for e in al), "every alert names its files"
+    c = ev_counters(s)
+    eq(c["files"], 800, "files opened")
+    left = sorted(os.listdir(d))
+    pcaps = [f for f in left if f.endswith(".pcap")]
+    eq(len(pcaps), 800 - c["rotated"], "files left = opened - rotated")
+    assert len(pcaps) <= 40, len(pcaps)
+    eq(len([f for f in left if f.endswith(".stream")]), len(pcaps), "a stream file beside each pcap")
+    total = sum(os.path.getsize(os.path.join(d, f)) for f in left)
+    assert total <= 24 * 1024, total
+    for f in left:
+        assert os.path.getsize(os.path.join(d, f)) <= 4 * 1024, f
+    # the newest alerts keep their files
+    kept = {os.path.basename(e["evidence_files"]["pcap"]) for e in al[-len(pcaps):]}
+    eq(kept, set(pcaps), "the newest alerts' files are the ones kept")
+    n = 0
+    for f in pcaps[:3]:
+        n += len(tshark_pkts(os.path.join(d, f)))
+    assert n > 0, "kept pcaps hold packets"
+    assert c["pkts"] > 0 and c["streams"] > 0, c
+
+
+@test
+def evidence_bounds_per_flow_and_host():
+    """evidence_flow_packets caps each flow, evidence_host_kb each alert's files; counted."""
+    cap = os.path.join(EVD, "miner_tail.pcap")
+    m = json.load(open(os.path.join(EVD, "miner_tail.json")))
+    s, evs, d, _ = evidence_run(cap, "--set", "evidence_flow_packets=7", name="evflow")
+    al = miner_alert(evs, m["host"])
+    got = tshark_pkts(al["evidence_files"]["pcap"])
+    eq(len(got), 7, "packets of the flow")
+    c = ev_counters(s)
+    eq(c["over_flow"], 307 - 7, "packets over the flow bound")
+    s, evs, d, _ = evidence_run(cap, "--set", "evidence_host_kb=8", name="evhost")
+    al = miner_alert(evs, m["host"])
+    f = al["evidence_files"]
+    size = os.path.getsize(f["pcap"]) + os.path.getsize(f["stream"])
+    assert size <= 8192, size
+    c = ev_counters(s)
+    assert c["over_host"] > 0, c
+    eq(len(tshark_pkts(f["pcap"])), c["pkts"], "pcap = packets counted")
+
+
+@test
+def evidence_dir_unusable():
+    """evidence_dir that is a file, or cannot be created: a clear message naming the key, a
+    counter, the run goes on (alerts without evidence_files)."""
+    cap = os.path.join(DET, "stratum_v1.pcap")
+    plain = os.path.join(TMP, "evidence-plain-file")
+    open(plain, "w").close()
+    for i, (path, why) in enumerate(((plain, "not a directory"), (os.path.join(plain, "sub"), "Not a directory"),
+                                     ("/proc/sluice-evidence", "evidence_dir '/proc/sluice-evidence'"))):
+        evp = os.path.join(TMP, "evbad-%d-%d.events" % (len(RESULTS), i))
+        rc, s, se, _ = offline(cap, "-e", evp, "--set", "evidence_dir=" + path, name="evbad")
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        assert "evidence_dir" in se and why in se and "evidence packets off" in se, se
+        eq(s["control"]["evidence_errors"], 1, "counted")
+        al = [e for e in read_all_events(evp) if e["event_type"] == "alert"]
+        assert al and all("evidence_files" not in e for e in al), al
+
+
+@test
+def evidence_disk_full():
+    """evidence_dir on a 32 KiB tmpfs under a flood of alerts: writes fail, are counted and
+    reported once on stderr; the run ends normally with every alert line written."""
+    d = os.path.join(TMP, "evidence-full")
+    os.makedirs(d, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", d], capture_output=True, text=True)
+    eq(r.returncode, 0, "mount a small tmpfs (root needed, as for the netns tests): %s" % r.stderr)
+    try:
+        evp = os.path.join(TMP, "evfull.events")
+        rc, s, se, _ = offline(os.path.join(DET, "many_miners.pcap"), "-e", evp,
+                               "--set", "evidence_dir=" + d, name="evfull")
+        eq(rc, 0, "exit code (%s)" % se[-300:])
+        c = ev_counters(s)
+        assert c["errors"] > 0, c
+        assert "No space left on device" in se and "evidence_errors" in se, se
+        eq(len([e for e in read_all_events(evp) if e["event_type"] == "alert"]), 800, "alert lines")
+    finally:
+        subprocess.run(["umount", d])
+
+
+@test
+def evidence_metrics():
+    """Live /metrics: sluice_evidence_total{counter=...} for every evidence counter, equal to
+    the summary's; promtool accepts the page."""
+    import re
+    port = free_port()
+    d = os.path.join(TMP, "evmetrics")
+    out = os.path.join(TMP, "evmetrics.json")
+    p = subprocess.Popen([SLUICE, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                          "--file-prefix=sl-evidence-%d" % os.getpid(), "--vdev",
+                          "net_pcap0,rx_pcap=" + os.path.join(DATA, "demo.pcap"), "--", "-s", out, "-q",
+                          "-e", os.devnull, "--set", "idle_polls=64", "--set", "metrics_port=%d" % port,
+                          "--set", "metrics_interval_ms=200", "--set", "evidence_dir=" + d] + LIVE_SIZES,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    body = ""
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                st, _, body = http_get(port, "/metrics")
+                if st == 200 and 'sluice_evidence_total{counter="files"} 1' in body:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGINT)
+        _, se = p.communicate(timeout=60)
+    assert 'sluice_evidence_total{counter="files"} 1' in body, [l for l in body.splitlines() if "evidence" in l]
+    got = dict(re.findall(r'^sluice_evidence_total\{counter="(\w+)"\} (\d+)$', body, re.M))
+    s = json.load(open(out))
+    eq(sorted(got), sorted(ev_counters(s)), "every evidence counter served")
+    chk = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
+    eq(chk.returncode, 0, "promtool: %s" % (chk.stdout + chk.stderr)[-300:])
+
+
+@test
+def evidence_off_by_default_and_bad_keys():
+    """No evidence_dir: no files, no field, counters 0. Bad keys: exit 2 naming the key."""
+    evp = os.path.join(TMP, "evoff.events")
+    rc, s, se, _ = offline(os.path.join(DET, "stratum_v1.pcap"), "-e", evp, name="evoff")
+    eq(rc, 0, "exit code")
+    al = [e for e in read_all_events(evp) if e["event_type"] == "alert"]
+    assert al and all("evidence_files" not in e for e in al), al
+    eq(sum(ev_counters(s).values()), 0, "counters")
+    d = os.path.join(TMP, "evbadkeys")
+    for extra, needle in ((["--set", "evidence_ring=100"], "evidence_ring"),
+                          (["--set", "evidence_host_kb=2048", "--set", "evidence_max_kb=1024"], "evidence_host_kb")):
+        rc, _, se, _ = offline(os.path.join(DET, "stratum_v1.pcap"), "--set", "evidence_dir=" + d, *extra, name="evbadkeys")
+        eq(rc, 2, "exit code for %s (%s)" % (extra, se[-200:]))
+        assert needle in se, se
+
+
 passed = sum(1 for r in RESULTS if r[1])
 failed = len(RESULTS) - passed
 print("integration: %d passed, %d failed" % (passed, failed))
