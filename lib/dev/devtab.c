@@ -31,6 +31,9 @@ struct sl_devtab {
 	struct sl_dev *d;       /* buckets * BUCKET */
 	uint32_t ipmask;
 	struct ipent *ipx;      /* ipbuckets * BUCKET */
+	uint32_t *slots;        /* every slot ever used (a used slot stays used): walks cost
+				 * the devices, not the capacity */
+	uint32_t nslots;
 	uint64_t start_us;      /* first observation (or the state file's) */
 	struct sl_devtab_stats st;
 };
@@ -95,7 +98,8 @@ sl_devtab_create(const struct sl_devtab_params *p, const struct sl_oui *oui)
 	t->d = calloc((size_t)nb * BUCKET, sizeof(*t->d)); /* zero pages until touched */
 	t->ipmask = nb * 2 - 1;
 	t->ipx = calloc((size_t)nb * 2 * BUCKET, sizeof(*t->ipx));
-	if (t->d == NULL || t->ipx == NULL) {
+	t->slots = calloc((size_t)nb * BUCKET, sizeof(*t->slots)); /* zero pages until touched */
+	if (t->d == NULL || t->ipx == NULL || t->slots == NULL) {
 		sl_devtab_free(t);
 		return NULL;
 	}
@@ -109,6 +113,7 @@ sl_devtab_free(struct sl_devtab *t)
 		return;
 	free(t->d);
 	free(t->ipx);
+	free(t->slots);
 	free(t);
 }
 
@@ -250,6 +255,8 @@ insert(struct sl_devtab *t, const uint8_t mac[6], uint64_t now)
 	if (v->used) {
 		t->st.evicted++;
 		t->st.devices--;
+	} else {
+		t->slots[t->nslots++] = (uint32_t)(v - t->d);
 	}
 	gen = v->gen + 1;
 	memset(v, 0, sizeof(*v));
@@ -423,15 +430,23 @@ sl_devtab_observe(struct sl_devtab *t, const struct sl_dev_obs *o, unsigned int 
 	return d;
 }
 
+static int
+slot_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 void
 sl_devtab_walk(const struct sl_devtab *t, void (*fn)(void *arg, const struct sl_dev *d),
 	void *arg)
 {
-	size_t n = (size_t)(t->mask + 1) * BUCKET;
-
-	for (size_t i = 0; i < n; i++)
-		if (t->d[i].used)
-			fn(arg, &t->d[i]);
+	/* in slot order, as a walk over the whole table would go (state files, reports) */
+	qsort(t->slots, t->nslots, sizeof(*t->slots), slot_cmp);
+	for (uint32_t i = 0; i < t->nslots; i++)
+		if (t->d[t->slots[i]].used)
+			fn(arg, &t->d[t->slots[i]]);
 }
 
 static int
@@ -716,6 +731,7 @@ bad:
 	/* start over empty */
 	memset(t->d, 0, (size_t)(t->mask + 1) * BUCKET * sizeof(*t->d));
 	memset(t->ipx, 0, (size_t)(t->ipmask + 1) * BUCKET * sizeof(*t->ipx));
+	t->nslots = 0;
 	memset(&t->st, 0, sizeof(t->st));
 	t->start_us = 0;
 	return -EINVAL;

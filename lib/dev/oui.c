@@ -2,6 +2,7 @@
  * mining-hardware MAC prefixes (config/mining_hw.txt), looked up by longest prefix (36, 28,
  * then 24 bits) with a binary search in sorted arrays. Loaded by the control thread at start
  * and on reload; lookups happen when a device is first seen. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,11 @@ load_ieee(struct oui_set *s, const char *path)
 		unsigned int a, b, c;
 		char *h;
 
-		if ((h = strstr(line, "(hex)")) != NULL &&
+		/* most lines are addresses (indented) or blank: only "XX-XX-XX   (hex)" and
+		 * "XXXXXX[-XXXXXX]   (base 16)" lines start with a hex digit */
+		if (!isxdigit((unsigned char)line[0]))
+			continue;
+		if (line[2] == '-' && (h = strstr(line, "(hex)")) != NULL &&
 		    sscanf(line, "%2x-%2x-%2x", &a, &b, &c) == 3) {
 			base = ((uint64_t)a << 40) | ((uint64_t)b << 32) | ((uint64_t)c << 24);
 			snprintf(name, sizeof(name), "%s", trim(h + 5));
